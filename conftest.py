@@ -1,0 +1,62 @@
+import os
+
+import pytest
+from django.db import connection
+
+
+def pytest_configure(config):
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lealtad.settings")
+
+
+@pytest.fixture
+def postgres_only(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (row locks): set DATABASE_URL=postgres://… to run it")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 is deliberately slow; tests create hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _static_root():
+    from django.conf import settings
+
+    # WhiteNoise warns at start-up when STATIC_ROOT does not exist yet (before collectstatic).
+    settings.STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_actor_cache():
+    # Each test has its own database: tokens cached by an earlier test must not leak into it.
+    from lealtad.api import auth
+
+    auth._actors.clear()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _sqlite_flush_past_the_append_only_trigger():
+    """Transactional tests (browser, concurrency) empty the database between tests with DELETE,
+    which SQLite's append-only trigger on ledger entries refuses: lift it for the flush only."""
+    import importlib
+
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    DatabaseOperations = type(connection.ops)
+    migration = importlib.import_module("lealtad.ledger.migrations.0003_entries_append_only")
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, **kwargs):
+        statements = original(self, style, tables, **kwargs)
+        if "ledger_entry" in tables:
+            return [*migration.SQLITE_DOWN, *statements, *migration.SQLITE_UP]
+        return statements
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original

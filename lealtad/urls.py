@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from lealtad.api.api import api
+from lealtad.console.signup import signup
+from lealtad.core.views import healthz, home
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(template_name="cashier/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("cashier/", include("lealtad.cashier.urls")),
+    path("console/", include("lealtad.console.urls")),
+    path("signup/", signup, name="signup"),
+    path("api/v1/", api.urls),
+]
+
+if settings.DEBUG:
+    # Uploaded prize pictures in development; production serves MEDIA_ROOT from the web server.
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
