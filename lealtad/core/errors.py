@@ -1,0 +1,88 @@
+"""Domain errors: each has a stable machine code and an HTTP status.
+
+Actions raise them; the API turns them into problem+json and the screens into messages, so the
+code and the words are decided in one place.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+
+class LealtadError(Exception):
+    code = "error"
+    status = 400
+    title = _("Request failed")
+
+    def __init__(self, detail=None, **extra):
+        self.detail = detail if detail is not None else self.title
+        self.extra = extra
+        super().__init__(str(self.detail))
+
+
+class NotFound(LealtadError):
+    code, status, title = "not_found", 404, _("Not found")
+
+
+class Forbidden(LealtadError):
+    code, status, title = "forbidden", 403, _("You may not do this")
+
+
+class ValidationFailed(LealtadError):
+    """Bad input; `errors` is a list of {"field", "message"}."""
+
+    code, status, title = "validation_error", 422, _("The data sent is not valid")
+
+    def __init__(self, errors, detail=None):
+        super().__init__(detail, errors=errors)
+        self.errors = errors
+
+
+class InvalidDocument(ValidationFailed):
+    code, title = "invalid_document", _("Invalid document number")
+
+
+class CustomerExists(LealtadError):
+    code, status, title = "customer_exists", 409, _("This customer is already registered")
+
+
+class DuplicateInvoice(LealtadError):
+    code, status, title = "duplicate_invoice", 409, _("This invoice was already accrued")
+
+
+class CustomerSuspended(LealtadError):
+    code, status, title = "customer_suspended", 403, _("Customer suspended in the network")
+
+
+class CustomerBlocked(LealtadError):
+    code, status, title = "customer_blocked", 403, _("Customer blocked from redemption here")
+
+
+class ProfileIncomplete(LealtadError):
+    code, status, title = "profile_incomplete", 422, _("Complete the customer's profile first")
+
+
+class InsufficientPoints(LealtadError):
+    code, status, title = "insufficient_points", 422, _("Not enough points")
+
+
+class OutOfStock(LealtadError):
+    code, status, title = "out_of_stock", 409, _("This reward is out of stock")
+
+
+class RewardUnavailable(LealtadError):
+    code, status, title = "reward_unavailable", 422, _("This reward is not available now")
+
+
+class AlreadyReversed(LealtadError):
+    code, status, title = "already_reversed", 409, _("This transaction was already reversed")
+
+
+class NotReversible(LealtadError):
+    code, status, title = "not_reversible", 422, _("This transaction cannot be reversed")
+
+
+class TransactionNotPending(LealtadError):
+    code, status, title = "not_pending", 409, _("This transaction is not awaiting approval")
+
+
+class FraudRuleRefused(LealtadError):
+    code, status, title = "fraud_rule_refused", 422, _("Refused by the merchant's fraud rules")

@@ -1,0 +1,53 @@
+import json
+from decimal import Decimal, InvalidOperation
+
+from django.core.management.base import BaseCommand, CommandError
+
+from lealtad.core.errors import ValidationFailed
+from lealtad.network.actions import create_merchant
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise CommandError(f"not a number: {value}") from None
+
+
+class Command(BaseCommand):
+    help = "Create a merchant with its first branch, default category, admin and POS API key."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", required=True)
+        parser.add_argument("--country", required=True, help="ISO 3166 alpha-2, e.g. CO")
+        parser.add_argument("--currency", help="ISO 4217; defaults to the country's")
+        parser.add_argument("--point-value", type=_decimal, help="currency per point (1000)")
+        parser.add_argument("--admin", required=True, help="the admin's username")
+        parser.add_argument("--admin-password", required=True)
+        parser.add_argument("--branch-name", default="Principal")
+
+    def handle(self, *args, **o):
+        try:
+            new = create_merchant(
+                name=o["name"],
+                country=o["country"],
+                currency=o["currency"],
+                point_value=o["point_value"],
+                admin_username=o["admin"],
+                admin_password=o["admin_password"],
+                branch_name=o["branch_name"],
+            )
+        except ValidationFailed as exc:
+            raise CommandError(
+                "; ".join(f"{e['field']}: {e['message']}" for e in exc.errors)
+            ) from None
+        self.stdout.write(
+            json.dumps(
+                {
+                    "merchant_id": str(new.merchant.pk),
+                    "branch_id": str(new.branch.pk),
+                    "admin_username": new.admin.username,
+                    "api_key": new.api_key,
+                }
+            )
+        )

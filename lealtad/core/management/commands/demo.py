@@ -1,0 +1,321 @@
+"""`lealtad demo`: the demo network, loaded idempotently, and its logins."""
+
+import contextlib
+import datetime as dt
+import random
+import unicodedata
+from decimal import Decimal
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from lealtad.core.errors import LealtadError
+from lealtad.customers.actions import qr_payload, register_customer
+from lealtad.customers.models import Customer, Membership
+from lealtad.ledger import actions as ledger
+from lealtad.network.actions import create_merchant, create_staff
+from lealtad.network.models import Branch, Merchant, User
+from lealtad.program.models import AuditMode, Category, Reward
+
+PASSWORD = "lealtad-demo"
+
+MERCHANTS = [
+    {
+        "key": "cafe",
+        "name": "Café Aroma",
+        "country": "CO",
+        "point_value": "1000",
+        "branches": ["Chapinero", "Usaquén"],
+        "welcome_bonus_points": 50,
+        "coin_issuer": True,
+        "coin_acceptor": True,
+        "cashback_rate": Decimal("0.02"),
+        "cashiers": [("cafe.chapinero", 0), ("cafe.usaquen", 1)],
+        "categories": [
+            ("Oro", "2", 540, AuditMode.DEFAULT_RULES),
+            ("Corporativo", "1", None, AuditMode.MANUAL),
+        ],
+        "rewards": [
+            ("Café americano", 30, None),
+            ("Capuchino", 60, None),
+            ("Torta de zanahoria", 120, 20),
+            ("Desayuno completo", 300, 5),
+        ],
+        "document": "CC",
+        "amounts": (8_000, 95_000),
+        "city": "Bogotá",
+        "mobile": ("+57310", 7),
+    },
+    {
+        "key": "posto",
+        "name": "Posto Estrada Real",
+        "country": "BR",
+        "point_value": "5",
+        "branches": ["BR-040 km 12"],
+        "welcome_bonus_points": 0,
+        "cashiers": [("posto.caixa", 0)],
+        "categories": [("Frotista", "1.5", 365, AuditMode.DEFAULT_RULES)],
+        "rewards": [
+            ("Cafezinho", 40, None),
+            ("Lavagem completa", 250, 30),
+            ("Troca de óleo", 900, 10),
+        ],
+        "document": "CPF",
+        "amounts": (50, 400),
+        "city": "Belo Horizonte",
+        "mobile": ("+55319", 8),
+    },
+    {
+        "key": "farmacia",
+        "name": "Farmacia Salud",
+        "country": "PA",
+        "point_value": "1",
+        "branches": ["Vía España"],
+        "welcome_bonus_points": 10,
+        "redemption_requires_document_check": True,
+        "cashiers": [("farmacia.caja", 0)],
+        "categories": [],
+        "rewards": [("Protector solar", 80, 15), ("Vitamina C", 45, None)],
+        "document": "CIP",
+        "amounts": (5, 90),
+        "city": "Ciudad de Panamá",
+        "mobile": ("+5076", 7),
+    },
+]
+
+FIRST = [
+    "Ana",
+    "Luis",
+    "María",
+    "Carlos",
+    "Sofía",
+    "Jorge",
+    "Valentina",
+    "Andrés",
+    "Camila",
+    "Pedro",
+    "Lucía",
+    "Mateo",
+    "Isabela",
+    "Joaquim",
+    "Fernanda",
+    "Diego",
+]
+FEMALE = {"Ana", "María", "Sofía", "Valentina", "Camila", "Lucía", "Isabela", "Fernanda"}
+LAST = [
+    "Gómez",
+    "Rodríguez",
+    "Silva",
+    "Pérez",
+    "Martínez",
+    "Souza",
+    "Castillo",
+    "Herrera",
+    "Oliveira",
+    "Ramírez",
+    "Vargas",
+    "Moreno",
+]
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def _document(kind: str, n: int) -> str:
+    if kind == "CPF":
+        from stdnum.br import cpf
+
+        base = f"{(n * 7_654_321) % 10**9:09d}"
+        return base + cpf._calc_check_digits(base)
+    if kind == "CIP":
+        return f"8-{100 + n}-{1000 + n * 7}"
+    return str(52_000_000 + n * 1_013)
+
+
+class Command(BaseCommand):
+    help = "Load the demo network (idempotent) and print its logins."
+
+    def handle(self, *args, **options):
+        rng = random.Random(2026)
+        if not User.objects.filter(username="operator").exists():
+            User.objects.create_superuser("operator", "operator@lealtad.example", PASSWORD)
+        logins = []
+        for spec in MERCHANTS:
+            merchant = self._merchant(spec, rng)
+            admin = User.objects.get(username=f"{spec['key']}.admin")
+            logins.append((merchant, admin.username, "merchant_admin"))
+            logins += [(merchant, username, "cashier") for username, _b in spec["cashiers"]]
+        self._network_visits()
+        self.stdout.write("\nLealtad demo network — every password is: " + PASSWORD)
+        self.stdout.write(f"  {'Network operator':<22} {'operator':<15} operator  (/admin/)")
+        for merchant, username, role in logins:
+            self.stdout.write(f"  {merchant.name:<22} {role:<15} {username}")
+        self.stdout.write("\nCustomers' QR payloads (paste one into the cashier's search):")
+        for membership in Membership.objects.select_related("customer", "merchant").order_by(
+            "merchant__name", "created_at"
+        ):
+            customer = membership.customer
+            self.stdout.write(
+                f"  {membership.merchant.name:<22} {customer.document_type} "
+                f"{customer.document_number:<14} {qr_payload(customer)}"
+            )
+        self.stdout.write("")
+
+    def _network_visits(self):
+        """One identity, every merchant (N2): café regulars who also buy at the pharmacy."""
+        pharmacy = Merchant.objects.filter(name="Farmacia Salud").first()
+        if (
+            pharmacy is None
+            or Membership.objects.filter(merchant=pharmacy, customer__country="CO").exists()
+        ):
+            return
+        branch = pharmacy.branches.first()
+        regulars = Customer.objects.filter(
+            memberships__merchant__name="Café Aroma", profile_complete=True, suspended=False
+        ).order_by("created_at")[:3]
+        for i, customer in enumerate(regulars):
+            ledger.accrue_points(
+                merchant=pharmacy,
+                customer=customer,
+                amount=Decimal(25 + i * 10),
+                branch=branch,
+                invoice_number=f"FARMACIA-CO-{i}",
+                now=timezone.now() - dt.timedelta(days=3),
+            )
+
+    @transaction.atomic
+    def _merchant(self, spec: dict, rng: random.Random) -> Merchant:
+        existing = User.objects.filter(username=f"{spec['key']}.admin").first()
+        if existing:
+            return existing.merchant
+        extra = {
+            k: spec[k]
+            for k in (
+                "welcome_bonus_points",
+                "coin_issuer",
+                "coin_acceptor",
+                "cashback_rate",
+                "redemption_requires_document_check",
+            )
+            if k in spec
+        }
+        new = create_merchant(
+            name=spec["name"],
+            country=spec["country"],
+            point_value=Decimal(spec["point_value"]),
+            admin_username=f"{spec['key']}.admin",
+            admin_password=PASSWORD,
+            branch_name=spec["branches"][0],
+            **extra,
+        )
+        merchant = new.merchant
+        branches = [new.branch] + [
+            Branch.objects.create(merchant=merchant, name=name) for name in spec["branches"][1:]
+        ]
+        for username, branch_index in spec["cashiers"]:
+            create_staff(
+                merchant=merchant,
+                username=username,
+                password=PASSWORD,
+                role="cashier",
+                branch=branches[branch_index],
+            )
+        categories = [
+            Category.objects.create(
+                merchant=merchant,
+                name=name,
+                multiplier=Decimal(mult),
+                validity_days=days,
+                audit_mode=audit,
+            )
+            for name, mult, days, audit in spec["categories"]
+        ]
+        rewards = [
+            Reward.objects.create(merchant=merchant, name=name, points_cost=cost, stock=stock)
+            for name, cost, stock in spec["rewards"]
+        ]
+        self._customers(spec, merchant, branches, categories, rewards, rng)
+        return merchant
+
+    def _customers(self, spec, merchant, branches, categories, rewards, rng):
+        offset = {"cafe": 0, "posto": 100, "farmacia": 200}[spec["key"]]
+        now = timezone.now()
+        for i in range(14):
+            n = offset + i + 1
+            first, last = FIRST[(n * 3) % len(FIRST)], LAST[(n * 5) % len(LAST)]
+            profile = {
+                "first_name": first,
+                "last_name": last,
+                "gender": "F" if first in FEMALE else "M",
+                "birth_date": dt.date(1960 + n % 40, 1 + n % 12, 1 + n % 28).isoformat(),
+                "email": _ascii(f"{first}.{last}.{n}@example.com").lower(),
+                "mobile": f"{spec['mobile'][0]}{n:0{spec['mobile'][1]}d}",
+                "city": spec["city"],
+            }
+            if i == 0:  # one quick registration whose profile is still incomplete
+                profile = {"email": profile["email"], "city": spec["city"]}
+            joined = now - dt.timedelta(days=400 - i * 20)
+            try:
+                reg = register_customer(
+                    merchant=merchant,
+                    branch=branches[i % len(branches)],
+                    staff=None,
+                    document_type=spec["document"],
+                    document_number=_document(spec["document"], n),
+                    country=spec["country"],
+                    profile=profile,
+                    welcome_bonus=True,
+                    now=joined,
+                )
+            except LealtadError:
+                continue
+            membership = reg.membership
+            if categories and i % 4 == 1:
+                membership.category = categories[0]
+                membership.save(update_fields=["category"])
+            if i == 2:
+                membership.blocked, membership.blocked_reason = True, "Reclamo en revisión"
+                membership.blocked_at = now
+                membership.save(update_fields=["blocked", "blocked_reason", "blocked_at"])
+            low, high = spec["amounts"]
+            for visit in range(rng.randint(3, 9)):
+                # Spread visits over the last year; the oldest lots fall due within 30 days.
+                at = joined + dt.timedelta(days=10 + visit * rng.randint(15, 40))
+                at = min(at, now - dt.timedelta(hours=visit + 1))
+                amount = Decimal(rng.randint(low, high))
+                try:
+                    ledger.accrue_points(
+                        merchant=merchant,
+                        customer=reg.customer,
+                        amount=amount,
+                        branch=branches[visit % len(branches)],
+                        invoice_number=f"{spec['key'].upper()}-{n:03d}-{visit:02d}",
+                        now=at,
+                    )
+                except LealtadError:
+                    continue
+            if i % 3 == 0 and rewards and membership.customer.profile_complete and i != 2:
+                with contextlib.suppress(LealtadError):
+                    ledger.redeem_reward(
+                        membership=membership,
+                        reward_id=rewards[0].pk,
+                        branch=branches[0],
+                        now=now - dt.timedelta(days=2),
+                    )
+        if spec["key"] == "cafe":
+            # One customer under the operator's fraud review: suspended in the whole network.
+            Customer.objects.filter(
+                memberships__merchant=merchant, document_number=_document("CC", offset + 14)
+            ).update(
+                suspended=True,
+                suspension_message="En revisión por el operador: envíe al cliente a "
+                "soporte@lealtad.example o a la línea 601 555 0100.",
+            )
+        # Lots that fell due in the generated history leave by expiry entries, as in real life.
+        ledger.expire_points(now)

@@ -1,0 +1,18 @@
+import sys
+
+from django.core.management.base import BaseCommand
+
+from lealtad.ledger.check import check_ledger
+
+
+class Command(BaseCommand):
+    help = "Prove balance = sum of entries = sum of open lots for every account."
+
+    def handle(self, *args, **options):
+        problems = check_ledger()
+        for problem in problems:
+            self.stderr.write(problem)
+        if problems:
+            self.stderr.write(f"ledger-check: {len(problems)} account(s) disagree")
+            sys.exit(1)
+        self.stdout.write("ledger-check: every account agrees")

@@ -1,0 +1,87 @@
+"""Factories for tests: Alice runs merchant A, Carol is A's cashier, Charlie runs merchant B and
+should see nothing of A."""
+
+import itertools
+from decimal import Decimal
+
+from stdnum.br import cpf
+
+from lealtad.customers.actions import register_customer
+from lealtad.network.actions import create_merchant, create_staff, issue_token
+from lealtad.program.models import Reward
+
+PASSWORD = "correct-horse-battery"
+_seq = itertools.count(1)
+
+
+def make_merchant(name="Café Aroma", country="CO", point_value="1000", admin=None, **extra):
+    n = next(_seq)
+    return create_merchant(
+        name=f"{name} {n}",
+        country=country,
+        point_value=Decimal(point_value),
+        admin_username=admin or f"admin{n}",
+        admin_password=PASSWORD,
+        **extra,
+    )
+
+
+def make_cashier(new_merchant, username=None):
+    return create_staff(
+        merchant=new_merchant.merchant,
+        username=username or f"cashier{next(_seq)}",
+        password=PASSWORD,
+        role="cashier",
+        branch=new_merchant.branch,
+    )
+
+
+def token_for(user) -> str:
+    return issue_token(user)[0]
+
+
+def colombian_document() -> str:
+    return str(10_000_000 + next(_seq) * 7919)
+
+
+def brazilian_cpf() -> str:
+    base = f"{(next(_seq) * 104729) % 10**9:09d}"
+    return base + cpf._calc_check_digits(base)
+
+
+def complete_profile(n=None) -> dict:
+    n = n or next(_seq)
+    return {
+        "email": f"cliente{n}@example.com",
+        "mobile": f"+57300{n:07d}",
+        "first_name": "Ana",
+        "last_name": f"Gómez {n}",
+        "gender": "F",
+        "birth_date": "1990-05-17",
+        "city": "Bogotá",
+    }
+
+
+def make_customer(new_merchant, complete=True, welcome_bonus=False, **profile):
+    n = next(_seq)
+    data = complete_profile(n) if complete else {"email": f"quick{n}@example.com"}
+    data.update(profile)
+    return register_customer(
+        merchant=new_merchant.merchant,
+        branch=new_merchant.branch,
+        staff=None,
+        document_type="CC",
+        document_number=colombian_document(),
+        country="CO",
+        profile=data,
+        welcome_bonus=welcome_bonus,
+    )
+
+
+def make_reward(new_merchant, cost=100, stock=None, name=None):
+    return Reward.objects.create(
+        merchant=new_merchant.merchant,
+        name=name or f"Café gratis {next(_seq)}",
+        points_cost=cost,
+        stock=stock,
+    )

@@ -1,0 +1,116 @@
+"""`lealtad serve`: the production server answers real HTTP, with production settings."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _call(url, body=None, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "DEBUG": "false",
+        "SECRET_KEY": "serve-test-" + "k" * 50,
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "STATIC_ROOT": str(tmp_path / "static"),
+    }
+    lealtad = [sys.executable, "-m", "lealtad.cli"]
+    for command in (["migrate", "-v", "0"], ["collectstatic", "--no-input", "-v", "0"]):
+        subprocess.run([*lealtad, *command], env=env, cwd=ROOT, check=True, timeout=120)
+    out = subprocess.run(
+        [
+            *lealtad,
+            "create-merchant",
+            "--name",
+            "Serve",
+            "--country",
+            "CO",
+            "--admin",
+            "srv",
+            "--admin-password",
+            "serve-secret-1",
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    proc = subprocess.Popen(
+        [*lealtad, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if _call(f"{base}/healthz")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the server did not answer /healthz")
+        yield base, json.loads(out.stdout)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_serve_answers_the_api_over_http(server):
+    base, merchant = server
+    status, body = _call(
+        f"{base}/api/v1/customers",
+        {
+            "document_type": "CC",
+            "document_number": "80123456",
+            "country": "CO",
+            "email": "serve@example.com",
+        },
+        token=merchant["api_key"],
+    )
+    assert status == 201, body
+    status, body = _call(
+        f"{base}/api/v1/accruals",
+        {"customer_id": body["id"], "amount": "12000.00", "invoice_number": "S-1"},
+        token=merchant["api_key"],
+    )
+    assert (status, body["points"]) == (201, 12)
+    status, body = _call(f"{base}/api/v1/auth/token", {"username": "srv", "password": "bad"})
+    assert (status, body["code"]) == (401, "invalid_credentials")
+    with urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=10) as response:
+        assert response.status == 200

@@ -1,0 +1,97 @@
+"""Health check, request logs and the operator's admin site."""
+
+import logging
+
+import pytest
+from django.db import DatabaseError
+
+from lealtad.core import testing
+
+
+@pytest.mark.django_db
+def test_healthz_answers_200_when_the_database_answers(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "up"}
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_when_the_database_does_not(client, monkeypatch):
+    from django.db.backends.utils import CursorWrapper
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("down")
+
+    monkeypatch.setattr(CursorWrapper, "execute", broken)
+    assert client.get("/healthz").status_code == 503
+
+
+@pytest.mark.django_db
+def test_request_log_is_one_line_without_personal_data(client, caplog):
+    shop = testing.make_merchant()
+    made = testing.make_customer(shop)
+    customer = made.customer
+    caplog.set_level(logging.INFO, logger="lealtad.requests")
+    client.get(
+        f"/api/v1/customers?q={customer.document_number}",
+        HTTP_AUTHORIZATION=f"Bearer {shop.api_key}",
+    )
+    client.get(f"/api/v1/customers?q={customer.email}", HTTP_AUTHORIZATION=f"Bearer {shop.api_key}")
+    lines = [r.getMessage() for r in caplog.records if r.name == "lealtad.requests"]
+    assert len(lines) == 2
+    assert all(line.startswith("GET /api/v1/customers 200 ") for line in lines)
+    text = "\n".join(lines)
+    for secret in (customer.document_number, customer.email, shop.api_key):
+        assert secret not in text
+
+
+@pytest.mark.django_db
+def test_operator_admin_shows_the_ledger_read_only(client):
+    from lealtad.network.models import User
+
+    shop = testing.make_merchant()
+    made = testing.make_customer(shop, welcome_bonus=False)
+    operator = User.objects.create_superuser("op", "op@example.com", testing.PASSWORD)
+    assert operator.role == "operator"
+    client.force_login(operator)
+    for url in (
+        "/admin/",
+        "/admin/network/merchant/",
+        "/admin/customers/customer/",
+        "/admin/ledger/transaction/",
+        "/admin/ledger/account/",
+        "/admin/ledger/entry/",
+        f"/admin/customers/customer/{made.customer.pk}/change/",
+    ):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/admin/ledger/entry/add/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_cashiers_cannot_open_the_admin(client):
+    shop = testing.make_merchant()
+    cashier = testing.make_cashier(shop)
+    client.force_login(cashier)
+    assert client.get("/admin/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_operator_suspends_and_lifts_from_the_admin(client):
+    from lealtad.customers.models import Customer
+    from lealtad.network.models import User
+
+    shop = testing.make_merchant()
+    customer = testing.make_customer(shop).customer
+    client.force_login(User.objects.create_superuser("op", "op@example.com", testing.PASSWORD))
+    url = "/admin/customers/customer/"
+    client.post(url, {"action": "suspend", "_selected_action": [customer.pk]})
+    customer.refresh_from_db()
+    assert customer.suspended and "operador de la red" in customer.suspension_message
+    client.post(url, {"action": "lift", "_selected_action": [customer.pk]})
+    assert Customer.objects.get(pk=customer.pk).suspended is False
+
+
+def test_home_page_links_the_api_docs_and_admin(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"/api/v1/docs" in response.content and b"/admin/" in response.content

@@ -1,0 +1,162 @@
+"""Merchants, branches, staff and credentials."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from lealtad.core.errors import ValidationFailed
+from lealtad.core.money import CURRENCY_BY_COUNTRY, MINOR_UNITS
+from lealtad.network.models import (
+    ApiKey,
+    Branch,
+    LoginFailure,
+    Merchant,
+    Network,
+    Role,
+    StaffToken,
+    User,
+)
+
+DEFAULT_TIMEZONES = {
+    "CO": "America/Bogota",
+    "BR": "America/Sao_Paulo",
+    "PA": "America/Panama",
+    "GT": "America/Guatemala",
+    "SV": "America/El_Salvador",
+    "MX": "America/Mexico_City",
+    "CR": "America/Costa_Rica",
+    "EC": "America/Guayaquil",
+    "PE": "America/Lima",
+    "CL": "America/Santiago",
+    "AR": "America/Argentina/Buenos_Aires",
+}
+
+
+# --- login --------------------------------------------------------------------------------------
+
+
+def login_locked(username: str) -> bool:
+    since = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
+    failures = LoginFailure.objects.filter(username=username[:150], at__gte=since).count()
+    return failures >= settings.LOGIN_MAX_FAILURES
+
+
+def record_login_failure(username: str, ip: str | None) -> None:
+    LoginFailure.objects.create(username=username[:150], ip=ip or None)
+
+
+def issue_token(user: User) -> tuple[str, object]:
+    secret = StaffToken.new_secret()
+    expires_at = timezone.now() + timedelta(hours=settings.API_TOKEN_HOURS)
+    StaffToken.objects.create(key_hash=StaffToken.hash(secret), user=user, expires_at=expires_at)
+    LoginFailure.objects.filter(username=user.username).delete()
+    return secret, expires_at
+
+
+def issue_api_key(merchant: Merchant, branch: Branch, name: str = "POS") -> str:
+    secret = ApiKey.new_secret()
+    ApiKey.objects.create(
+        merchant=merchant,
+        branch=branch,
+        name=name,
+        prefix=secret[:10],
+        key_hash=ApiKey.hash(secret),
+    )
+    return secret
+
+
+# --- merchants and staff ------------------------------------------------------------------------
+
+
+@dataclass
+class NewMerchant:
+    merchant: Merchant
+    branch: Branch
+    admin: User
+    api_key: str
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            [{"field": "password", "message": m} for m in exc.messages]
+        ) from None
+
+
+def create_merchant(
+    *,
+    name: str,
+    country: str,
+    admin_username: str,
+    admin_password: str,
+    currency: str | None = None,
+    point_value: Decimal | None = None,
+    branch_name: str = "Principal",
+    network: Network | None = None,
+    **settings_,
+) -> NewMerchant:
+    """O1: a working program at once: default category, point value, a branch, an admin, a key."""
+    from lealtad.customers.actions import default_category
+
+    country = country.strip().upper()
+    currency = (currency or CURRENCY_BY_COUNTRY.get(country, "USD")).upper()
+    errors = []
+    if not name.strip():
+        errors.append({"field": "name", "message": "required"})
+    if len(country) != 2 or not country.isalpha():
+        errors.append({"field": "country", "message": "an ISO 3166 alpha-2 code, e.g. CO"})
+    if currency not in MINOR_UNITS:
+        errors.append({"field": "currency", "message": f"unknown currency {currency}"})
+    if point_value is not None and point_value <= 0:
+        errors.append({"field": "point_value", "message": "must be greater than zero"})
+    if User.objects.filter(username=admin_username).exists():
+        errors.append({"field": "admin_username", "message": "already taken"})
+    if errors:
+        raise ValidationFailed(errors)
+    _check_password(admin_password)
+    with transaction.atomic():
+        merchant = Merchant.objects.create(
+            network=network or Network.default(),
+            name=name.strip(),
+            country=country,
+            currency=currency,
+            timezone=DEFAULT_TIMEZONES.get(country, settings.TIME_ZONE),
+            point_value=point_value or Decimal("1000"),
+            **settings_,
+        )
+        branch = Branch.objects.create(merchant=merchant, name=branch_name)
+        default_category(merchant)
+        admin = User.objects.create_user(
+            username=admin_username,
+            password=admin_password,
+            role=Role.MERCHANT_ADMIN,
+            merchant=merchant,
+            branch=branch,
+        )
+        api_key = issue_api_key(merchant, branch)
+    return NewMerchant(merchant, branch, admin, api_key)
+
+
+def create_staff(
+    *, merchant: Merchant, username: str, password: str, role: str, branch: Branch | None = None
+) -> User:
+    if role not in (Role.CASHIER, Role.MERCHANT_ADMIN):
+        raise ValidationFailed([{"field": "role", "message": "cashier or merchant_admin"}])
+    if branch is None:
+        branch = merchant.branches.filter(active=True).order_by("created_at").first()
+    elif branch.merchant_id != merchant.pk:
+        raise ValidationFailed([{"field": "branch", "message": "not a branch of this merchant"}])
+    if not username.strip() or User.objects.filter(username=username).exists():
+        raise ValidationFailed([{"field": "username", "message": "empty or already taken"}])
+    _check_password(password)
+    return User.objects.create_user(
+        username=username, password=password, role=role, merchant=merchant, branch=branch
+    )

@@ -1,0 +1,196 @@
+import hashlib
+import secrets
+import uuid
+from decimal import Decimal
+from zoneinfo import available_timezones
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Network(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    coin_name = models.CharField(max_length=40, default="coins")
+    currency = models.CharField(max_length=3, default="USD")
+    coin_validity_months = models.PositiveSmallIntegerField(default=24)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def default(cls) -> "Network":
+        network, _created = cls.objects.get_or_create(name="Lealtad")
+        return network
+
+
+class Merchant(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="merchants")
+    name = models.CharField(_("name"), max_length=120)
+    country = models.CharField(_("country"), max_length=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    timezone = models.CharField(_("time zone"), max_length=64, default="America/Bogota")
+    # P1: how much currency earns one point, e.g. 1000 COP.
+    point_value = models.DecimalField(
+        _("point value"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("1000"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    # P3: default validity of points, in days, when the category sets none.
+    points_validity_days = models.PositiveIntegerField(
+        _("points validity (days)"), default=365, validators=[MinValueValidator(1)]
+    )
+    welcome_bonus_points = models.PositiveIntegerField(_("welcome bonus (points)"), default=0)
+    redemption_requires_document_check = models.BooleanField(default=False)
+    coin_issuer = models.BooleanField(_("coin issuer"), default=False)
+    coin_acceptor = models.BooleanField(_("coin acceptor"), default=False)
+    cashback_rate = models.DecimalField(
+        _("cashback rate"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+    )
+    # O1: who signed the merchant up; one sign-up per e-mail.
+    email = models.EmailField(_("email"), null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"], condition=Q(email__isnull=False), name="merchant_unique_email"
+            ),
+            models.CheckConstraint(
+                condition=Q(point_value__gt=0), name="merchant_point_value_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(cashback_rate__gte=0) & Q(cashback_rate__lte=1),
+                name="merchant_cashback_rate_0_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.timezone not in available_timezones():
+            raise ValidationError({"timezone": _("Unknown time zone.")})
+
+
+class Branch(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="branches")
+    name = models.CharField(_("name"), max_length=120)
+    city = models.CharField(_("city"), max_length=80, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "branches"
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "name"], name="branch_unique_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant.name} — {self.name}"
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", _("Network operator")
+    MERCHANT_ADMIN = "merchant_admin", _("Merchant admin")
+    CASHIER = "cashier", _("Cashier")
+
+
+class StaffManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        # The network operator: no merchant, sees everything through the admin site.
+        extra_fields.setdefault("role", Role.OPERATOR)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A staff member. Customers are not users: they are identified by their document."""
+
+    objects = StaffManager()
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.CASHIER)
+    merchant = models.ForeignKey(
+        Merchant, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+    )
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+    )
+    must_change_password = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role="operator") | Q(merchant__isnull=False),
+                name="user_staff_has_merchant",
+            ),
+        ]
+
+
+def _hash(secret: str) -> str:
+    # Tokens are long random strings, so a fast hash is enough (no brute force is possible) and
+    # keeps the per-request lookup cheap; only the hash is stored.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class StaffToken(models.Model):
+    key_hash = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    @staticmethod
+    def new_secret() -> str:
+        return "lst_" + secrets.token_urlsafe(32)
+
+    hash = staticmethod(_hash)
+
+
+class ApiKey(models.Model):
+    """A merchant's point-of-sale key: acts for the merchant, at its branch."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=80, default="POS")
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def new_secret() -> str:
+        return "lpk_" + secrets.token_urlsafe(32)
+
+    hash = staticmethod(_hash)
+
+
+class LoginFailure(models.Model):
+    """Failed logins, kept in the database so that every server worker sees the same count."""
+
+    username = models.CharField(max_length=150)
+    ip = models.GenericIPAddressField(null=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["username", "at"])]
