@@ -1,0 +1,331 @@
+"""Customer operations: register, complete the profile, join a merchant, find."""
+
+import contextlib
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lealtad.core.errors import (
+    CustomerExists,
+    CustomerSuspended,
+    InvalidDocument,
+    NotFound,
+    ValidationFailed,
+)
+from lealtad.core.ids import parse_id
+from lealtad.customers import documents
+from lealtad.customers.models import Customer, Gender, Membership, PersonType
+from lealtad.ledger.models import Account, AccountKind
+from lealtad.network.models import Branch, Merchant, User
+from lealtad.program.models import Category
+
+QR_PREFIX = "LTQ1"
+_qr_signer = signing.Signer(salt="lealtad.customer-qr", sep=".")
+
+PROFILE_FIELDS = (
+    "email",
+    "mobile",
+    "first_name",
+    "last_name",
+    "gender",
+    "birth_date",
+    "city",
+    "state",
+    "postal_code",
+    "address",
+    "person_type",
+)
+_MAX_LENGTHS = {f.name: f.max_length for f in Customer._meta.fields if f.max_length}
+
+
+# --- QR codes (C5, A3) -------------------------------------------------------------------------
+
+
+def qr_payload(customer: Customer) -> str:
+    """The customer's personal QR: an opaque signed token, never the document number."""
+    return _qr_signer.sign(f"{QR_PREFIX}.{customer.id.hex}.{customer.qr_version}")
+
+
+def customer_id_from_qr(payload: str) -> tuple[str, int] | None:
+    try:
+        value = _qr_signer.unsign(payload.strip())
+    except signing.BadSignature:
+        return None
+    prefix, hex_id, version = value.split(".")
+    return (hex_id, int(version)) if prefix == QR_PREFIX else None
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def clean_profile(data: dict, country: str, current: Customer | None = None) -> dict:
+    """Validate and normalise profile fields; raise ValidationFailed listing every bad field."""
+    errors, clean = [], {}
+    for name, value in data.items():
+        if name not in PROFILE_FIELDS:
+            continue
+        if isinstance(value, str):
+            value = value.strip()
+        if value in ("", None):
+            clean[name] = None if name in ("email", "mobile", "birth_date") else ""
+            continue
+        try:
+            clean[name] = _clean_field(name, value, country)
+        except ValueError as exc:
+            errors.append({"field": name, "message": str(exc)})
+    if errors:
+        raise ValidationFailed(errors)
+    return clean
+
+
+def _clean_field(name: str, value, country: str):
+    if name == "email":
+        return documents.normalize_email(str(value))
+    if name == "mobile":
+        return documents.normalize_mobile(str(value), country)
+    if name == "gender":
+        if value not in Gender.values:
+            raise ValueError(_("Choose one of: %s.") % ", ".join(Gender.values))
+        return value
+    if name == "person_type":
+        if value not in PersonType.values:
+            raise ValueError(_("Choose one of: %s.") % ", ".join(PersonType.values))
+        return value
+    if name == "birth_date":
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(_("Use the format YYYY-MM-DD.")) from None
+        today = timezone.localdate()
+        if value > today or value.year < today.year - 120:
+            raise ValueError(_("Enter a real birth date."))
+        return value
+    value = str(value)
+    if len(value) > _MAX_LENGTHS[name]:
+        raise ValueError(_("At most %d characters.") % _MAX_LENGTHS[name])
+    return value
+
+
+def _unique_conflicts(clean: dict, exclude_id=None) -> list[dict]:
+    errors = []
+    for name in ("email", "mobile"):
+        if clean.get(name):
+            taken = Customer.objects.filter(**{name: clean[name]}).exclude(pk=exclude_id)
+            if taken.exists():
+                errors.append({"field": name, "message": _("Another customer already uses it.")})
+    return errors
+
+
+# --- operations ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Registration:
+    customer: Customer
+    membership: Membership
+    bonus_points: int
+
+
+def register_customer(
+    *,
+    merchant: Merchant,
+    branch: Branch | None,
+    staff: User | None,
+    document_type: str,
+    document_number: str,
+    country: str,
+    profile: dict,
+    welcome_bonus: bool = False,
+    now=None,
+) -> Registration:
+    """C2/C3: a new network identity, joined to this merchant, with the welcome bonus (C9)."""
+    now = now or timezone.now()
+    country = (country or "").strip().upper()
+    try:
+        number = documents.normalize_document(country, document_type, document_number)
+    except documents.InvalidDocument as exc:
+        field = "document_type" if exc.code == "unsupported_document_type" else "document_number"
+        raise InvalidDocument([{"field": field, "message": str(exc)}], detail=str(exc)) from None
+    doc_type = document_type.strip().upper()
+    existing = Customer.objects.filter(
+        country=country, document_type=doc_type, document_number=number
+    ).values_list("pk", flat=True)
+    if existing:
+        raise CustomerExists(customer_id=str(existing[0]))
+    clean = clean_profile(profile, country)
+    if conflicts := _unique_conflicts(clean):
+        raise ValidationFailed(conflicts)
+    customer = Customer(country=country, document_type=doc_type, document_number=number, **clean)
+    if doc_type in {t.code for t in documents.document_types_for(country) if t.company}:
+        customer.person_type = PersonType.COMPANY
+    customer.refresh_profile_complete()
+    try:
+        with transaction.atomic():
+            customer.save(force_insert=True)
+            membership = join_merchant(customer, merchant, branch, now=now)
+            bonus = 0
+            if welcome_bonus and merchant.welcome_bonus_points > 0:
+                from lealtad.ledger.actions import grant_welcome_bonus
+
+                bonus = grant_welcome_bonus(membership, branch, staff, now=now)
+    except IntegrityError:
+        # Lost a race with a simultaneous registration of the same identity, email or mobile.
+        existing = Customer.objects.filter(
+            country=country, document_type=doc_type, document_number=number
+        ).values_list("pk", flat=True)
+        if existing:
+            raise CustomerExists(customer_id=str(existing[0])) from None
+        raise ValidationFailed(_unique_conflicts(clean)) from None
+    return Registration(customer, membership, bonus)
+
+
+def update_profile(customer: Customer, profile: dict) -> Customer:
+    """C4: complete or correct the profile. The document (the identity) does not change here."""
+    clean = clean_profile(profile, customer.country, current=customer)
+    if conflicts := _unique_conflicts(clean, exclude_id=customer.pk):
+        raise ValidationFailed(conflicts)
+    for name, value in clean.items():
+        setattr(customer, name, value)
+    customer.refresh_profile_complete()
+    try:
+        with transaction.atomic():
+            customer.save(update_fields=[*clean, "profile_complete", "updated_at"])
+    except IntegrityError:
+        raise ValidationFailed(_unique_conflicts(clean, exclude_id=customer.pk)) from None
+    return customer
+
+
+def default_category(merchant: Merchant) -> Category:
+    category = Category.objects.filter(merchant=merchant, is_default=True).first()
+    if category is None:
+        category, _created = Category.objects.get_or_create(
+            merchant=merchant,
+            is_default=True,
+            defaults={"name": _("General"), "description": _("Every customer starts here.")},
+        )
+    return category
+
+
+def join_merchant(customer: Customer, merchant: Merchant, branch: Branch | None, now=None):
+    """The customer's membership at this merchant, created on first contact (race-safe)."""
+    membership = (
+        Membership.objects.select_related("category", "holder")
+        .filter(customer=customer, merchant=merchant)
+        .first()
+    )
+    if membership:
+        return membership
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(
+                kind=AccountKind.POINTS, customer=customer, merchant=merchant
+            )
+            return Membership.objects.create(
+                customer=customer,
+                merchant=merchant,
+                category=default_category(merchant),
+                account=account,
+                registered_branch=branch,
+            )
+    except IntegrityError:
+        return Membership.objects.select_related("category", "holder").get(
+            customer=customer, merchant=merchant
+        )
+
+
+# --- access and search --------------------------------------------------------------------------
+
+
+def get_membership_for(merchant: Merchant, customer_id) -> Membership:
+    """The customer as this merchant knows them; 404 for customers who never came here (S4)."""
+    try:
+        return Membership.objects.select_related("customer", "category", "holder").get(
+            merchant=merchant, customer_id=parse_id(customer_id)
+        )
+    except Membership.DoesNotExist:
+        raise NotFound(_("Customer not found.")) from None
+
+
+def membership_or_join(merchant: Merchant, customer_id, branch: Branch | None) -> Membership:
+    """The customer's membership here, joining them on first contact (accruals do: N2)."""
+    membership = (
+        Membership.objects.select_related("customer", "category", "holder")
+        .filter(merchant=merchant, customer_id=parse_id(customer_id))
+        .first()
+    )
+    if membership is not None:
+        return membership
+    customer = get_customer(customer_id)
+    if customer.suspended:
+        raise CustomerSuspended(customer.suspension_message or None)
+    membership = join_merchant(customer, merchant, branch)
+    membership.customer = customer
+    return membership
+
+
+def get_customer(customer_id) -> Customer:
+    """A network identity by id, for operations that may bring the customer to a merchant."""
+    try:
+        return Customer.objects.get(pk=parse_id(customer_id))
+    except Customer.DoesNotExist:
+        raise NotFound(_("Customer not found.")) from None
+
+
+def find_customers(q: str, country: str | None = None, limit: int = 10) -> list[Customer]:
+    """C5: by QR payload, document number, email or mobile — exact matches only, network-wide."""
+    q = (q or "").strip()
+    if not q or len(q) > 200:
+        return []
+    if q.startswith(QR_PREFIX):
+        found = customer_id_from_qr(q)
+        if not found:
+            return []
+        return list(Customer.objects.filter(pk=found[0], qr_version=found[1]))
+    if "@" in q:
+        try:
+            email = documents.normalize_email(q)
+        except ValueError:
+            return []
+        return list(Customer.objects.filter(email=email)[:limit])
+    filters = Q()
+    compact = "".join(ch for ch in q if ch.isalnum()).upper()
+    if compact:
+        filters |= Q(document_number=compact)
+    # A mobile typed in national form is read in the merchant's country; any other country's
+    # number comes in international form (+…). Parsing is CPU, so only what can match is tried.
+    if q.startswith("+") or country:
+        with contextlib.suppress(ValueError):
+            filters |= Q(mobile=documents.normalize_mobile(q, country or "CO"))
+    if not filters:
+        return []
+    return list(Customer.objects.filter(filters).order_by("created_at")[:limit])
+
+
+def memberships_at(merchant: Merchant, found: list[Customer]) -> dict:
+    rows = Membership.objects.select_related("category", "holder", "account").filter(
+        merchant=merchant, customer__in=found
+    )
+    return {m.customer_id: m for m in rows}
+
+
+def suspend_customer(customer: Customer, message: str) -> None:
+    """C11: the operator's network-wide suspension (fraud review): no accrual, no redemption,
+    no coin payment anywhere; `message` tells the cashier where to send the customer."""
+    message = (message or "").strip()
+    if not message:
+        raise ValidationFailed([{"field": "suspension_message", "message": _("Say where to go.")}])
+    Customer.objects.filter(pk=customer.pk).update(
+        suspended=True, suspension_message=message[:300], updated_at=timezone.now()
+    )
+
+
+def lift_suspension(customer: Customer) -> None:
+    Customer.objects.filter(pk=customer.pk).update(
+        suspended=False, suspension_message="", updated_at=timezone.now()
+    )
