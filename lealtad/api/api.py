@@ -1,0 +1,380 @@
+"""The public API, /api/v1 (shared/API.md). Endpoints parse input, call one action, render."""
+
+import datetime as dt
+import io
+import json
+import logging
+
+import segno
+from django.contrib.auth import authenticate
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Query, Status
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+
+from lealtad.api import schemas as s
+from lealtad.api.auth import BearerAuth, merchant_actor
+from lealtad.api.problems import problem
+from lealtad.api.views import customer_out, reward_rows, transaction_out
+from lealtad.core import money
+from lealtad.core.errors import LealtadError, NotFound, ValidationFailed
+from lealtad.core.ids import parse_id
+from lealtad.customers import actions as customers
+from lealtad.ledger import actions as ledger
+from lealtad.network import actions as network
+from lealtad.network.models import Branch, Role
+from lealtad.program.models import Reward
+
+logger = logging.getLogger(__name__)
+
+
+class MalformedBody(LealtadError):
+    code, status, title = "malformed_json", 400, "The body is not valid JSON"
+
+
+class JsonParser(Parser):
+    def parse_body(self, request):
+        try:
+            data = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise MalformedBody() from None
+        if not isinstance(data, dict):
+            raise MalformedBody(_("The body must be a JSON object."))
+        return data
+
+
+api = NinjaAPI(
+    title="Lealtad API",
+    version="1",
+    description="The public API of the Lealtad loyalty network. See shared/API.md.",
+    auth=BearerAuth(),
+    parser=JsonParser(),
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+PROBLEMS = {
+    400: s.Problem,
+    401: s.Problem,
+    403: s.Problem,
+    404: s.Problem,
+    409: s.Problem,
+    422: s.Problem,
+    429: s.Problem,
+}
+
+
+# --- errors as problem+json -------------------------------------------------------------------
+
+
+@api.exception_handler(LealtadError)
+def on_domain_error(request, exc: LealtadError):
+    return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+
+def _field_of(error: dict) -> str:
+    # ninja's loc is ("body", "payload", field, [index…, union member…]): keep the field and any
+    # list index, drop the rest.
+    loc = [p for p in error.get("loc", []) if p not in ("body", "query", "path", "payload")]
+    if not loc:
+        return "body"
+    return ".".join([str(loc[0])] + [str(p) for p in loc[1:] if isinstance(p, int)])
+
+
+@api.exception_handler(NinjaValidationError)
+def on_validation_error(request, exc: NinjaValidationError):
+    errors = [{"field": _field_of(e), "message": e.get("msg", "invalid")} for e in exc.errors]
+    return problem(
+        422,
+        "validation_error",
+        _("The data sent is not valid"),
+        "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+        errors=errors,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request, exc):
+    response = problem(
+        401,
+        "unauthorized",
+        _("Authentication required"),
+        _("Send a valid token: Authorization: Bearer <token>."),
+    )
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return problem(exc.status_code, "http_error", str(exc), str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc):
+    return problem(404, "not_found", _("Not found"))
+
+
+@api.exception_handler(Exception)
+def on_server_error(request, exc):
+    logger.exception("unhandled error in %s %s", request.method, request.path)
+    return problem(
+        500,
+        "internal_error",
+        _("Internal error"),
+        _("Something went wrong on our side; nothing was changed."),
+    )
+
+
+# --- auth ---------------------------------------------------------------------------------------
+
+
+@api.post("/auth/token", auth=None, response={200: s.TokenOut, **PROBLEMS}, tags=["auth"])
+def create_token(request, payload: s.TokenIn):
+    ip = request.META.get("REMOTE_ADDR")
+    if network.login_locked(payload.username):
+        return problem(
+            429,
+            "too_many_attempts",
+            _("Too many attempts"),
+            _("Too many failed logins; wait a few minutes and try again."),
+        )
+    user = authenticate(request, username=payload.username, password=payload.password)
+    if user is None:
+        network.record_login_failure(payload.username, ip)
+        return problem(
+            401, "invalid_credentials", _("Invalid credentials"), _("Wrong username or password.")
+        )
+    token, expires_at = network.issue_token(user)
+    return {
+        "token": token,
+        "expires_at": expires_at,
+        "role": user.role,
+        "merchant_id": str(user.merchant_id) if user.merchant_id else None,
+        "branch_id": str(user.branch_id) if user.branch_id else None,
+    }
+
+
+# --- customers ----------------------------------------------------------------------------------
+
+
+@api.post("/customers", response={201: s.CustomerOut, **PROBLEMS}, tags=["customers"])
+def register_customer(request, payload: s.CustomerIn):
+    actor = merchant_actor(request)
+    profile = payload.dict(
+        exclude={"document_type", "document_number", "country", "welcome_bonus"}, exclude_unset=True
+    )
+    result = customers.register_customer(
+        merchant=actor.merchant,
+        branch=actor.branch,
+        staff=actor.user,
+        document_type=payload.document_type,
+        document_number=payload.document_number,
+        country=payload.country,
+        profile=profile,
+        welcome_bonus=payload.welcome_bonus,
+    )
+    return Status(201, customer_out(result.membership, result.customer, actor.merchant))
+
+
+@api.get("/customers", response={200: s.CustomerList, **PROBLEMS}, tags=["customers"])
+def search_customers(request, q: str = ""):
+    actor = merchant_actor(request)
+    found = customers.find_customers(q, country=actor.merchant.country)
+    memberships = customers.memberships_at(actor.merchant, found)
+    results = []
+    for customer in found:
+        membership = memberships.get(customer.pk)
+        account = membership.account if membership else None
+        results.append(customer_out(membership, customer, actor.merchant, account))
+    return {"results": results}
+
+
+@api.get("/customers/{customer_id}", response={200: s.CustomerOut, **PROBLEMS}, tags=["customers"])
+def get_customer(request, customer_id: str):
+    actor = merchant_actor(request)
+    membership = customers.get_membership_for(actor.merchant, customer_id)
+    return customer_out(membership, membership.customer, actor.merchant)
+
+
+@api.patch(
+    "/customers/{customer_id}", response={200: s.CustomerOut, **PROBLEMS}, tags=["customers"]
+)
+def update_customer(request, customer_id: str, payload: s.ProfileIn):
+    actor = merchant_actor(request)
+    membership = customers.get_membership_for(actor.merchant, customer_id)
+    customer = customers.update_profile(membership.customer, payload.dict(exclude_unset=True))
+    return customer_out(membership, customer, actor.merchant)
+
+
+@api.get(
+    "/customers/{customer_id}/statement",
+    response={200: s.Statement, **PROBLEMS},
+    tags=["customers"],
+)
+def customer_statement(
+    request,
+    customer_id: str,
+    date_from: dt.date | None = Query(None, alias="from"),
+    to: dt.date | None = None,
+):
+    actor = merchant_actor(request)
+    membership = customers.get_membership_for(actor.merchant, customer_id)
+    lines = ledger.statement(membership, date_from=date_from, date_to=to)
+    return {
+        "results": [
+            {
+                "id": str(t.pk),
+                "at": t.posted_at,
+                "kind": t.kind,
+                "points": t.points,
+                "balance": t.balance_after,
+                "invoice_number": t.invoice_number,
+                "branch_id": str(t.branch_id) if t.branch_id else None,
+                "reason": t.reason or None,
+                "reverses": str(t.reverses_id) if t.reverses_id else None,
+            }
+            for t in lines
+        ]
+    }
+
+
+@api.get("/customers/{customer_id}/qr", response={200: s.QrOut, **PROBLEMS}, tags=["customers"])
+def customer_qr(request, customer_id: str):
+    """The customer's personal QR (A3): the payload a till's scanner types, and an SVG of it."""
+    actor = merchant_actor(request)
+    membership = customers.get_membership_for(actor.merchant, customer_id)
+    payload = customers.qr_payload(membership.customer)
+    buffer = io.BytesIO()
+    segno.make(payload, error="m").save(buffer, kind="svg", scale=4, xmldecl=False)
+    return {"payload": payload, "svg": buffer.getvalue().decode()}
+
+
+# --- accruals -----------------------------------------------------------------------------------
+
+
+def _branch(actor, branch_id) -> Branch:
+    if branch_id is None:
+        if actor.branch is None:
+            raise ValidationFailed([{"field": "branch_id", "message": _("Say which branch.")}])
+        return actor.branch
+    branch = Branch.objects.filter(
+        pk=parse_id(branch_id, "branch"), merchant=actor.merchant, active=True
+    ).first()
+    if branch is None:
+        raise NotFound(_("Branch not found."))
+    return branch
+
+
+@api.post("/accruals", response={201: s.AccrualOut, **PROBLEMS}, tags=["points"])
+def accrue(request, payload: s.AccrualIn):
+    actor = merchant_actor(request)
+    try:
+        amount = money.parse_amount(payload.amount, actor.merchant.currency)
+    except money.InvalidAmount as exc:
+        raise ValidationFailed([{"field": "amount", "message": str(exc)}], str(exc)) from None
+    branch = _branch(actor, payload.branch_id)
+    membership = customers.membership_or_join(actor.merchant, payload.customer_id, branch)
+    movement = ledger.accrue_points(
+        merchant=actor.merchant,
+        membership=membership,
+        amount=amount,
+        branch=branch,
+        staff=actor.user,
+        invoice_number=payload.invoice_number,
+    )
+    txn = movement.transaction
+    return Status(
+        201,
+        {
+            "id": str(txn.pk),
+            "points": txn.points,
+            "status": txn.status,
+            "balance": {"available": movement.available, "pending": movement.pending},
+        },
+    )
+
+
+# --- rewards and redemptions --------------------------------------------------------------------
+
+
+@api.get("/rewards", response={200: s.RewardList, **PROBLEMS}, tags=["rewards"])
+def list_rewards(request, customer_id: str | None = None):
+    actor = merchant_actor(request)
+    membership = customers.get_membership_for(actor.merchant, customer_id) if customer_id else None
+    return {"results": reward_rows(actor.merchant, membership)}
+
+
+@api.post("/rewards", response={201: s.RewardOut, **PROBLEMS}, tags=["rewards"])
+def create_reward(request, payload: s.RewardIn):
+    actor = merchant_actor(request)
+    actor.require(Role.MERCHANT_ADMIN)
+    reward = Reward.objects.create(
+        merchant=actor.merchant,
+        name=payload.name,
+        points_cost=payload.points_cost,
+        stock=payload.stock,
+        description=payload.description,
+    )
+    return Status(
+        201,
+        {
+            "id": str(reward.pk),
+            "name": reward.name,
+            "description": reward.description,
+            "points_cost": reward.points_cost,
+            "stock": reward.stock,
+            "affordable": False,
+            "points_missing": reward.points_cost,
+        },
+    )
+
+
+@api.post("/redemptions", response={201: s.RedemptionOut, **PROBLEMS}, tags=["rewards"])
+def redeem(request, payload: s.RedemptionIn):
+    actor = merchant_actor(request)
+    branch = _branch(actor, payload.branch_id)
+    membership = customers.get_membership_for(actor.merchant, payload.customer_id)
+    movement = ledger.redeem_reward(
+        membership=membership, reward_id=payload.reward_id, branch=branch, staff=actor.user
+    )
+    txn = movement.transaction
+    return Status(
+        201,
+        {
+            "id": str(txn.pk),
+            "points": -txn.points,
+            "reward_id": str(txn.reward_id),
+            "balance": {"available": movement.available, "pending": movement.pending},
+        },
+    )
+
+
+# --- transactions -------------------------------------------------------------------------------
+
+
+@api.get(
+    "/transactions/{transaction_id}", response={200: s.TransactionOut, **PROBLEMS}, tags=["points"]
+)
+def get_transaction(request, transaction_id: str):
+    actor = merchant_actor(request)
+    return transaction_out(ledger.get_transaction_for(actor.merchant, transaction_id))
+
+
+@api.post(
+    "/transactions/{transaction_id}/reversal",
+    response={201: s.TransactionOut, **PROBLEMS},
+    tags=["points"],
+)
+def reverse(request, transaction_id: str, payload: s.ReversalIn):
+    actor = merchant_actor(request)
+    actor.require(Role.MERCHANT_ADMIN)
+    reversal = ledger.reverse_transaction(
+        merchant=actor.merchant,
+        transaction_id=transaction_id,
+        reason=payload.reason,
+        staff=actor.user,
+    )
+    return Status(201, transaction_out(reversal))

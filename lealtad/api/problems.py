@@ -1,0 +1,21 @@
+"""RFC 9457 problem+json responses with a stable machine `code`."""
+
+import json
+
+from django.http import HttpResponse
+
+
+def problem(status: int, code: str, title, detail=None, **extra) -> HttpResponse:
+    body = {
+        "type": f"urn:lealtad:problem:{code}",
+        "title": str(title),
+        "status": status,
+        "detail": str(detail if detail is not None else title),
+        "code": code,
+    }
+    body.update({key: value for key, value in extra.items() if value is not None})
+    return HttpResponse(
+        json.dumps(body, default=str),
+        status=status,
+        content_type="application/problem+json",
+    )

@@ -1,0 +1,114 @@
+"""How the API renders customers, rewards and transactions for the calling merchant."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from lealtad.customers.models import Customer, Membership
+from lealtad.ledger import ledger
+from lealtad.ledger.models import Account, AccountKind, Transaction
+from lealtad.network.models import Merchant
+from lealtad.program.models import Reward
+
+EXPIRING_WINDOW = timedelta(days=30)
+
+
+def spending_account_id(membership: Membership) -> int:
+    return membership.holder.account_id if membership.holder_id else membership.account_id
+
+
+def points_of(
+    membership: Membership | None, now=None, fresh_account: Account | None = None
+) -> dict:
+    """The membership's points; `fresh_account` is its account row when the caller has just
+    loaded it with the membership (a search), which saves a query."""
+    if membership is None:
+        return {"available": 0, "pending": 0, "expiring_30d": 0}
+    now = now or timezone.now()
+    if membership.holder_id:  # a dependent's points live in the holder's account
+        fresh_account = None
+    account_id = spending_account_id(membership)
+    b = ledger.balances(account_id, now, now + EXPIRING_WINDOW, fresh_account)
+    return {"available": b["available"], "pending": b["pending"], "expiring_30d": b["expiring"]}
+
+
+def coins_of(customer: Customer) -> int:
+    balance = (
+        Account.objects.filter(customer=customer, kind=AccountKind.COINS)
+        .values_list("balance", flat=True)
+        .first()
+    )
+    return balance or 0
+
+
+def customer_out(
+    membership: Membership | None,
+    customer: Customer,
+    merchant: Merchant,
+    fresh_account: Account | None = None,
+) -> dict:
+    return {
+        "id": str(customer.pk),
+        "document_type": customer.document_type,
+        "document_number": customer.document_number,
+        "country": customer.country,
+        "email": customer.email,
+        "mobile": customer.mobile,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "city": customer.city,
+        "gender": customer.gender,
+        "birth_date": customer.birth_date,
+        "profile_complete": customer.profile_complete,
+        "missing_fields": customer.missing_fields,
+        "points": points_of(membership, fresh_account=fresh_account),
+        "coins": {"available": coins_of(customer)},
+        "category": (
+            {"id": str(membership.category_id), "name": membership.category.name}
+            if membership
+            else None
+        ),
+        "blocked": bool(membership and membership.blocked),
+        "suspended": customer.suspended,
+        "suspension_message": customer.suspension_message or None if customer.suspended else None,
+    }
+
+
+def reward_rows(merchant: Merchant, membership: Membership | None) -> list[dict]:
+    from lealtad.ledger.actions import reward_available
+
+    now = timezone.now()
+    available = points_of(membership, now)["available"]
+    rows = []
+    for reward in Reward.objects.filter(merchant=merchant, active=True):
+        if not reward_available(reward, now):
+            continue
+        missing = max(reward.points_cost - available, 0)
+        rows.append(
+            {
+                "id": str(reward.pk),
+                "name": reward.name,
+                "description": reward.description,
+                "points_cost": reward.points_cost,
+                "stock": reward.stock,
+                "affordable": missing == 0 and reward.stock != 0,
+                "points_missing": missing,
+            }
+        )
+    return rows
+
+
+def transaction_out(txn: Transaction) -> dict:
+    return {
+        "id": str(txn.pk),
+        "kind": txn.kind,
+        "status": txn.status,
+        "points": txn.points,
+        "balance": txn.balance_after,
+        "at": txn.posted_at or txn.created_at,
+        "customer_id": str(txn.customer_id),
+        "reverses": str(txn.reverses_id) if txn.reverses_id else None,
+        "reason": txn.reason,
+        "invoice_number": txn.invoice_number,
+        "branch_id": str(txn.branch_id) if txn.branch_id else None,
+    }
