@@ -1,0 +1,48 @@
+// The cashier screen's one script: the points an amount will give, as it is typed, and Esc to
+// close a dialog or leave a form. Everything works without it.
+(function () {
+  // The same reading of a typed amount as the server's (money.normalise_typed_amount).
+  function amountOf(text) {
+    var v = (text || "").replace(/[\s$]/g, "");
+    if (v.indexOf(".") >= 0 && v.indexOf(",") >= 0) {
+      var dec = v.lastIndexOf(".") > v.lastIndexOf(",") ? "." : ",";
+      v = v.split(dec === "." ? "," : ".").join("").replace(dec, ".");
+    } else {
+      [".", ","].forEach(function (sep) {
+        if (v.indexOf(sep) < 0) return;
+        var parts = v.split(sep);
+        var grouped = /^\d+$/.test(parts[0]) && parts.slice(1).every(function (g) {
+          return /^\d{3}$/.test(g);
+        });
+        v = grouped ? parts.join("") : v.replace(",", ".");
+      });
+    }
+    return parseFloat(v);
+  }
+  function preview() {
+    var form = document.querySelector("form.accrue");
+    if (!form) return;
+    var input = form.querySelector("[name=amount]"), out = form.querySelector(".preview");
+    var value = parseFloat(form.dataset.pointValue), mult = parseFloat(form.dataset.multiplier);
+    input.addEventListener("input", function () {
+      var amount = amountOf(input.value);
+      var points = amount > 0 ? Math.floor(Math.floor(amount / value) * mult) : 0;
+      out.textContent = points > 0 ? out.dataset.template.replace("%s", points) : "";
+    });
+  }
+  function focusFirst() {
+    var target = document.querySelector("#confirm [autofocus], #accrued, .dialog button")
+      || (document.querySelector("form.accrue [name=amount]"))
+      || document.querySelector("[autofocus]");
+    if (target && target.focus) target.focus();
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var esc = document.querySelector("[data-esc]");
+    if (esc) esc.click();
+  });
+  function init() { preview(); focusFirst(); }
+  document.addEventListener("DOMContentLoaded", init);
+  document.addEventListener("htmx:load", function (e) { if (e.target === document.body) init(); });
+  document.addEventListener("htmx:afterSettle", init);
+})();

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from lealtad.cashier import views
+
+app_name = "cashier"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("search/", views.search, name="search"),
+    path("password/", views.change_password, name="change_password"),
+    path("register/", views.register, name="register"),
+    path("register/check-document/", views.check_document, name="check_document"),
+    path("open/<str:customer_id>/", views.open_customer, name="open"),
+    path("c/<str:customer_id>/", views.customer, name="customer"),
+    path("c/<str:customer_id>/accrue/", views.accrue, name="accrue"),
+    path("c/<str:customer_id>/profile/", views.complete_profile, name="profile"),
+    path("c/<str:customer_id>/redeem/<str:reward_id>/", views.redeem, name="redeem"),
+]

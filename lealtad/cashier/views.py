@@ -1,0 +1,291 @@
+"""The cashier's screen: find or register a customer, accrue, redeem. Each view parses the form,
+calls one action and renders; HTMX (hx-boost) turns every link and form into one request that
+swaps the page body, so the screen answers at once and still works without JavaScript."""
+
+import uuid
+from functools import wraps
+
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import PasswordChangeForm
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from lealtad.api.views import coins_of, points_of, reward_rows
+from lealtad.cashier import forms, goals
+from lealtad.cashier.models import Registration
+from lealtad.core import money
+from lealtad.core.errors import LealtadError, NotFound, ValidationFailed
+from lealtad.customers import actions as customers
+from lealtad.customers.documents import normalize_document
+from lealtad.ledger import actions as ledger
+from lealtad.ledger.models import Status, Transaction
+from lealtad.network.models import Role
+
+
+def staff_view(view):
+    """Signed-in staff of a merchant; the merchant scopes everything below."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.user.role == Role.OPERATOR or request.user.merchant_id is None:
+            return redirect("/admin/")
+        if request.user.must_change_password:
+            return redirect("cashier:change_password")
+        request.merchant = request.user.merchant
+        request.branch = request.user.branch
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404 from None
+
+    return wrapper
+
+
+def _page(request, template, **context):
+    context.setdefault("goals", goals.progress(request.user, request.merchant))
+    context["merchant"], context["branch"] = request.merchant, request.branch
+    return render(request, template, context)
+
+
+@staff_view
+def home(request):
+    return _page(request, "cashier/home.html")
+
+
+def _guess_field(q: str) -> str:
+    if "@" in q:
+        return "email"
+    if q.startswith("+") or (
+        q.replace(" ", "").isdigit() and len(q.replace(" ", "")) >= 10 and q.strip().startswith("3")
+    ):
+        return "mobile"
+    return "document_number"
+
+
+@staff_view
+def search(request):
+    q = request.GET.get("q", "").strip()[:200]
+    found = customers.find_customers(q, country=request.merchant.country)
+    if len(found) == 1:
+        # One request from Enter to the customer's card: a scanner's QR lands here too.
+        customers.join_merchant(found[0], request.merchant, request.branch)
+        return _customer_page(request, found[0].pk)
+    if found:
+        return _page(request, "cashier/home.html", q=q, choices=found)
+    register_url = f"{reverse('cashier:register')}?{_guess_field(q)}={q}" if q else None
+    return _page(request, "cashier/home.html", q=q, not_found=bool(q), register_url=register_url)
+
+
+def _customer_page(request, customer_id, **extra):
+    """The customer's card as the answer to this request, with the address bar pointing at it."""
+    membership = customers.get_membership_for(request.merchant, customer_id)
+    context = _customer_context(request, membership)
+    context.update(extra)
+    response = _page(request, "cashier/customer.html", **context)
+    response["HX-Push-Url"] = reverse("cashier:customer", args=[membership.customer_id])
+    return response
+
+
+@staff_view
+def open_customer(request, customer_id):
+    """From a search: the customer joins this merchant on first contact (N2)."""
+    customer = customers.get_customer(customer_id)
+    customers.join_merchant(customer, request.merchant, request.branch)
+    return redirect("cashier:customer", customer_id=customer.pk)
+
+
+def _customer_context(request, membership):
+    customer = membership.customer
+    movements = (
+        Transaction.objects.filter(
+            account_id=membership.holder.account_id
+            if membership.holder_id
+            else membership.account_id
+        )
+        .exclude(status=Status.REJECTED)
+        .order_by("-created_at")[:10]
+    )
+    try:
+        ledger.check_can_redeem(membership)
+        redeem_block = None
+    except LealtadError as exc:
+        redeem_block = exc
+    return {
+        "membership": membership,
+        "customer": customer,
+        "points": points_of(membership),
+        "coins": coins_of(customer),
+        "movements": movements,
+        "redeem_block": redeem_block,
+        "rewards": reward_rows(request.merchant, membership),
+        "accrue_form": forms.AccrueForm(),
+        "point_value": request.merchant.point_value,
+    }
+
+
+@staff_view
+def customer(request, customer_id):
+    membership = customers.get_membership_for(request.merchant, customer_id)
+    return _page(request, "cashier/customer.html", **_customer_context(request, membership))
+
+
+@staff_view
+def accrue(request, customer_id):
+    membership = customers.get_membership_for(request.merchant, customer_id)
+    form = forms.AccrueForm(request.POST or None)
+    result = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            movement = ledger.accrue_points(
+                merchant=request.merchant,
+                membership=membership,
+                branch=request.branch,
+                staff=request.user,
+                amount=money.normalise_typed_amount(form.cleaned_data["amount"]),
+                invoice_number=form.cleaned_data["invoice_number"] or None,
+            )
+            result = movement
+            form = forms.AccrueForm()
+        except money.InvalidAmount as exc:
+            form.add_error("amount", str(exc))
+        except ValidationFailed as exc:
+            forms.add_errors(form, exc.errors)
+        except LealtadError as exc:
+            form.add_error(
+                "invoice_number" if exc.code == "duplicate_invoice" else None, str(exc.detail)
+            )
+    context = _customer_context(request, membership)
+    context.update(accrue_form=form, accrued=result)
+    return _page(request, "cashier/customer.html", **context)
+
+
+@staff_view
+def redeem(request, customer_id, reward_id):
+    membership = customers.get_membership_for(request.merchant, customer_id)
+    context = _customer_context(request, membership)
+    reward = next((r for r in context["rewards"] if r["id"] == str(reward_id)), None)
+    if reward is None:
+        raise Http404
+    done = request.session.setdefault("redeemed", {})
+    if request.method == "POST":
+        token = request.POST.get("token", "")
+        if token in done:  # a double click or a resend shows the first receipt, never twice
+            context["receipt"] = done[token]
+            return _page(request, "cashier/customer.html", **context)
+        if request.merchant.redemption_requires_document_check and not request.POST.get(
+            "document_checked"
+        ):
+            context.update(
+                confirm=reward, token=token, confirm_error=_("Check the customer's document first.")
+            )
+            return _page(request, "cashier/customer.html", **context)
+        try:
+            movement = ledger.redeem_reward(
+                membership=membership,
+                reward_id=reward_id,
+                branch=request.branch,
+                staff=request.user,
+            )
+        except LealtadError as exc:
+            context.update(confirm=reward, token=token, confirm_error=str(exc.detail))
+            return _page(request, "cashier/customer.html", **context)
+        receipt = {
+            "reward": reward["name"],
+            "points": reward["points_cost"],
+            "balance": movement.available,
+            "id": str(movement.transaction.pk),
+        }
+        done[token] = receipt
+        request.session.modified = True
+        context = _customer_context(request, membership)
+        context["receipt"] = receipt
+        return _page(request, "cashier/customer.html", **context)
+    context.update(confirm=reward, token=uuid.uuid4().hex)
+    return _page(request, "cashier/customer.html", **context)
+
+
+@staff_view
+def register(request):
+    complete = request.GET.get("mode") == "complete" or request.POST.get("mode") == "complete"
+    form = forms.RegisterForm(
+        request.POST or None,
+        merchant=request.merchant,
+        complete=complete,
+        initial=request.GET.dict(),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        profile = {
+            k: v
+            for k, v in data.items()
+            if k not in ("document_type", "document_number", "welcome_bonus")
+        }
+        try:
+            reg = customers.register_customer(
+                merchant=request.merchant,
+                branch=request.branch,
+                staff=request.user,
+                document_type=data["document_type"],
+                document_number=data["document_number"],
+                country=request.merchant.country,
+                profile=profile,
+                welcome_bonus=data.get("welcome_bonus", False),
+            )
+        except ValidationFailed as exc:
+            forms.add_errors(form, exc.errors)
+        except LealtadError as exc:
+            if exc.code == "customer_exists":
+                return redirect("cashier:open", customer_id=exc.extra["customer_id"])
+            form.add_error(None, str(exc.detail))
+        else:
+            Registration.objects.create(
+                staff=request.user, membership=reg.membership, at=reg.membership.created_at
+            )
+            return _customer_page(request, reg.customer.pk, registered=reg)
+    return _page(request, "cashier/register.html", form=form, complete=complete)
+
+
+@staff_view
+def check_document(request):
+    """As the cashier leaves the field: the check digit's verdict, before the form is sent."""
+    try:
+        normalize_document(
+            request.merchant.country,
+            request.GET.get("document_type", ""),
+            request.GET.get("document_number", ""),
+        )
+    except ValueError as exc:
+        return HttpResponse(str(exc))
+    return HttpResponse("")
+
+
+@staff_view
+def complete_profile(request, customer_id):
+    membership = customers.get_membership_for(request.merchant, customer_id)
+    customer = membership.customer
+    form = forms.ProfileForm(request.POST or None, missing=customer.missing_fields)
+    if request.method == "POST" and form.is_valid():
+        try:
+            customers.update_profile(customer, form.cleaned_data)
+        except ValidationFailed as exc:
+            forms.add_errors(form, exc.errors)
+        else:
+            return redirect("cashier:customer", customer_id=customer.pk)
+    return _page(request, "cashier/profile.html", form=form, customer=customer)
+
+
+@login_required
+def change_password(request):
+    """S1: after an admin reset, the cashier chooses their own password before anything else."""
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        user.must_change_password = False
+        user.save(update_fields=["must_change_password"])
+        update_session_auth_hash(request, user)
+        return redirect("cashier:home")
+    return render(request, "cashier/change_password.html", {"form": form})
