@@ -1,0 +1,26 @@
+from django.urls import path
+
+from lealtad.console import views
+
+app_name = "console"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("program/", views.program, name="program"),
+    path("staff/", views.staff, name="staff"),
+    path("staff/<str:user_id>/password/", views.reset_password, name="reset_password"),
+    path("staff/<str:user_id>/active/", views.toggle_active, name="toggle_active"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("goals/", views.goals_page, name="goals"),
+    path("branches/", views.branches, name="branches"),
+    path("branches/new/", views.branch_edit, name="branch_new"),
+    path("branches/<str:branch_id>/", views.branch_edit, name="branch_edit"),
+    path("prizes/", views.rewards, name="rewards"),
+    path("prizes/new/", views.reward_edit, name="reward_new"),
+    path("prizes/<str:reward_id>/", views.reward_edit, name="reward_edit"),
+    path("categories/", views.categories, name="categories"),
+    path("categories/new/", views.category_edit, name="category_new"),
+    path("categories/<str:category_id>/", views.category_edit, name="category_edit"),
+    path("categories/<str:category_id>/rules/", views.rules, name="category_rules"),
+    path("rules/", views.rules, name="rules"),
+    path("approvals/<str:transaction_id>/reject/", views.reject, name="reject"),
+]
