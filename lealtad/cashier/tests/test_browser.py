@@ -48,6 +48,15 @@ def shot(page, name):
     page.screenshot(path=str(ARTIFACTS / f"cashier-{name}.png"), full_page=True)
 
 
+def settle(page):
+    """After a boosted swap htmx moves the focus to the [autofocus] field; typing before that
+    lands in the wrong field, so wait for it (a real cashier cannot type that fast)."""
+    page.wait_for_function(
+        "() => { const a = document.querySelector('[autofocus]');"
+        " return !a || document.activeElement === a; }"
+    )
+
+
 def sign_in(page, base, username):
     page.goto(f"{base}/login/")
     page.fill("#id_username", username)
@@ -74,7 +83,7 @@ def test_a_new_customer_from_search_to_redemption(browser, live_server):
     page.get_by_text("Cliente no encontrado.").wait_for()
     shot(page, "02-not-found")
     page.get_by_role("link", name="Registrar este cliente").click()
-    page.wait_for_selector("#id_email")
+    settle(page)
     assert page.input_value("#id_document_number") == "80555666"
     page.fill("#id_email", "nueva@example.com")
     shot(page, "03-register")
@@ -93,6 +102,7 @@ def test_a_new_customer_from_search_to_redemption(browser, live_server):
     shot(page, "04-accrued")
 
     page.get_by_role("link", name="Completar perfil").click()
+    settle(page)
     page.fill("#id_first_name", "Lucía")
     page.fill("#id_last_name", "Mejía")
     page.select_option("#id_gender", "F")
@@ -123,6 +133,7 @@ def test_the_same_in_portuguese(browser, live_server):
     page.fill("#q", cpf)
     page.keyboard.press("Enter")
     page.get_by_role("link", name="Cadastrar este cliente").click()
+    settle(page)
     page.select_option("#id_document_type", "CPF")
     page.fill("#id_email", "motorista@example.com")
     page.get_by_role("button", name="Cadastrar", exact=True).click()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lealtad.cashier.tests.test_browser import ARGS, CHROMIUM, browser, shot  # noqa: F401
+from lealtad.cashier.tests.test_browser import ARGS, CHROMIUM, browser, settle, shot  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
@@ -69,6 +69,7 @@ def test_sign_up_configure_hold_and_approve(browser, live_server):  # noqa: F811
     till.fill("#q", "80777888")
     till.keyboard.press("Enter")
     till.get_by_role("link", name="Registrar este cliente").click()
+    settle(till)
     till.fill("#id_email", "mayorista@example.com")
     till.get_by_role("button", name="Registrar", exact=True).click()
     till.get_by_text("Cliente registrado.").wait_for()
