@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "lealtad.program",
     "lealtad.customers",
     "lealtad.ledger",
+    "lealtad.offers",
     "lealtad.api",
     "lealtad.cashier",
     "lealtad.console",

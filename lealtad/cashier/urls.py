@@ -14,4 +14,10 @@ urlpatterns = [
     path("c/<str:customer_id>/accrue/", views.accrue, name="accrue"),
     path("c/<str:customer_id>/profile/", views.complete_profile, name="profile"),
     path("c/<str:customer_id>/redeem/<str:reward_id>/", views.redeem, name="redeem"),
+    path(
+        "c/<str:customer_id>/promotion/<str:promotion_id>/",
+        views.take_promotion,
+        name="take_promotion",
+    ),
+    path("c/<str:customer_id>/gift/<str:offer_id>/", views.redeem_gift, name="redeem_gift"),
 ]

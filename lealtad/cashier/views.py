@@ -11,7 +11,9 @@ from django.contrib.auth.forms import PasswordChangeForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from lealtad.api.views import coins_of, points_of, reward_rows
 from lealtad.cashier import forms, goals
@@ -23,6 +25,9 @@ from lealtad.customers.documents import normalize_document
 from lealtad.ledger import actions as ledger
 from lealtad.ledger.models import Status, Transaction
 from lealtad.network.models import Role
+from lealtad.offers import actions as offers
+from lealtad.offers import promotions
+from lealtad.offers.models import GiftOffer, GiftStatus, PromotionKind
 
 
 def staff_view(view):
@@ -114,16 +119,52 @@ def _customer_context(request, membership):
         redeem_block = None
     except LealtadError as exc:
         redeem_block = exc
+    now = timezone.now()
+    promos = promotions.applicable(request.merchant, membership, now)
+    rewards = reward_rows(request.merchant, membership)
+    points = points_of(membership)
+    special = {}
+    for promo in promos:
+        if promo.kind == PromotionKind.SPECIAL_PRICE:
+            best = special.get(promo.reward_id)
+            if best is None or promo.special_price < best.special_price:
+                special[promo.reward_id] = promo
+    for row in rewards:
+        promo = special.get(uuid.UUID(row["id"]))
+        if promo is not None:
+            missing = max(promo.special_price - points["available"], 0)
+            row.update(
+                regular_cost=row["points_cost"],
+                points_cost=promo.special_price,
+                promotion_id=str(promo.pk),
+                promotion=promo.name,
+                points_missing=missing,
+                affordable=missing == 0 and row["stock"] != 0,
+            )
+    multipliers = [
+        p.multiplier for p in promos if p.kind == PromotionKind.MULTIPLIER and p.min_amount is None
+    ]
+    offers = [
+        o
+        for o in GiftOffer.objects.filter(membership=membership, status=GiftStatus.OFFERED)
+        .select_related("gift")
+        .order_by("expires_at")
+        if o.status_at(now) == GiftStatus.OFFERED
+    ]
     return {
         "membership": membership,
         "customer": customer,
-        "points": points_of(membership),
+        "points": points,
         "coins": coins_of(customer),
         "movements": movements,
         "redeem_block": redeem_block,
-        "rewards": reward_rows(request.merchant, membership),
+        "rewards": rewards,
+        "promotions": promos,
+        "gift_offers": offers,
+        "token": uuid.uuid4().hex,
         "accrue_form": forms.AccrueForm(),
         "point_value": request.merchant.point_value,
+        "preview_multiplier": membership.category.multiplier * max(multipliers, default=1),
     }
 
 
@@ -170,6 +211,13 @@ def redeem(request, customer_id, reward_id):
     reward = next((r for r in context["rewards"] if r["id"] == str(reward_id)), None)
     if reward is None:
         raise Http404
+    promotion_id = request.POST.get("promotion") or request.GET.get("promotion") or None
+    if promotion_id and promotion_id != reward.get("promotion_id"):
+        # The promotion ended or was used up since the list was drawn: say so, at the list price.
+        context["notice"] = _("That promotion is no longer available for this customer.")
+        promotion_id = None
+    elif not promotion_id and reward.get("promotion_id"):
+        promotion_id = reward["promotion_id"]
     done = request.session.setdefault("redeemed", {})
     if request.method == "POST":
         token = request.POST.get("token", "")
@@ -189,13 +237,14 @@ def redeem(request, customer_id, reward_id):
                 reward_id=reward_id,
                 branch=request.branch,
                 staff=request.user,
+                promotion_id=promotion_id,
             )
         except LealtadError as exc:
             context.update(confirm=reward, token=token, confirm_error=str(exc.detail))
             return _page(request, "cashier/customer.html", **context)
         receipt = {
             "reward": reward["name"],
-            "points": reward["points_cost"],
+            "points": movement.points,
             "balance": movement.available,
             "id": str(movement.transaction.pk),
         }
@@ -289,3 +338,73 @@ def change_password(request):
         update_session_auth_hash(request, user)
         return redirect("cashier:home")
     return render(request, "cashier/change_password.html", {"form": form})
+
+
+def _once(request, key, make_receipt):
+    """Run a till action at most once per form token: a double click or a resend gets the first
+    answer back instead of doing it twice (or an error for the second try)."""
+    token = request.POST.get("token", "")
+    done = request.session.setdefault(key, {})
+    if token and token in done:
+        return done[token]
+    receipt = make_receipt()
+    if token:
+        done[token] = receipt
+        # Keep the session small: only the latest answers matter for resends.
+        for old in list(done)[:-20]:
+            del done[old]
+        request.session.modified = True
+    return receipt
+
+
+@staff_view
+@require_POST
+def take_promotion(request, customer_id, promotion_id):
+    """R1: hand over a promotion's free item."""
+    membership = customers.get_membership_for(request.merchant, customer_id)
+
+    def give():
+        use = offers.give_free_item(
+            membership=membership,
+            promotion_id=promotion_id,
+            branch=request.branch,
+            staff=request.user,
+        )
+        return {"title": use.promotion.name, "text": use.promotion.item}
+
+    try:
+        receipt = _once(request, "promotions_taken", give)
+    except LealtadError as exc:
+        context = _customer_context(request, membership)
+        context["notice"] = str(exc.detail)
+        return _page(request, "cashier/customer.html", **context)
+    context = _customer_context(request, membership)
+    context["handed"] = receipt
+    return _page(request, "cashier/customer.html", **context)
+
+
+@staff_view
+@require_POST
+def redeem_gift(request, customer_id, offer_id):
+    """R2: the customer takes a gift offered to them; a points gift is credited at once."""
+    membership = customers.get_membership_for(request.merchant, customer_id)
+
+    def take():
+        offer = offers.redeem_gift(
+            membership=membership,
+            offer_id=offer_id,
+            branch=request.branch,
+            staff=request.user,
+        )
+        gift = offer.gift
+        return {"title": gift.name, "text": gift.summary, "points": gift.points or 0}
+
+    try:
+        receipt = _once(request, "gifts_taken", take)
+    except LealtadError as exc:
+        context = _customer_context(request, membership)
+        context["notice"] = str(exc.detail)
+        return _page(request, "cashier/customer.html", **context)
+    context = _customer_context(request, membership)
+    context["handed"] = receipt
+    return _page(request, "cashier/customer.html", **context)

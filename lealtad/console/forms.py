@@ -3,7 +3,10 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lealtad.customers.actions import find_customers, memberships_at
+from lealtad.customers.models import Membership
 from lealtad.network.models import Branch, Merchant
+from lealtad.offers.models import Gift, GiftKind, Promotion, PromotionKind, Target
 from lealtad.program.models import Category, FraudRule, Reward, RuleKind
 
 
@@ -178,3 +181,203 @@ class RewardForm(forms.ModelForm):
         if start and end and end < start:
             self.add_error("valid_until", _("The end comes before the start."))
         return data
+
+
+def find_member(merchant: Merchant, text: str) -> Membership | None:
+    """A customer of this merchant by card number, document, email, mobile or QR."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    by_card = Membership.objects.filter(merchant=merchant, card_number=text).first()
+    if by_card is not None:
+        return by_card
+    found = find_customers(text, merchant.country)
+    members = memberships_at(merchant, found)
+    return next((members[c.pk] for c in found if c.pk in members), None)
+
+
+class PromotionForm(forms.ModelForm):
+    """R1. What each kind needs is asked for by `clean`, next to its field."""
+
+    customers = forms.CharField(
+        label=_("Chosen customers"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("One per line: document, card number, email or mobile."),
+    )
+
+    class Meta:
+        model = Promotion
+        fields = [
+            "name",
+            "description",
+            "kind",
+            "starts_on",
+            "ends_on",
+            "target",
+            "categories",
+            "customers",
+            "reward",
+            "special_price",
+            "multiplier",
+            "bonus_points",
+            "item",
+            "min_amount",
+            "uses_per_customer",
+            "active",
+        ]
+        widgets = {
+            "starts_on": forms.DateInput(attrs={"type": "date"}),
+            "ends_on": forms.DateInput(attrs={"type": "date"}),
+            "categories": forms.CheckboxSelectMultiple,
+        }
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.merchant = merchant
+        self.merchant = merchant
+        self.fields["categories"].queryset = merchant.categories.filter(active=True)
+        self.fields["reward"].queryset = merchant.rewards.filter(active=True)
+        self.fields["min_amount"].help_text = _("Accrual promotions: only on purchases from.")
+        if self.instance.pk and not self.is_bound:
+            self.initial["customers"] = "\n".join(
+                m.card_number or m.customer.document_number
+                for m in self.instance.members.select_related("customer")
+            )
+
+    def clean_customers(self):
+        if self.cleaned_data.get("target") != Target.CUSTOMERS:
+            return []
+        lines = [line.strip() for line in self.cleaned_data["customers"].splitlines()]
+        members, missing = [], []
+        for line in filter(None, lines):
+            member = find_member(self.merchant, line)
+            if member is None:
+                missing.append(line)
+            elif member not in members:
+                members.append(member)
+        if missing:
+            raise forms.ValidationError(
+                _("Not customers here: %(list)s.") % {"list": ", ".join(missing[:10])}
+            )
+        return members
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("starts_on"), data.get("ends_on")
+        if start and end and end < start:
+            self.add_error("ends_on", _("The end comes before the start."))
+        needs = {
+            PromotionKind.SPECIAL_PRICE: ["reward", "special_price"],
+            PromotionKind.MULTIPLIER: ["multiplier"],
+            PromotionKind.BONUS: ["bonus_points"],
+            PromotionKind.FREE_ITEM: ["item"],
+        }
+        kind = data.get("kind")
+        for name in needs.get(kind, []):
+            if name not in self.errors and data.get(name) in (None, ""):
+                self.add_error(name, _("Needed for this kind of promotion."))
+        reward, price = data.get("reward"), data.get("special_price")
+        if kind == PromotionKind.SPECIAL_PRICE and reward and price and price >= reward.points_cost:
+            self.add_error(
+                "special_price",
+                _("Must be lower than the prize's price (%(points)d points).")
+                % {"points": reward.points_cost},
+            )
+        target = data.get("target")
+        if target == Target.CATEGORIES and not data.get("categories"):
+            self.add_error("categories", _("Choose at least one category."))
+        if (
+            target == Target.CUSTOMERS
+            and "customers" not in self.errors
+            and not data.get("customers")
+        ):
+            self.add_error("customers", _("Name at least one customer."))
+        # What does not belong to the kind is dropped, so that a promotion means one thing.
+        for name in ("reward", "special_price", "multiplier", "bonus_points", "item"):
+            if name not in needs.get(kind, []):
+                data[name] = "" if name == "item" else None
+        if kind not in (PromotionKind.MULTIPLIER, PromotionKind.BONUS):
+            data["min_amount"] = None
+        return data
+
+    def _save_m2m(self):
+        super()._save_m2m()
+        data = self.cleaned_data
+        if data.get("target") != Target.CATEGORIES:
+            self.instance.categories.clear()
+        self.instance.members.set(
+            data.get("customers") or [] if data.get("target") == Target.CUSTOMERS else []
+        )
+
+
+class GiftForm(forms.ModelForm):
+    class Meta:
+        model = Gift
+        fields = [
+            "name",
+            "description",
+            "kind",
+            "points",
+            "discount_percent",
+            "valid_days",
+            "active",
+        ]
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.merchant = merchant
+        self.merchant = merchant
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        clash = Gift.objects.filter(merchant=self.merchant, name__iexact=name)
+        if self.instance.pk:
+            clash = clash.exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(_("There is already a gift with this name."))
+        return name
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("kind")
+        if kind == GiftKind.POINTS and data.get("points") is None and "points" not in self.errors:
+            self.add_error("points", _("How many points?"))
+        if (
+            kind == GiftKind.DISCOUNT
+            and data.get("discount_percent") is None
+            and "discount_percent" not in self.errors
+        ):
+            self.add_error("discount_percent", _("How much off?"))
+        if kind != GiftKind.POINTS:
+            data["points"] = None
+        if kind != GiftKind.DISCOUNT:
+            data["discount_percent"] = None
+        return data
+
+
+class OfferGiftForm(forms.Form):
+    customer = forms.CharField(
+        label=_("Customer"),
+        max_length=200,
+        help_text=_("Document, card number, email or mobile."),
+    )
+    gift = forms.ModelChoiceField(label=_("Gift"), queryset=Gift.objects.none())
+    expires_on = forms.DateField(
+        label=_("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Empty: the gift's own validity."),
+    )
+    note = forms.CharField(label=_("Note"), max_length=300, required=False)
+
+    def __init__(self, *args, merchant, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.merchant = merchant
+        self.fields["gift"].queryset = merchant.gifts.filter(active=True)
+
+    def clean_customer(self):
+        member = find_member(self.merchant, self.cleaned_data["customer"])
+        if member is None:
+            raise forms.ValidationError(_("No customer of this merchant matches."))
+        return member

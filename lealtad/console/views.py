@@ -9,16 +9,21 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lealtad.console import forms
-from lealtad.core.errors import LealtadError, NotFound
+from lealtad.core.errors import LealtadError, NotFound, ValidationFailed
 from lealtad.ledger import actions as ledger
 from lealtad.ledger.models import Status, Transaction
 from lealtad.network.actions import create_staff
 from lealtad.network.models import Branch, Role, User
+from lealtad.offers.actions import offer_gift
+from lealtad.offers.models import Gift, GiftOffer, GiftStatus, Promotion
+from lealtad.offers.promotions import local_date
 from lealtad.program.models import AuditMode, Category, FraudRule, Reward, RuleKind
 
 
@@ -296,3 +301,99 @@ def reward_edit(request, reward_id=None):
         back="console:rewards",
         multipart=True,
     )
+
+
+@admin_view
+def promotions(request):
+    rows = (
+        Promotion.objects.filter(merchant=request.merchant)
+        .select_related("reward")
+        .annotate(times=Count("uses"))
+        .order_by("-active", "-ends_on", "name")
+    )
+    today = local_date(request.merchant, timezone.now())
+    return _page(request, "console/promotions.html", promotions=rows, today=today)
+
+
+@admin_view
+def promotion_edit(request, promotion_id=None):
+    promotion = None
+    if promotion_id is not None:
+        promotion = get_object_or_404(Promotion, pk=_uuid(promotion_id), merchant=request.merchant)
+    form = forms.PromotionForm(request.POST or None, instance=promotion, merchant=request.merchant)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            form.save()
+        messages.success(request, _("Promotion saved."))
+        return redirect("console:promotions")
+    return _page(
+        request,
+        "console/promotion_form.html",
+        form=form,
+        title=_("Promotion"),
+        back="console:promotions",
+    )
+
+
+@admin_view
+def gifts(request):
+    catalog = Gift.objects.filter(merchant=request.merchant).order_by("-active", "name")
+    offers = (
+        GiftOffer.objects.filter(gift__merchant=request.merchant)
+        .select_related("gift", "membership__customer")
+        .order_by("-offered_at")
+    )
+    status = request.GET.get("status", "")
+    now = timezone.now()
+    if status == GiftStatus.OFFERED:
+        offers = offers.filter(status=GiftStatus.OFFERED, expires_at__gt=now)
+    elif status == GiftStatus.EXPIRED:
+        offers = offers.filter(
+            Q(status=GiftStatus.EXPIRED) | Q(status=GiftStatus.OFFERED, expires_at__lte=now)
+        )
+    elif status == GiftStatus.REDEEMED:
+        offers = offers.filter(status=GiftStatus.REDEEMED)
+    else:
+        status = ""
+    form = forms.OfferGiftForm(request.POST or None, merchant=request.merchant)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            offer_gift(
+                gift=data["gift"],
+                membership=data["customer"],
+                staff=request.user,
+                expires_on=data["expires_on"],
+                note=data["note"],
+            )
+        except ValidationFailed as exc:
+            for error in exc.errors:
+                form.add_error(
+                    error["field"] if error["field"] in form.fields else None, error["message"]
+                )
+        else:
+            messages.success(request, _("Gift offered."))
+            return redirect("console:gifts")
+    rows = [(offer, offer.status_at(now)) for offer in offers[:200]]
+    return _page(
+        request,
+        "console/gifts.html",
+        catalog=catalog,
+        offers=rows,
+        form=form,
+        status=status,
+        statuses=GiftStatus.choices,
+    )
+
+
+@admin_view
+def gift_edit(request, gift_id=None):
+    gift = None
+    if gift_id is not None:
+        gift = get_object_or_404(Gift, pk=_uuid(gift_id), merchant=request.merchant)
+    form = forms.GiftForm(request.POST or None, instance=gift, merchant=request.merchant)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Gift saved."))
+        return redirect("console:gifts")
+    return _page(request, "console/edit.html", form=form, title=_("Gift"), back="console:gifts")

@@ -86,3 +86,19 @@ class TransactionNotPending(LealtadError):
 
 class FraudRuleRefused(LealtadError):
     code, status, title = "fraud_rule_refused", 422, _("Refused by the merchant's fraud rules")
+
+
+class PromotionUnavailable(LealtadError):
+    code, status, title = "promotion_unavailable", 422, _("This promotion is not available")
+
+
+class PromotionUsedUp(LealtadError):
+    code, status, title = (
+        "promotion_used_up",
+        409,
+        _("The customer has already taken this promotion as often as allowed"),
+    )
+
+
+class GiftUnavailable(LealtadError):
+    code, status, title = "gift_unavailable", 409, _("This gift can no longer be redeemed")

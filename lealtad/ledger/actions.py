@@ -26,6 +26,8 @@ from lealtad.core.errors import (
     NotReversible,
     OutOfStock,
     ProfileIncomplete,
+    PromotionUnavailable,
+    PromotionUsedUp,
     RewardUnavailable,
     TransactionNotPending,
     ValidationFailed,
@@ -36,6 +38,8 @@ from lealtad.customers.models import Customer, Membership, RedeemPolicy
 from lealtad.ledger import ledger
 from lealtad.ledger.models import Account, AccountKind, Kind, Lot, LotStatus, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
+from lealtad.offers import promotions
+from lealtad.offers.models import Promotion, PromotionKind, PromotionUse
 from lealtad.program import fraud
 from lealtad.program.models import AuditMode, Reward
 
@@ -89,17 +93,24 @@ def accrue_points(
     if membership is None:
         membership = join_merchant(customer, merchant, branch, now=now)
     category = membership.category
-    points = money.points_for(amount, merchant.point_value, category.multiplier)
     manual = category.audit_mode == AuditMode.MANUAL
     rules = [] if manual else fraud.rules_for(category)
     account_id = _spending_account(membership)
+    promos = promotions.applicable(merchant, membership, now, kinds=promotions.ACCRUAL_KINDS)
     try:
         with transaction.atomic():
             verdict = fraud.Verdict()
-            if rules:
+            if rules or any(p.uses_per_customer for p in promos):
                 # Judged under the account's lock: simultaneous accruals cannot both slip under
-                # a daily limit.
+                # a daily limit, nor both take a promotion's last use.
                 ledger.lock_account(account_id)
+                if promos:
+                    promos = promotions.applicable(
+                        merchant, membership, now, kinds=promotions.ACCRUAL_KINDS
+                    )
+            earned = promotions.accrual_points(merchant, membership, amount, now, promos)
+            points = earned.points
+            if rules:
                 verdict = fraud.judge(
                     rules,
                     merchant=merchant,
@@ -146,6 +157,20 @@ def accrue_points(
             if points:
                 expires_at = _points_expiry(membership, merchant, now)
                 ledger.open_lot(account, txn, points, expires_at, now, held=held)
+            if earned.applied:
+                PromotionUse.objects.bulk_create(
+                    PromotionUse(
+                        promotion=promo,
+                        membership=membership,
+                        transaction=txn,
+                        points=extra,
+                        branch=branch,
+                        staff=staff,
+                        at=now,
+                    )
+                    for promo, extra in earned.applied
+                )
+            txn.promotions_applied = earned.applied
     except IntegrityError as exc:
         if invoice_number and _is_duplicate_invoice(exc):
             raise DuplicateInvoice(
@@ -215,9 +240,11 @@ def redeem_reward(
     reward_id,
     branch: Branch,
     staff: User | None = None,
+    promotion_id=None,
     now=None,
 ) -> Movement:
-    """P6: points deducted at once (soonest-expiring first), stock reduced."""
+    """P6: points deducted at once (soonest-expiring first), stock reduced. With a promotion
+    (R1), the prize costs the promotion's special price."""
     now = now or timezone.now()
     merchant = membership.merchant
     check_can_redeem(membership)
@@ -227,13 +254,17 @@ def redeem_reward(
         raise NotFound(_("Reward not found.")) from None
     if not reward_available(reward, now):
         raise RewardUnavailable()
+    cost, promo = reward.points_cost, None
     with transaction.atomic():
         account = ledger.lock_account(_spending_account(membership))
+        if promotion_id is not None:
+            promo = _special_price(membership, reward, promotion_id, now)
+            cost = promo.special_price
         lots = ledger.expire_due_lots(
             account, ledger.open_lots(account.id), membership.customer_id, now
         )
-        if account.balance < reward.points_cost:
-            missing = reward.points_cost - account.balance
+        if account.balance < cost:
+            missing = cost - account.balance
             raise InsufficientPoints(
                 _("%(missing)d more points are needed.") % {"missing": missing},
                 points_missing=missing,
@@ -246,19 +277,50 @@ def redeem_reward(
         txn = Transaction.objects.create(
             account_id=account.id,
             kind=Kind.REDEMPTION,
-            points=-reward.points_cost,
-            balance_after=account.balance - reward.points_cost,
+            points=-cost,
+            balance_after=account.balance - cost,
             merchant=merchant,
             branch=branch,
             staff=staff,
             customer_id=membership.customer_id,
             reward=reward,
-            reason=reward.name,
+            reason=f"{reward.name} · {promo.name}"[:300] if promo else reward.name,
             created_at=now,
             posted_at=now,
         )
-        ledger.debit(account, txn, reward.points_cost, lots, now)
+        ledger.debit(account, txn, cost, lots, now)
+        if promo is not None:
+            PromotionUse.objects.create(
+                promotion=promo,
+                membership=membership,
+                transaction=txn,
+                branch=branch,
+                staff=staff,
+                at=now,
+            )
     return Movement(txn, account.balance, account.pending)
+
+
+def _special_price(membership: Membership, reward: Reward, promotion_id, now):
+    """The special-price promotion for this prize, if this customer may take it now (called
+    under the account's lock, so its use limit holds under concurrency)."""
+    promo_pk = parse_id(promotion_id)
+    found = promotions.applicable(
+        membership.merchant,
+        membership,
+        now,
+        kinds=[PromotionKind.SPECIAL_PRICE],
+        reward=reward,
+    )
+    promo = next((p for p in found if p.pk == promo_pk), None)
+    if promo is not None:
+        return promo
+    exists = Promotion.objects.filter(pk=promo_pk, merchant=membership.merchant).exists()
+    if not exists:
+        raise NotFound(_("Promotion not found."))
+    if promotions.used_up(Promotion.objects.get(pk=promo_pk), membership):
+        raise PromotionUsedUp()
+    raise PromotionUnavailable()
 
 
 def get_transaction_for(merchant: Merchant, transaction_id) -> Transaction:

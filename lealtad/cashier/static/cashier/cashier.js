@@ -41,7 +41,31 @@
     var esc = document.querySelector("[data-esc]");
     if (esc) esc.click();
   });
-  function init() { preview(); focusFirst(); }
+  // Console forms: a field marked data-when="kind=bonus target=…" shows only when one of its
+  // conditions holds (without JavaScript every field shows; the server checks either way).
+  function depends() {
+    document.querySelectorAll("form[data-depends]").forEach(function (form) {
+      function valueOf(name) {
+        var el = form.elements[name];
+        return el ? el.value : "";
+      }
+      function apply() {
+        form.querySelectorAll("[data-when]").forEach(function (box) {
+          var show = box.getAttribute("data-when").split(" ").some(function (cond) {
+            var kv = cond.split("=");
+            return valueOf(kv[0]) === kv[1];
+          });
+          box.hidden = !show;
+        });
+      }
+      if (!form.dataset.bound) {
+        form.addEventListener("change", apply);
+        form.dataset.bound = "1";
+      }
+      apply();
+    });
+  }
+  function init() { preview(); focusFirst(); depends(); }
   document.addEventListener("DOMContentLoaded", init);
   document.addEventListener("htmx:load", function (e) { if (e.target === document.body) init(); });
   document.addEventListener("htmx:afterSettle", init);

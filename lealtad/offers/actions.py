@@ -1,0 +1,176 @@
+"""R1 free items and R2 gifts at the till and in the console. Each is atomic and safe to repeat:
+the rows that count (a promotion's uses, a gift's status) change under a row lock or by a
+conditional UPDATE, so two cashiers cannot hand the same thing out twice."""
+
+import datetime as dt
+import zoneinfo
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lealtad.core.errors import (
+    CustomerSuspended,
+    GiftUnavailable,
+    NotFound,
+    PromotionUnavailable,
+    PromotionUsedUp,
+    ValidationFailed,
+)
+from lealtad.core.ids import parse_id
+from lealtad.customers.models import Membership
+from lealtad.ledger import ledger
+from lealtad.ledger.actions import _points_expiry, _spending_account
+from lealtad.ledger.models import Kind, Transaction
+from lealtad.network.models import Branch, Merchant, User
+from lealtad.offers import promotions
+from lealtad.offers.models import (
+    Gift,
+    GiftKind,
+    GiftOffer,
+    GiftStatus,
+    Promotion,
+    PromotionKind,
+    PromotionUse,
+)
+
+
+def give_free_item(
+    *,
+    membership: Membership,
+    promotion_id,
+    branch: Branch,
+    staff: User | None = None,
+    now=None,
+) -> PromotionUse:
+    """R1: the cashier hands over a promotion's free item; its use is counted."""
+    now = now or timezone.now()
+    if membership.customer.suspended:
+        raise CustomerSuspended(membership.customer.suspension_message or None)
+    promo_pk = parse_id(promotion_id)
+    with transaction.atomic():
+        # The account's lock serialises this customer's takes, as for the accrual bonuses.
+        ledger.lock_account(_spending_account(membership))
+        found = promotions.applicable(
+            membership.merchant, membership, now, kinds=[PromotionKind.FREE_ITEM]
+        )
+        promo = next((p for p in found if p.pk == promo_pk), None)
+        if promo is None:
+            try:
+                promo = Promotion.objects.get(pk=promo_pk, merchant=membership.merchant)
+            except Promotion.DoesNotExist:
+                raise NotFound(_("Promotion not found.")) from None
+            if promo.kind == PromotionKind.FREE_ITEM and promotions.used_up(promo, membership):
+                raise PromotionUsedUp()
+            raise PromotionUnavailable()
+        return PromotionUse.objects.create(
+            promotion=promo, membership=membership, branch=branch, staff=staff, at=now
+        )
+
+
+def get_gift(merchant: Merchant, gift_id) -> Gift:
+    try:
+        return Gift.objects.get(pk=parse_id(gift_id), merchant=merchant)
+    except Gift.DoesNotExist:
+        raise NotFound(_("Gift not found.")) from None
+
+
+def offer_gift(
+    *,
+    gift: Gift,
+    membership: Membership,
+    staff: User | None = None,
+    expires_on: dt.date | None = None,
+    note: str = "",
+    now=None,
+) -> GiftOffer:
+    """R2: offer a catalog gift to one customer, valid until the end of `expires_on` (merchant
+    time), by default the gift's validity from today."""
+    now = now or timezone.now()
+    merchant = gift.merchant
+    if membership.merchant_id != merchant.pk:
+        raise NotFound(_("Customer not found."))
+    if not gift.active:
+        raise ValidationFailed([{"field": "gift", "message": _("This gift is not active.")}])
+    tz = zoneinfo.ZoneInfo(merchant.timezone)
+    today = now.astimezone(tz).date()
+    expires_on = expires_on or today + dt.timedelta(days=gift.valid_days)
+    if expires_on < today:
+        raise ValidationFailed(
+            [{"field": "expires_on", "message": _("The date has already passed.")}]
+        )
+    expires_at = dt.datetime.combine(expires_on + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    return GiftOffer.objects.create(
+        gift=gift,
+        membership=membership,
+        note=(note or "").strip()[:300],
+        offered_at=now,
+        offered_by=staff,
+        expires_at=expires_at,
+    )
+
+
+def redeem_gift(
+    *,
+    membership: Membership,
+    offer_id,
+    branch: Branch,
+    staff: User | None = None,
+    now=None,
+) -> GiftOffer:
+    """R2: the customer takes their gift. A points gift is credited through the ledger in the
+    same transaction; a second redemption of the same offer is refused, never doubled."""
+    now = now or timezone.now()
+    if membership.customer.suspended:
+        raise CustomerSuspended(membership.customer.suspension_message or None)
+    try:
+        offer = GiftOffer.objects.select_related("gift").get(
+            pk=parse_id(offer_id), membership=membership
+        )
+    except GiftOffer.DoesNotExist:
+        raise NotFound(_("Gift not found.")) from None
+    with transaction.atomic():
+        taken = GiftOffer.objects.filter(
+            pk=offer.pk, status=GiftStatus.OFFERED, expires_at__gt=now
+        ).update(status=GiftStatus.REDEEMED, redeemed_at=now, redeemed_by=staff, branch=branch)
+        if not taken:
+            offer.refresh_from_db()
+            if offer.status_at(now) == GiftStatus.REDEEMED:
+                raise GiftUnavailable(_("This gift was already redeemed."))
+            raise GiftUnavailable(_("This gift has expired."))
+        offer.status, offer.redeemed_at, offer.redeemed_by, offer.branch = (
+            GiftStatus.REDEEMED,
+            now,
+            staff,
+            branch,
+        )
+        gift = offer.gift
+        if gift.kind == GiftKind.POINTS:
+            account = ledger.lock_account(_spending_account(membership))
+            txn = Transaction.objects.create(
+                account_id=account.id,
+                kind=Kind.BONUS,
+                points=gift.points,
+                balance_after=account.balance + gift.points,
+                merchant=membership.merchant,
+                branch=branch,
+                staff=staff,
+                customer_id=membership.customer_id,
+                reason=(_("Gift: %(name)s") % {"name": gift.name})[:300],
+                created_at=now,
+                posted_at=now,
+            )
+            ledger.credit(
+                account, txn, gift.points, _points_expiry(membership, membership.merchant, now), now
+            )
+            GiftOffer.objects.filter(pk=offer.pk).update(transaction=txn)
+            offer.transaction = txn
+    return offer
+
+
+def expire_gifts(now=None) -> int:
+    """Write down the offers past their date (the screens already show them as expired)."""
+    now = now or timezone.now()
+    return GiftOffer.objects.filter(status=GiftStatus.OFFERED, expires_at__lte=now).update(
+        status=GiftStatus.EXPIRED
+    )

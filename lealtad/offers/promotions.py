@@ -1,0 +1,110 @@
+"""R1: which promotions a customer may take now, and what they add to an accrual.
+
+Only models are imported here: the ledger's accrual calls in, so this stays below it.
+"""
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Q
+
+from lealtad.core import money
+from lealtad.customers.models import Membership
+from lealtad.ledger.models import Status
+from lealtad.network.models import Merchant
+from lealtad.offers.models import Promotion, PromotionKind, PromotionUse, Target
+
+ACCRUAL_KINDS = (PromotionKind.MULTIPLIER, PromotionKind.BONUS)
+
+
+def local_date(merchant: Merchant, now) -> dt.date:
+    return now.astimezone(zoneinfo.ZoneInfo(merchant.timezone)).date()
+
+
+def applicable(merchant: Merchant, membership: Membership, now, kinds=None, **filters):
+    """The active promotions whose window holds today (merchant time) and whose target includes
+    this customer, each with `uses_left` (None: no limit)."""
+    today = local_date(merchant, now)
+    target = (
+        Q(target=Target.EVERYONE)
+        | Q(target=Target.CATEGORIES, categories=membership.category_id)
+        | Q(target=Target.CUSTOMERS, members=membership.pk)
+    )
+    birth = membership.customer.birth_date
+    if birth is not None and birth.month == today.month:
+        target |= Q(target=Target.BIRTHDAY)
+    rows = Promotion.objects.filter(
+        target,
+        merchant=merchant,
+        active=True,
+        starts_on__lte=today,
+        ends_on__gte=today,
+        **filters,
+    )
+    if kinds:
+        rows = rows.filter(kind__in=kinds)
+    promos = list(rows.distinct().select_related("reward"))
+    used = _uses(membership, [p.pk for p in promos if p.uses_per_customer])
+    for promo in promos:
+        promo.uses_left = (
+            None if not promo.uses_per_customer else promo.uses_per_customer - used.get(promo.pk, 0)
+        )
+    return [p for p in promos if p.uses_left is None or p.uses_left > 0]
+
+
+def _uses(membership: Membership, promotion_ids) -> dict:
+    if not promotion_ids:
+        return {}
+    return dict(
+        PromotionUse.objects.filter(promotion__in=promotion_ids, membership=membership)
+        # A use inside an accrual that was rejected at approval never happened.
+        .exclude(transaction__status=Status.REJECTED)
+        .values_list("promotion")
+        .annotate(n=Count("id"))
+    )
+
+
+def used_up(promo: Promotion, membership: Membership) -> bool:
+    if not promo.uses_per_customer:
+        return False
+    return _uses(membership, [promo.pk]).get(promo.pk, 0) >= promo.uses_per_customer
+
+
+@dataclass
+class AccrualPoints:
+    points: int
+    base: int
+    applied: list[tuple[Promotion, int]] = field(default_factory=list)
+
+    @property
+    def extra(self) -> int:
+        return self.points - self.base
+
+
+def accrual_points(
+    merchant: Merchant, membership: Membership, amount: Decimal, now, promos=None
+) -> AccrualPoints:
+    """P2 with R1: the category's points, times the best active multiplier, plus every fixed
+    bonus the purchase qualifies for. Multipliers do not stack; bonuses do."""
+    category_multiplier = membership.category.multiplier
+    base = money.points_for(amount, merchant.point_value, category_multiplier)
+    if promos is None:
+        promos = applicable(merchant, membership, now, kinds=ACCRUAL_KINDS)
+    promos = [p for p in promos if p.min_amount is None or amount >= p.min_amount]
+    result = AccrualPoints(points=base, base=base)
+    multipliers = [p for p in promos if p.kind == PromotionKind.MULTIPLIER]
+    if multipliers and base > 0:
+        best = max(multipliers, key=lambda p: (p.multiplier, p.pk))
+        boosted = money.points_for(
+            amount, merchant.point_value, category_multiplier * best.multiplier
+        )
+        if boosted > base:
+            result.applied.append((best, boosted - base))
+            result.points = boosted
+    for promo in promos:
+        if promo.kind == PromotionKind.BONUS and amount > 0:
+            result.applied.append((promo, promo.bonus_points))
+            result.points += promo.bonus_points
+    return result
