@@ -17,6 +17,6 @@ class Command(BaseCommand):
         gifts = expire_gifts()
         keys, failures = purge_expired()
         self.stdout.write(
-            f"expired {points} points/coins and {gifts} gift offers; purged {keys} idempotency keys and "
-            f"{failures} login failures"
+            f"expired {points} points/coins and {gifts} gift offers; "
+            f"purged {keys} idempotency keys and {failures} login failures"
         )
