@@ -85,3 +85,44 @@ def make_reward(new_merchant, cost=100, stock=None, name=None):
         points_cost=cost,
         stock=stock,
     )
+
+
+def make_promotion(new_merchant, kind="bonus", days=(0, 30), **fields):
+    """A promotion running today (merchant time) unless `days` says otherwise."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from lealtad.offers.models import Promotion
+    from lealtad.offers.promotions import local_date
+
+    merchant = new_merchant.merchant
+    today = local_date(merchant, timezone.now())
+    members = fields.pop("members", [])
+    categories = fields.pop("categories", [])
+    promo = Promotion.objects.create(
+        merchant=merchant,
+        name=fields.pop("name", f"Promo {next(_seq)}"),
+        kind=kind,
+        starts_on=today + dt.timedelta(days=days[0]),
+        ends_on=today + dt.timedelta(days=days[1]),
+        **fields,
+    )
+    promo.members.set(members)
+    promo.categories.set(categories)
+    return promo
+
+
+def make_gift(new_merchant, kind="points", **fields):
+    from lealtad.offers.models import Gift
+
+    defaults = {"points": 50} if kind == "points" else {}
+    if kind == "discount":
+        defaults = {"discount_percent": Decimal("15")}
+    defaults.update(fields)
+    return Gift.objects.create(
+        merchant=new_merchant.merchant,
+        name=defaults.pop("name", f"Regalo {next(_seq)}"),
+        kind=kind,
+        **defaults,
+    )
