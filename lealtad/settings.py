@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "lealtad.customers",
     "lealtad.ledger",
     "lealtad.offers",
+    "lealtad.notifications",
     "lealtad.api",
     "lealtad.cashier",
     "lealtad.console",

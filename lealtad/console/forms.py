@@ -20,6 +20,9 @@ class ProgramForm(forms.ModelForm):
             "points_validity_days",
             "welcome_bonus_points",
             "redemption_requires_document_check",
+            "email_on_join",
+            "email_on_accrual",
+            "email_on_redemption",
         ]
         labels = {"redemption_requires_document_check": _("Redemption needs a document check")}
 

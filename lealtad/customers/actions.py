@@ -22,6 +22,7 @@ from lealtad.customers import documents
 from lealtad.customers.models import Customer, Gender, Membership, PersonType
 from lealtad.ledger.models import Account, AccountKind
 from lealtad.network.models import Branch, Merchant, User
+from lealtad.notifications import actions as mail
 from lealtad.program.models import Category
 
 QR_PREFIX = "LTQ1"
@@ -168,12 +169,13 @@ def register_customer(
     try:
         with transaction.atomic():
             customer.save(force_insert=True)
-            membership = join_merchant(customer, merchant, branch, now=now)
+            membership = join_merchant(customer, merchant, branch, now=now, notify=False)
             bonus = 0
             if welcome_bonus and merchant.welcome_bonus_points > 0:
                 from lealtad.ledger.actions import grant_welcome_bonus
 
                 bonus = grant_welcome_bonus(membership, branch, staff, now=now)
+            mail.queue(mail.Event.JOIN, merchant, customer, now=now, bonus=bonus)
     except IntegrityError:
         # Lost a race with a simultaneous registration of the same identity, email or mobile.
         existing = Customer.objects.filter(
@@ -212,8 +214,11 @@ def default_category(merchant: Merchant) -> Category:
     return category
 
 
-def join_merchant(customer: Customer, merchant: Merchant, branch: Branch | None, now=None):
-    """The customer's membership at this merchant, created on first contact (race-safe)."""
+def join_merchant(
+    customer: Customer, merchant: Merchant, branch: Branch | None, now=None, notify=True
+):
+    """The customer's membership at this merchant, created on first contact (race-safe), with
+    the welcome e-mail if the merchant sends it (`notify=False`: the caller sends it)."""
     membership = (
         Membership.objects.select_related("category", "holder")
         .filter(customer=customer, merchant=merchant)
@@ -226,13 +231,16 @@ def join_merchant(customer: Customer, merchant: Merchant, branch: Branch | None,
             account = Account.objects.create(
                 kind=AccountKind.POINTS, customer=customer, merchant=merchant
             )
-            return Membership.objects.create(
+            membership = Membership.objects.create(
                 customer=customer,
                 merchant=merchant,
                 category=default_category(merchant),
                 account=account,
                 registered_branch=branch,
             )
+            if notify:
+                mail.queue(mail.Event.JOIN, merchant, customer, now=now, bonus=0)
+            return membership
     except IntegrityError:
         return Membership.objects.select_related("category", "holder").get(
             customer=customer, merchant=merchant

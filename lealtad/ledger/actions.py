@@ -38,6 +38,7 @@ from lealtad.customers.models import Customer, Membership, RedeemPolicy
 from lealtad.ledger import ledger
 from lealtad.ledger.models import Account, AccountKind, Kind, Lot, LotStatus, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
+from lealtad.notifications import actions as mail
 from lealtad.offers import promotions
 from lealtad.offers.models import Promotion, PromotionKind, PromotionUse
 from lealtad.program import fraud
@@ -171,6 +172,15 @@ def accrue_points(
                     for promo, extra in earned.applied
                 )
             txn.promotions_applied = earned.applied
+            if not held and points > 0:
+                mail.queue(
+                    mail.Event.ACCRUAL,
+                    merchant,
+                    customer,
+                    now=now,
+                    points=points,
+                    balance=account.balance,
+                )
     except IntegrityError as exc:
         if invoice_number and _is_duplicate_invoice(exc):
             raise DuplicateInvoice(
@@ -289,6 +299,15 @@ def redeem_reward(
             posted_at=now,
         )
         ledger.debit(account, txn, cost, lots, now)
+        mail.queue(
+            mail.Event.REDEMPTION,
+            merchant,
+            membership.customer,
+            now=now,
+            reward=reward.name,
+            points=cost,
+            balance=account.balance,
+        )
         if promo is not None:
             PromotionUse.objects.create(
                 promotion=promo,

@@ -425,6 +425,22 @@ T = {
     '%(points)d points': ('%(points)d puntos', '%(points)d pontos'),
     '%(percent)s%% off': ('%(percent)s%% de descuento', '%(percent)s%% de desconto'),
     'note': ('nota', 'observação'),
+    'Joining the program': ('Al unirse al programa', 'Ao entrar no programa'),
+    'Each accrual': ('Cada acumulación', 'Cada acúmulo'),
+    'Each redemption': ('Cada redención', 'Cada resgate'),
+    'e-mail on joining the program': ('correo al unirse al programa', 'e-mail ao entrar no programa'),
+    'e-mail on each accrual': ('correo en cada acumulación', 'e-mail a cada acúmulo'),
+    'e-mail on each redemption': ('correo en cada redención', 'e-mail a cada resgate'),
+    'Welcome to the %(name)s loyalty program': ('Bienvenido al programa de fidelización de %(name)s', 'Bem-vindo ao programa de fidelidade de %(name)s'),
+    'Hello %(name)s,': ('Hola %(name)s:', 'Olá %(name)s,'),
+    'you are now a member of the %(merchant)s loyalty program: every purchase earns points you can exchange for prizes.': ('ya es miembro del programa de fidelización de %(merchant)s: cada compra suma puntos que puede cambiar por premios.', 'agora você faz parte do programa de fidelidade de %(merchant)s: cada compra soma pontos que você pode trocar por prêmios.'),
+    'Your welcome bonus: %(bonus)s points.': ('Su bono de bienvenida: %(bonus)s puntos.', 'Seu bônus de boas-vindas: %(bonus)s pontos.'),
+    'Give your document number at the till to earn and redeem.': ('Diga su número de documento en la caja para acumular y redimir.', 'Informe seu CPF no caixa para acumular e resgatar.'),
+    'You earned %(points)s points at %(name)s': ('Ganó %(points)s puntos en %(name)s', 'Você ganhou %(points)s pontos em %(name)s'),
+    'you earned %(points)s points at %(merchant)s.': ('ganó %(points)s puntos en %(merchant)s.', 'você ganhou %(points)s pontos em %(merchant)s.'),
+    'Your balance: %(balance)s points.': ('Su saldo: %(balance)s puntos.', 'Seu saldo: %(balance)s pontos.'),
+    'You redeemed %(reward)s at %(name)s': ('Redimió %(reward)s en %(name)s', 'Você resgatou %(reward)s em %(name)s'),
+    'you redeemed %(reward)s for %(points)s points at %(merchant)s.': ('redimió %(reward)s por %(points)s puntos en %(merchant)s.', 'você resgatou %(reward)s por %(points)s pontos em %(merchant)s.'),
 }  # fmt: skip
 
 

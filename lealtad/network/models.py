@@ -48,6 +48,10 @@ class Merchant(models.Model):
     )
     welcome_bonus_points = models.PositiveIntegerField(_("welcome bonus (points)"), default=0)
     redemption_requires_document_check = models.BooleanField(default=False)
+    # M1: which e-mails customers get from this merchant.
+    email_on_join = models.BooleanField(_("e-mail on joining the program"), default=True)
+    email_on_accrual = models.BooleanField(_("e-mail on each accrual"), default=False)
+    email_on_redemption = models.BooleanField(_("e-mail on each redemption"), default=True)
     coin_issuer = models.BooleanField(_("coin issuer"), default=False)
     coin_acceptor = models.BooleanField(_("coin acceptor"), default=False)
     cashback_rate = models.DecimalField(

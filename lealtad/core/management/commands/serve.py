@@ -1,5 +1,7 @@
 import multiprocessing
 import os
+import subprocess
+import sys
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -19,6 +21,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--threads", type=int, default=int(os.environ.get("WEB_THREADS", 1)))
         parser.add_argument("--timeout", type=int, default=30)
+        parser.add_argument(
+            "--no-mail",
+            action="store_true",
+            help="do not start the e-mail sender beside the server (run `lealtad send-emails "
+            "--loop 10` yourself, once for the whole deployment)",
+        )
 
     def handle(self, *args, **options):
         from gunicorn.app.base import BaseApplication
@@ -51,4 +59,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Lealtad on http://{options['host']}:{options['port']} ({workers} workers)"
         )
-        Server().run()
+        sender = None
+        if not options["no_mail"]:
+            # The outbox's sender in its own process: a thread in gunicorn's master would be
+            # copied, half-alive, into every forked worker along with its database connection.
+            sender = subprocess.Popen(
+                [sys.executable, "-m", "lealtad.cli", "send-emails", "--loop", "10"]
+            )
+        try:
+            Server().run()
+        finally:
+            if sender is not None:
+                sender.terminate()
+                sender.wait(timeout=10)

@@ -1,0 +1,41 @@
+"""M1: the e-mails to customers, written to an outbox in the same transaction as the movement
+they tell of (so none is lost and none tells of a movement that was rolled back), and sent by
+`lealtad send-emails`."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from lealtad.customers.models import Customer
+from lealtad.network.models import Merchant
+
+
+class Event(models.TextChoices):
+    JOIN = "join", _("Joining the program")
+    ACCRUAL = "accrual", _("Each accrual")
+    REDEMPTION = "redemption", _("Each redemption")
+
+
+class OutgoingEmail(models.Model):
+    merchant = models.ForeignKey(Merchant, null=True, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(
+        Customer, null=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+    event = models.CharField(max_length=12, choices=Event.choices)
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(sent_at__isnull=True), name="outbox_unsent"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.to}"

@@ -1,0 +1,140 @@
+"""M1: customer e-mails go through the outbox to a real SMTP server (aiosmtpd)."""
+
+import socket
+from decimal import Decimal
+
+import pytest
+from aiosmtpd.controller import Controller
+from django.core.management import call_command
+from django.test import Client, override_settings
+
+from lealtad.core import testing
+from lealtad.core.email_url import parse_email_url
+from lealtad.ledger import actions as ledger
+from lealtad.notifications.actions import deliver
+from lealtad.notifications.models import OutgoingEmail
+
+pytestmark = pytest.mark.django_db
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(
+            (envelope.rcpt_tos, envelope.original_content.decode("ascii", errors="replace"))
+        )
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        with override_settings(**parse_email_url(f"smtp://127.0.0.1:{controller.port}")):
+            yield inbox
+    finally:
+        controller.stop()
+
+
+def decoded(text: str) -> str:
+    import email
+
+    message = email.message_from_string(text)
+    subject = str(email.header.make_header(email.header.decode_header(message["Subject"])))
+    charset = message.get_content_charset() or "utf-8"
+    return subject + "\n" + message.get_payload(decode=True).decode(charset)
+
+
+def test_join_accrual_and_redemption_reach_the_customer(smtp):
+    shop = testing.make_merchant(welcome_bonus_points=20, email_on_accrual=True)
+    made = testing.make_customer(shop, welcome_bonus=True)
+    member = made.membership
+    ledger.accrue_points(
+        merchant=shop.merchant, membership=member, branch=shop.branch, amount=Decimal("90000")
+    )
+    reward = testing.make_reward(shop, cost=50, name="Almuerzo")
+    ledger.redeem_reward(membership=member, reward_id=reward.pk, branch=shop.branch)
+    assert OutgoingEmail.objects.filter(sent_at__isnull=True).count() == 3
+    assert deliver() == (3, 0)
+    assert len(smtp.messages) == 3
+    texts = [decoded(content) for _to, content in smtp.messages]
+    assert all(to == [made.customer.email] for to, _c in smtp.messages)
+    assert "Bienvenido" in texts[0] and "20 puntos" in texts[0]
+    assert "90 puntos" in texts[1] and "110 puntos" in texts[1]
+    assert "Almuerzo" in texts[2] and "60 puntos" in texts[2]
+    assert deliver() == (0, 0)  # sent once
+
+
+def test_the_merchants_settings_decide(smtp):
+    shop = testing.make_merchant(email_on_join=False, email_on_redemption=False)
+    member = testing.make_customer(shop).membership
+    ledger.accrue_points(
+        merchant=shop.merchant, membership=member, branch=shop.branch, amount=Decimal("90000")
+    )
+    ledger.redeem_reward(
+        membership=member, reward_id=testing.make_reward(shop, cost=5).pk, branch=shop.branch
+    )
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_portuguese_for_a_brazilian_merchant(smtp):
+    shop = testing.make_merchant("Posto", country="BR")
+    testing.make_customer(shop)
+    call_command("send_emails", verbosity=0)
+    ((_to, content),) = smtp.messages
+    assert "Bem-vindo" in decoded(content)
+
+
+def test_a_rolled_back_movement_sends_nothing(smtp):
+    from django.db import transaction
+
+    shop = testing.make_merchant(email_on_accrual=True)
+    member = testing.make_customer(shop).membership
+    OutgoingEmail.objects.all().delete()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ledger.accrue_points(
+            merchant=shop.merchant, membership=member, branch=shop.branch, amount=Decimal(9000)
+        )
+        raise RuntimeError("what followed the accrual failed")
+    assert not OutgoingEmail.objects.exists()
+
+
+def test_a_server_that_is_down_is_retried_later():
+    shop = testing.make_merchant()
+    testing.make_customer(shop)
+    with override_settings(**parse_email_url(f"smtp://127.0.0.1:{free_port()}?timeout=2")):
+        assert deliver() == (0, 1)
+    row = OutgoingEmail.objects.get()
+    assert row.sent_at is None and row.attempts == 1 and row.last_error
+
+
+def test_the_console_saves_which_emails_are_sent():
+    shop = testing.make_merchant()
+    client = Client()
+    client.force_login(shop.admin)
+    response = client.post(
+        "/console/program/",
+        {
+            "point_value": "1000",
+            "points_validity_days": "365",
+            "welcome_bonus_points": "0",
+            "email_on_accrual": "on",
+        },
+    )
+    assert response.status_code == 302
+    shop.merchant.refresh_from_db()
+    assert (
+        shop.merchant.email_on_join,
+        shop.merchant.email_on_accrual,
+        shop.merchant.email_on_redemption,
+    ) == (False, True, False)
