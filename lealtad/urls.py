@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from lealtad.api.api import api
+from lealtad.cashier import views as cashier_views
 from lealtad.console.signup import signup
 from lealtad.core.views import healthz, home
 
@@ -12,7 +13,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(template_name="cashier/login.html"), name="login"),
+    path("login/", cashier_views.SignIn.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("cashier/", include("lealtad.cashier.urls")),

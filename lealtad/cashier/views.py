@@ -6,6 +6,7 @@ import uuid
 from functools import wraps
 
 from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.http import Http404, HttpResponse
@@ -54,6 +55,20 @@ def _page(request, template, **context):
     context.setdefault("goals", goals.progress(request.user, request.merchant))
     context["merchant"], context["branch"] = request.merchant, request.branch
     return render(request, template, context)
+
+
+class SignIn(auth_views.LoginView):
+    """One sign-in for everyone; the role decides where they land."""
+
+    template_name = "cashier/login.html"
+
+    def get_default_redirect_url(self):
+        role = self.request.user.role
+        if role == Role.OPERATOR:
+            return "/admin/"
+        if role == Role.MERCHANT_ADMIN:
+            return reverse("console:home")
+        return reverse("cashier:home")
 
 
 @staff_view

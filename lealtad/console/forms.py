@@ -241,6 +241,7 @@ class PromotionForm(forms.ModelForm):
         self.merchant = merchant
         self.fields["categories"].queryset = merchant.categories.filter(active=True)
         self.fields["reward"].queryset = merchant.rewards.filter(active=True)
+        self.fields["reward"].empty_label = "—"
         self.fields["min_amount"].help_text = _("Accrual promotions: only on purchases from.")
         if self.instance.pk and not self.is_bound:
             self.initial["customers"] = "\n".join(
@@ -365,7 +366,7 @@ class OfferGiftForm(forms.Form):
         max_length=200,
         help_text=_("Document, card number, email or mobile."),
     )
-    gift = forms.ModelChoiceField(label=_("Gift"), queryset=Gift.objects.none())
+    gift = forms.ModelChoiceField(label=_("Gift"), queryset=Gift.objects.none(), empty_label=None)
     expires_on = forms.DateField(
         label=_("Valid until"),
         required=False,

@@ -51,8 +51,23 @@ def _page(request, template, **context):
 
 @admin_view
 def home(request):
-    pending = Transaction.objects.filter(merchant=request.merchant, status=Status.PENDING).count()
-    return _page(request, "console/home.html", pending=pending)
+    merchant = request.merchant
+    now = timezone.now()
+    today = local_date(merchant, now)
+    pending = Transaction.objects.filter(merchant=merchant, status=Status.PENDING).count()
+    running = Promotion.objects.filter(
+        merchant=merchant, active=True, starts_on__lte=today, ends_on__gte=today
+    ).count()
+    gifts_waiting = GiftOffer.objects.filter(
+        gift__merchant=merchant, status=GiftStatus.OFFERED, expires_at__gt=now
+    ).count()
+    return _page(
+        request,
+        "console/home.html",
+        pending=pending,
+        running=running,
+        gifts_waiting=gifts_waiting,
+    )
 
 
 @admin_view

@@ -441,6 +441,8 @@ T = {
     'Your balance: %(balance)s points.': ('Su saldo: %(balance)s puntos.', 'Seu saldo: %(balance)s pontos.'),
     'You redeemed %(reward)s at %(name)s': ('Redimió %(reward)s en %(name)s', 'Você resgatou %(reward)s em %(name)s'),
     'you redeemed %(reward)s for %(points)s points at %(merchant)s.': ('redimió %(reward)s por %(points)s puntos en %(merchant)s.', 'você resgatou %(reward)s por %(points)s pontos em %(merchant)s.'),
+    'Promotions running': ('Promociones vigentes', 'Promoções vigentes'),
+    'Gifts waiting to be taken': ('Regalos por canjear', 'Presentes a resgatar'),
 }  # fmt: skip
 
 

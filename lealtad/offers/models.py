@@ -1,5 +1,6 @@
 """R1 promotions and R2 gifts: what a merchant offers beyond the plain points rule."""
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -204,6 +205,11 @@ class GiftOffer(models.Model):
     class Meta:
         ordering = ["-offered_at"]
         indexes = [models.Index(fields=["membership", "status"])]
+
+    @property
+    def valid_until(self):
+        """The last moment it can be taken (offers run to the end of their last day)."""
+        return self.expires_at - dt.timedelta(seconds=1)
 
     def status_at(self, now) -> str:
         """The status as the customer sees it: an offer past its date is expired even before

@@ -150,6 +150,7 @@ def test_keyboard_only(browser, live_server):
     made = testing.make_customer(shop)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/login/")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_username'")
     page.keyboard.type("caja")
     page.keyboard.press("Tab")
     page.keyboard.type(testing.PASSWORD)

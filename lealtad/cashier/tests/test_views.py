@@ -337,3 +337,14 @@ def test_operators_go_to_the_admin(db):
     client = Client()
     client.force_login(User.objects.create_superuser("op", "op@example.com", testing.PASSWORD))
     assert client.get("/cashier/")["Location"] == "/admin/"
+
+
+def test_the_role_decides_where_sign_in_lands(shop, carol):
+    for username, landing in ((shop.admin.username, "/console/"), ("carol", "/cashier/")):
+        response = Client().post("/login/", {"username": username, "password": testing.PASSWORD})
+        assert response.status_code == 302 and response["Location"] == landing
+    response = Client().post(
+        "/login/?next=/cashier/",
+        {"username": shop.admin.username, "password": testing.PASSWORD, "next": "/cashier/"},
+    )
+    assert response["Location"] == "/cashier/"  # a chosen destination is kept

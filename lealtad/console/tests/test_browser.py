@@ -1,8 +1,10 @@
 """The merchant admin and a cashier in a real browser (Debian's Chromium via Playwright)."""
 
 import pytest
+from playwright.sync_api import expect
 
 from lealtad.cashier.tests.test_browser import ARGS, CHROMIUM, browser, settle, shot  # noqa: F401
+from lealtad.core import testing
 
 pytestmark = [
     pytest.mark.browser,
@@ -90,3 +92,97 @@ def test_sign_up_configure_hold_and_approve(browser, live_server):  # noqa: F811
     till.reload()
     assert till.text_content("#available").strip() == "1000"
     shot(till, "k5-spendable")
+
+
+def _sign_in(page, base, username):
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", testing.PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def test_promotion_and_gift_reach_the_till(browser, live_server):  # noqa: F811
+    from lealtad.ledger.models import Account
+
+    base = live_server.url
+    shop = testing.make_merchant("Café Aroma", admin="aroma")
+    testing.make_cashier(shop, "caja-aroma")
+    member = testing.make_customer(shop).membership
+
+    admin = browser.new_page(viewport={"width": 1280, "height": 900})
+    _sign_in(admin, base, "aroma")
+    admin.goto(f"{base}/console/promotions/new/")
+    admin.fill("#id_name", "Doble puntos de diciembre")
+    admin.select_option("#id_kind", "multiplier")
+    assert admin.locator("#id_bonus_points").is_hidden()  # fields of other kinds step aside
+    admin.fill("#id_multiplier", "2")
+    admin.fill("#id_ends_on", "2099-12-31")
+    admin.fill("#id_starts_on", "2020-01-01")
+    shot(admin, "k6-promotion-form")
+    admin.get_by_role("button", name="Guardar").click()
+    admin.get_by_text("Promoción guardada.").wait_for()
+    shot(admin, "k7-promotions")
+
+    admin.goto(f"{base}/console/gifts/new/")
+    admin.fill("#id_name", "Bono de disculpa")
+    admin.select_option("#id_kind", "points")
+    admin.fill("#id_points", "40")
+    admin.get_by_role("button", name="Guardar").click()
+    admin.get_by_text("Regalo guardado.").wait_for()
+    admin.fill("#id_customer", member.customer.document_number)
+    admin.select_option("#id_gift", label="Bono de disculpa")
+    admin.fill("#id_note", "Por la demora del pedido")
+    admin.get_by_role("button", name="Ofrecer").click()
+    admin.get_by_text("Regalo ofrecido.").wait_for()
+    shot(admin, "k8-gifts")
+
+    till = browser.new_context().new_page()
+    till.set_viewport_size({"width": 1280, "height": 1000})
+    _sign_in(till, base, "caja-aroma")
+    till.fill("#q", member.customer.document_number)
+    till.keyboard.press("Enter")
+    till.get_by_text("Promociones para este cliente").wait_for()
+    assert "Bono de disculpa" in till.content()
+    expect(till.locator("#id_amount")).to_be_focused()  # the screen puts the cashier there
+    till.keyboard.type("10.000")
+    assert "20" in till.text_content(".preview")  # the preview counts the multiplier
+    till.get_by_role("button", name="Acumular", exact=True).click()
+    till.get_by_text("Incluye +10 de Doble puntos de diciembre.").wait_for()
+    till.get_by_role("button", name="Canjear regalo").click()
+    till.get_by_text("Entregado: Bono de disculpa").wait_for()
+    shot(till, "k9-till-promotions-gifts")
+    assert till.text_content("#available").strip() == "60"
+    assert Account.objects.get(pk=member.account_id).balance == 60
+
+
+CONSOLE_SCREENS = [
+    ("", "Café Aroma"),
+    ("program/", "Programa"),
+    ("staff/", "Personal"),
+    ("branches/", "Sucursales"),
+    ("prizes/", "Premios"),
+    ("promotions/", "Promociones"),
+    ("gifts/", "Catálogo de regalos"),
+    ("goals/", "Metas"),
+    ("categories/", "Categorías"),
+    ("rules/", "Reglas antifraude"),
+    ("approvals/", "Cola de aprobación"),
+]
+
+
+def test_every_console_screen_renders_for_the_demo_merchant(browser, live_server):  # noqa: F811
+    from django.core.management import call_command
+
+    call_command("demo", verbosity=0)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "cafe.admin")
+    page.fill("#id_password", "lealtad-demo")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/")
+    for path, heading in CONSOLE_SCREENS:
+        response = page.goto(f"{live_server.url}/console/{path}")
+        assert response.status == 200, path
+        page.get_by_role("heading", name=heading).first.wait_for()
+        shot(page, f"console-{path.strip('/') or 'home'}")

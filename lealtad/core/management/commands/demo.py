@@ -123,10 +123,6 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
-def _ascii(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-
-
 def _document(kind: str, n: int) -> str:
     if kind == "CPF":
         from stdnum.br import cpf
@@ -241,7 +237,54 @@ class Command(BaseCommand):
             for name, cost, stock in spec["rewards"]
         ]
         self._customers(spec, merchant, branches, categories, rewards, rng)
+        self._offers(merchant, rewards)
         return merchant
+
+    def _offers(self, merchant, rewards):
+        """R1/R2: a running promotion of each kind a till shows, and a gift waiting."""
+        from lealtad.customers.models import Membership
+        from lealtad.offers.actions import offer_gift
+        from lealtad.offers.models import Gift, Promotion
+        from lealtad.offers.promotions import local_date
+
+        today = local_date(merchant, timezone.now())
+        window = {"starts_on": today - dt.timedelta(days=7), "ends_on": today + dt.timedelta(60)}
+        Promotion.objects.create(
+            merchant=merchant,
+            name="Cumpleaños",
+            kind="free_item",
+            item="Postre de la casa",
+            target="birthday",
+            uses_per_customer=1,
+            **window,
+        )
+        Promotion.objects.create(
+            merchant=merchant,
+            name="Puntos dobles",
+            kind="multiplier",
+            multiplier=Decimal(2),
+            min_amount=merchant.point_value * 20,
+            **window,
+        )
+        if rewards:
+            Promotion.objects.create(
+                merchant=merchant,
+                name="Precio especial",
+                kind="special_price",
+                reward=rewards[0],
+                special_price=max(rewards[0].points_cost // 2, 1),
+                **window,
+            )
+        points = Gift.objects.create(merchant=merchant, name="Bono 100", kind="points", points=100)
+        Gift.objects.create(
+            merchant=merchant,
+            name="Descuento 10%",
+            kind="discount",
+            discount_percent=Decimal(10),
+        )
+        member = Membership.objects.filter(merchant=merchant).order_by("created_at")[1:2].first()
+        if member is not None:
+            offer_gift(gift=points, membership=member, note="Gracias por su visita")
 
     def _customers(self, spec, merchant, branches, categories, rewards, rng):
         offset = {"cafe": 0, "posto": 100, "farmacia": 200}[spec["key"]]
