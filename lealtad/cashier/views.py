@@ -44,7 +44,9 @@ def staff_view(view):
         request.merchant = request.user.merchant
         request.branch = request.user.branch
         try:
-            return view(request, *args, **kwargs)
+            # Times on screen are the merchant's (its own time zone), whatever the server's.
+            with timezone.override(request.merchant.timezone):
+                return view(request, *args, **kwargs)
         except NotFound:
             raise Http404 from None
 

@@ -37,7 +37,9 @@ def admin_view(view):
             return redirect("cashier:change_password")
         request.merchant = request.user.merchant
         try:
-            return view(request, *args, **kwargs)
+            # Times on screen are the merchant's (its own time zone), whatever the server's.
+            with timezone.override(request.merchant.timezone):
+                return view(request, *args, **kwargs)
         except NotFound:
             raise Http404 from None
 

@@ -485,6 +485,15 @@ def approve_accrual(*, merchant: Merchant, transaction_id, staff: User | None = 
             decided_at=now,
             decided_by=staff,
         )
+        # The customer hears of the points when they become spendable.
+        mail.queue(
+            mail.Event.ACCRUAL,
+            merchant,
+            txn.customer,
+            now=now,
+            points=txn.points,
+            balance=account.balance,
+        )
     txn.refresh_from_db()
     return Movement(txn, account.balance, account.pending)
 

@@ -138,3 +138,19 @@ def test_the_console_saves_which_emails_are_sent():
         shop.merchant.email_on_accrual,
         shop.merchant.email_on_redemption,
     ) == (False, True, False)
+
+
+def test_a_held_accrual_is_told_when_approved(smtp):
+    from lealtad.program.models import AuditMode
+
+    shop = testing.make_merchant(email_on_join=False, email_on_accrual=True)
+    member = testing.make_customer(shop).membership
+    member.category.audit_mode = AuditMode.MANUAL
+    member.category.save()
+    held = ledger.accrue_points(
+        merchant=shop.merchant, membership=member, branch=shop.branch, amount=Decimal("30000")
+    )
+    assert not OutgoingEmail.objects.exists()  # nothing spendable yet
+    ledger.approve_accrual(merchant=shop.merchant, transaction_id=held.transaction.pk)
+    assert deliver() == (1, 0)
+    assert "30 puntos" in decoded(smtp.messages[0][1])
