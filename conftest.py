@@ -32,8 +32,10 @@ def _static_root():
 def _fresh_actor_cache():
     # Each test has its own database: tokens cached by an earlier test must not leak into it.
     from lealtad.api import auth
+    from lealtad.offers import promotions
 
     auth._actors.clear()
+    promotions.forget_running()
 
 
 @pytest.fixture(autouse=True, scope="session")

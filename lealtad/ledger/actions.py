@@ -97,7 +97,9 @@ def accrue_points(
     manual = category.audit_mode == AuditMode.MANUAL
     rules = [] if manual else fraud.rules_for(category)
     account_id = _spending_account(membership)
-    promos = promotions.applicable(merchant, membership, now, kinds=promotions.ACCRUAL_KINDS)
+    promos = []
+    if promotions.accrual_promotions_may_apply(merchant, now):
+        promos = promotions.applicable(merchant, membership, now, kinds=promotions.ACCRUAL_KINDS)
     try:
         with transaction.atomic():
             verdict = fraud.Verdict()

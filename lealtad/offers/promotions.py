@@ -4,6 +4,7 @@ Only models are imported here: the ledger's accrual calls in, so this stays belo
 """
 
 import datetime as dt
+import time
 import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -108,3 +109,32 @@ def accrual_points(
             result.applied.append((promo, promo.bonus_points))
             result.points += promo.bonus_points
     return result
+
+
+# (merchant id, merchant's date) → (valid until, whether any accrual promotion runs). Spares the
+# accrual the targeting query on the days a merchant runs none; a promotion saved here clears it
+# at once, one saved in another process is seen within CACHE_SECONDS.
+CACHE_SECONDS = 15
+_running: dict[tuple, tuple[float, bool]] = {}
+
+
+def accrual_promotions_may_apply(merchant: Merchant, now) -> bool:
+    key = (merchant.pk, local_date(merchant, now))
+    hit = _running.get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    value = Promotion.objects.filter(
+        merchant=merchant,
+        active=True,
+        kind__in=ACCRUAL_KINDS,
+        starts_on__lte=key[1],
+        ends_on__gte=key[1],
+    ).exists()
+    if len(_running) > 10_000:
+        _running.clear()
+    _running[key] = (time.monotonic() + CACHE_SECONDS, value)
+    return value
+
+
+def forget_running(**_kwargs) -> None:
+    _running.clear()

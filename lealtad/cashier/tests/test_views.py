@@ -311,6 +311,7 @@ def test_accrual_query_count_is_flat(till, member):
             till.post(f"/cashier/c/{member.customer_id}/accrue/", {"amount": "3000"})
         return len(queries)
 
+    count()  # learns, once, that no promotion runs today
     first = count()
     for _ in range(8):
         count()

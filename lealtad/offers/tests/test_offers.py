@@ -242,3 +242,9 @@ def test_gift_of_another_merchant_cannot_be_offered_or_redeemed(shop, member):
     offer = offers.offer_gift(gift=gift, membership=member)
     with pytest.raises(NotFound):
         offers.redeem_gift(membership=stranger, offer_id=offer.pk, branch=elsewhere.branch)
+
+
+def test_a_promotion_saved_applies_at_once(shop, member):
+    assert accrue(shop, member).points == 10  # learns "nothing runs today"
+    testing.make_promotion(shop, "bonus", bonus_points=5)  # saving forgets that
+    assert accrue(shop, member).points == 15
