@@ -374,6 +374,19 @@ def _once(request, key, make_receipt):
     return receipt
 
 
+def _hand_over(request, membership, key, action):
+    """The customer's page after a till action done at most once per token: its receipt, or
+    why it could not be done."""
+    context = {}
+    try:
+        context["handed"] = _once(request, key, action)
+    except LealtadError as exc:
+        context["notice"] = str(exc.detail)
+    return _page(
+        request, "cashier/customer.html", **_customer_context(request, membership), **context
+    )
+
+
 @staff_view
 @require_POST
 def take_promotion(request, customer_id, promotion_id):
@@ -389,15 +402,7 @@ def take_promotion(request, customer_id, promotion_id):
         )
         return {"title": use.promotion.name, "text": use.promotion.item}
 
-    try:
-        receipt = _once(request, "promotions_taken", give)
-    except LealtadError as exc:
-        context = _customer_context(request, membership)
-        context["notice"] = str(exc.detail)
-        return _page(request, "cashier/customer.html", **context)
-    context = _customer_context(request, membership)
-    context["handed"] = receipt
-    return _page(request, "cashier/customer.html", **context)
+    return _hand_over(request, membership, "promotions_taken", give)
 
 
 @staff_view
@@ -416,12 +421,4 @@ def redeem_gift(request, customer_id, offer_id):
         gift = offer.gift
         return {"title": gift.name, "text": gift.summary, "points": gift.points or 0}
 
-    try:
-        receipt = _once(request, "gifts_taken", take)
-    except LealtadError as exc:
-        context = _customer_context(request, membership)
-        context["notice"] = str(exc.detail)
-        return _page(request, "cashier/customer.html", **context)
-    context = _customer_context(request, membership)
-    context["handed"] = receipt
-    return _page(request, "cashier/customer.html", **context)
+    return _hand_over(request, membership, "gifts_taken", take)
