@@ -200,22 +200,33 @@ def grant_welcome_bonus(membership: Membership, branch, staff, now=None) -> int:
     points = merchant.welcome_bonus_points
     if points <= 0:
         return 0
-    account = ledger.lock_account(membership.account_id)
+    credit_bonus(
+        membership, points, _("Welcome bonus"), branch, staff, now, account_id=membership.account_id
+    )
+    return points
+
+
+def credit_bonus(
+    membership: Membership, points: int, reason: str, branch, staff, now, account_id=None
+) -> Transaction:
+    """A posted bonus (welcome bonus, points gift): a new lot with the membership's validity.
+    By default into the account that spends for this membership (the holder's, C8)."""
+    account = ledger.lock_account(account_id or _spending_account(membership))
     txn = Transaction.objects.create(
         account_id=account.id,
         kind=Kind.BONUS,
         points=points,
         balance_after=account.balance + points,
-        merchant=merchant,
+        merchant=membership.merchant,
         branch=branch,
         staff=staff,
         customer_id=membership.customer_id,
-        reason=_("Welcome bonus"),
+        reason=reason[:300],
         created_at=now,
         posted_at=now,
     )
-    ledger.credit(account, txn, points, _points_expiry(membership, merchant, now), now)
-    return points
+    ledger.credit(account, txn, points, _points_expiry(membership, membership.merchant, now), now)
+    return txn
 
 
 def check_can_redeem(membership: Membership) -> None:

@@ -20,8 +20,7 @@ from lealtad.core.errors import (
 from lealtad.core.ids import parse_id
 from lealtad.customers.models import Membership
 from lealtad.ledger import ledger
-from lealtad.ledger.actions import _points_expiry, _spending_account
-from lealtad.ledger.models import Kind, Transaction
+from lealtad.ledger.actions import _spending_account, credit_bonus
 from lealtad.network.models import Branch, Merchant, User
 from lealtad.offers import promotions
 from lealtad.offers.models import (
@@ -146,22 +145,13 @@ def redeem_gift(
         )
         gift = offer.gift
         if gift.kind == GiftKind.POINTS:
-            account = ledger.lock_account(_spending_account(membership))
-            txn = Transaction.objects.create(
-                account_id=account.id,
-                kind=Kind.BONUS,
-                points=gift.points,
-                balance_after=account.balance + gift.points,
-                merchant=membership.merchant,
-                branch=branch,
-                staff=staff,
-                customer_id=membership.customer_id,
-                reason=(_("Gift: %(name)s") % {"name": gift.name})[:300],
-                created_at=now,
-                posted_at=now,
-            )
-            ledger.credit(
-                account, txn, gift.points, _points_expiry(membership, membership.merchant, now), now
+            txn = credit_bonus(
+                membership,
+                gift.points,
+                _("Gift: %(name)s") % {"name": gift.name},
+                branch,
+                staff,
+                now,
             )
             GiftOffer.objects.filter(pk=offer.pk).update(transaction=txn)
             offer.transaction = txn
