@@ -57,6 +57,8 @@ class Customer(models.Model):
     suspension_message = models.CharField(max_length=300, blank=True)
     # Bumping it invalidates every QR code printed before (a lost phone, a leaked code).
     qr_version = models.PositiveSmallIntegerField(default=1)
+    # C12: set when the operator anonymised the customer on request; the ledger stays whole.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -119,9 +121,21 @@ class Membership(models.Model):
     blocked = models.BooleanField(default=False)
     blocked_reason = models.CharField(max_length=300, blank=True)
     blocked_at = models.DateTimeField(null=True, blank=True)
+    # C12: marketing consent for this merchant's messages; its history is in ConsentRecord.
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    marketing_consent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        indexes = [
+            # The console's customer list: newest first, one merchant at a time.
+            models.Index(fields=["merchant", "-created_at"], name="membership_merchant_new_idx"),
+            models.Index(
+                fields=["merchant", "blocked_at"],
+                condition=Q(blocked=True),
+                name="membership_blocked_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["customer", "merchant"], name="membership_unique"),
             models.UniqueConstraint(
@@ -136,3 +150,18 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} @ {self.merchant}"
+
+
+class ConsentRecord(models.Model):
+    """C12: each time marketing consent was given or withdrawn, by whom and through what."""
+
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="consents")
+    given = models.BooleanField()
+    at = models.DateTimeField()
+    staff = models.ForeignKey(
+        "network.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    channel = models.CharField(max_length=20, default="console")
+
+    class Meta:
+        indexes = [models.Index(fields=["membership", "at"])]
