@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from lealtad.console import views
 
@@ -29,4 +29,5 @@ urlpatterns = [
     path("categories/<str:category_id>/rules/", views.rules, name="category_rules"),
     path("rules/", views.rules, name="rules"),
     path("approvals/<str:transaction_id>/reject/", views.reject, name="reject"),
+    path("", include("lealtad.console.urls_reports")),
 ]
