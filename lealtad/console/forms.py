@@ -3,8 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from lealtad.customers.actions import find_customers, memberships_at
-from lealtad.customers.models import Membership
+from lealtad.customers.actions import find_member
 from lealtad.network.models import Branch, Merchant
 from lealtad.offers.models import Gift, GiftKind, Promotion, PromotionKind, Target
 from lealtad.program.models import Category, FraudRule, Reward, RuleKind
@@ -184,19 +183,6 @@ class RewardForm(forms.ModelForm):
         if start and end and end < start:
             self.add_error("valid_until", _("The end comes before the start."))
         return data
-
-
-def find_member(merchant: Merchant, text: str) -> Membership | None:
-    """A customer of this merchant by card number, document, email, mobile or QR."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    by_card = Membership.objects.filter(merchant=merchant, card_number=text).first()
-    if by_card is not None:
-        return by_card
-    found = find_customers(text, merchant.country)
-    members = memberships_at(merchant, found)
-    return next((members[c.pk] for c in found if c.pk in members), None)
 
 
 class PromotionForm(forms.ModelForm):

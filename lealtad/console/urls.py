@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from lealtad.console import views
+from lealtad.console import customers, views
 
 app_name = "console"
 urlpatterns = [
@@ -30,4 +30,31 @@ urlpatterns = [
     path("rules/", views.rules, name="rules"),
     path("approvals/<str:transaction_id>/reject/", views.reject, name="reject"),
     path("", include("lealtad.console.urls_reports")),
+    path("customers/", customers.customer_list, name="customers"),
+    path("customers/new/", customers.customer_new, name="customer_new"),
+    path("customers/join/", customers.customer_join, name="customer_join"),
+    path("customers/blocked/", customers.blocked, name="blocked"),
+    path("customers/<str:customer_id>/", customers.customer_detail, name="customer"),
+    path(
+        "customers/<str:customer_id>/category/",
+        customers.customer_category,
+        name="customer_category",
+    ),
+    path("customers/<str:customer_id>/block/", customers.customer_block, name="customer_block"),
+    path(
+        "customers/<str:customer_id>/unblock/", customers.customer_unblock, name="customer_unblock"
+    ),
+    path(
+        "customers/<str:customer_id>/consent/", customers.customer_consent, name="customer_consent"
+    ),
+    path(
+        "customers/<str:customer_id>/export.<str:fmt>",
+        customers.customer_export,
+        name="customer_export",
+    ),
+    path(
+        "customers/<str:customer_id>/reverse/<str:transaction_id>/",
+        customers.reverse_movement,
+        name="reverse",
+    ),
 ]

@@ -19,7 +19,7 @@ from lealtad.core.errors import (
 )
 from lealtad.core.ids import parse_id
 from lealtad.customers import documents
-from lealtad.customers.models import Customer, Gender, Membership, PersonType
+from lealtad.customers.models import Customer, Gender, Membership, PersonType, RedeemPolicy
 from lealtad.ledger.models import Account, AccountKind
 from lealtad.network.models import Branch, Merchant, User
 from lealtad.notifications import actions as mail
@@ -143,9 +143,12 @@ def register_customer(
     country: str,
     profile: dict,
     welcome_bonus: bool = False,
+    card: dict | None = None,
     now=None,
 ) -> Registration:
-    """C2/C3: a new network identity, joined to this merchant, with the welcome bonus (C9)."""
+    """C2/C3: a new network identity, joined to this merchant, with the welcome bonus (C9).
+    `card` (the console's registration) sets category, card number, redeem policy and holder
+    (C6–C8) in the same transaction, so a dependent's welcome bonus lands on the holder."""
     now = now or timezone.now()
     country = (country or "").strip().upper()
     try:
@@ -170,6 +173,8 @@ def register_customer(
         with transaction.atomic():
             customer.save(force_insert=True)
             membership = join_merchant(customer, merchant, branch, now=now, notify=False)
+            if card:
+                set_card(membership, **card)
             bonus = 0
             if welcome_bonus and merchant.welcome_bonus_points > 0:
                 from lealtad.ledger.actions import grant_welcome_bonus
@@ -177,6 +182,10 @@ def register_customer(
                 bonus = grant_welcome_bonus(membership, branch, staff, now=now)
             mail.queue(mail.Event.JOIN, merchant, customer, now=now, bonus=bonus)
     except IntegrityError:
+        if card and card.get("card_number") and _card_taken(merchant, card["card_number"]):
+            raise ValidationFailed(
+                [{"field": "card_number", "message": _("Another customer has this card.")}]
+            ) from None
         # Lost a race with a simultaneous registration of the same identity, email or mobile.
         existing = Customer.objects.filter(
             country=country, document_type=doc_type, document_number=number
@@ -337,3 +346,156 @@ def lift_suspension(customer: Customer) -> None:
     Customer.objects.filter(pk=customer.pk).update(
         suspended=False, suspension_message="", updated_at=timezone.now()
     )
+
+
+# --- the merchant's side of a membership (C6–C8, C11) -------------------------------------------
+
+
+def _card_taken(merchant: Merchant, card_number: str, exclude_id=None) -> bool:
+    return (
+        Membership.objects.filter(merchant=merchant, card_number=card_number)
+        .exclude(pk=exclude_id)
+        .exists()
+    )
+
+
+def find_member(merchant: Merchant, text: str) -> Membership | None:
+    """A customer of this merchant by card number, document, email, mobile or QR."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    by_card = Membership.objects.filter(merchant=merchant, card_number=text).first()
+    if by_card is not None:
+        return by_card
+    found = find_customers(text, merchant.country)
+    members = memberships_at(merchant, found)
+    return next((members[c.pk] for c in found if c.pk in members), None)
+
+
+def find_member_by_any(merchant: Merchant, text: str) -> Membership:
+    """By card, document, email, mobile or QR; else by name when exactly one customer of this
+    merchant has it. Raises ValidationFailed (field "customer") saying what went wrong."""
+    text = (text or "").strip()
+    membership = find_member(merchant, text)
+    if membership is not None:
+        return membership
+    words = text.split()
+    if words and len(text) <= 160:
+        by_name = Membership.objects.filter(merchant=merchant).select_related("customer")
+        for word in words[:6]:
+            by_name = by_name.filter(
+                Q(customer__first_name__icontains=word) | Q(customer__last_name__icontains=word)
+            )
+        found = list(by_name[:2])
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise ValidationFailed(
+                [
+                    {
+                        "field": "customer",
+                        "message": _("Several customers match; type the document or card."),
+                    }
+                ]
+            )
+    raise ValidationFailed([{"field": "customer", "message": _("No customer of yours matches.")}])
+
+
+def check_holder(membership: Membership | None, holder: Membership) -> None:
+    """C8: a holder is a customer of the same merchant who is not a dependent himself, and a
+    customer with dependents cannot become one (no chains)."""
+    if membership is not None:
+        if holder.pk == membership.pk:
+            raise ValidationFailed(
+                [{"field": "holder", "message": _("A customer cannot be their own holder.")}]
+            )
+        if membership.merchant_id != holder.merchant_id:
+            raise NotFound(_("Customer not found."))
+        if membership.dependents.exists():
+            raise ValidationFailed(
+                [{"field": "holder", "message": _("This customer is a holder of other cards.")}]
+            )
+    if holder.holder_id:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "holder",
+                    "message": _("%(name)s is a dependent; name their holder instead.")
+                    % {"name": holder.customer},
+                }
+            ]
+        )
+
+
+def set_card(
+    membership: Membership,
+    *,
+    card_number: str | None = None,
+    redeem_policy: str = RedeemPolicy.HOLDER_ONLY,
+    holder: Membership | None = None,
+    category: Category | None = None,
+) -> Membership:
+    """C6–C8: category, card number, who redeems; a holder makes the membership a dependent.
+    Linking is for new cards: a customer with points of their own keeps them on their account,
+    so only a membership with an empty account can become a dependent."""
+    card_number = (card_number or "").strip() or None
+    errors = []
+    if card_number and _card_taken(membership.merchant, card_number, exclude_id=membership.pk):
+        errors.append({"field": "card_number", "message": _("Another customer has this card.")})
+    if redeem_policy not in RedeemPolicy.values:
+        errors.append({"field": "redeem_policy", "message": _("Choose who may redeem.")})
+    if category is not None and category.merchant_id != membership.merchant_id:
+        raise NotFound(_("Category not found."))
+    if errors:
+        raise ValidationFailed(errors)
+    if holder is not None:
+        check_holder(membership, holder)
+        account = Account.objects.filter(pk=membership.account_id).values("balance", "pending")
+        row = account.first() or {"balance": 0, "pending": 0}
+        if row["balance"] or row["pending"]:
+            raise ValidationFailed(
+                [{"field": "holder", "message": _("This customer has points of their own.")}]
+            )
+    membership.card_number = card_number
+    membership.redeem_policy = redeem_policy
+    membership.holder = holder
+    fields = ["card_number", "redeem_policy", "holder"]
+    if category is not None:
+        membership.category = category
+        fields.append("category")
+    membership.save(update_fields=fields)
+    return membership
+
+
+def change_category(membership: Membership, category: Category) -> Membership:
+    """C6: applies from the next movement on; points already earned keep their expiry."""
+    if category.merchant_id != membership.merchant_id:
+        raise NotFound(_("Category not found."))
+    Membership.objects.filter(pk=membership.pk).update(category=category)
+    membership.category = category
+    return membership
+
+
+def block_membership(membership: Membership, reason: str, now=None) -> Membership:
+    """C11: no redemption at this merchant's branches; accruals go on."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed([{"field": "reason", "message": _("Say why.")}])
+    if len(reason) > 300:
+        raise ValidationFailed([{"field": "reason", "message": _("At most %d characters.") % 300}])
+    if membership.blocked:
+        raise ValidationFailed([{"field": "customer", "message": _("Already blocked.")}])
+    now = now or timezone.now()
+    Membership.objects.filter(pk=membership.pk).update(
+        blocked=True, blocked_reason=reason, blocked_at=now
+    )
+    membership.blocked, membership.blocked_reason, membership.blocked_at = True, reason, now
+    return membership
+
+
+def unblock_membership(membership: Membership) -> Membership:
+    Membership.objects.filter(pk=membership.pk).update(
+        blocked=False, blocked_reason="", blocked_at=None
+    )
+    membership.blocked, membership.blocked_reason, membership.blocked_at = False, "", None
+    return membership

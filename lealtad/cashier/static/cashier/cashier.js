@@ -47,6 +47,7 @@
     document.querySelectorAll("form[data-depends]").forEach(function (form) {
       function valueOf(name) {
         var el = form.elements[name];
+        if (el && el.type === "checkbox") return el.checked ? "on" : "";
         return el ? el.value : "";
       }
       function apply() {
