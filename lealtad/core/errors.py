@@ -102,3 +102,13 @@ class PromotionUsedUp(LealtadError):
 
 class GiftUnavailable(LealtadError):
     code, status, title = "gift_unavailable", 409, _("This gift can no longer be redeemed")
+
+
+class CustomerAnonymised(ValidationFailed):
+    """C12: the customer was anonymised on request; nothing personal may be recorded again.
+    A ValidationFailed, so screens that already show those need nothing new."""
+
+    code, status, title = "customer_anonymised", 409, _("This customer was anonymised")
+
+    def __init__(self, detail=None):
+        super().__init__([{"field": "customer", "message": str(self.title)}], detail=detail)

@@ -1,12 +1,49 @@
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template import engines
+from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from lealtad.customers import privacy
 from lealtad.customers.actions import lift_suspension, suspend_customer
 from lealtad.customers.models import Customer, Membership
+from lealtad.network.models import Role
 
 DEFAULT_SUSPENSION_MESSAGE = _(
     "Under review by the network operator: send the customer to the network's customer service."
 )
+
+
+# The confirmation page of the anonymisation, in the admin's own look (as delete_selected's).
+ANONYMISE_CONFIRMATION = """{% extends "admin/base_site.html" %}
+{% load i18n %}
+{% block bodyclass %}{{ block.super }} delete-confirmation{% endblock %}
+{% block breadcrumbs %}<div class="breadcrumbs">
+<a href="{% url 'admin:index' %}">{% translate 'Home' %}</a> &rsaquo;
+<a href="{{ changelist }}">{{ opts.verbose_name_plural|capfirst }}</a>
+&rsaquo; {{ title }}</div>{% endblock %}
+{% block content %}
+<p>{{ warning }}</p>
+<ul>{% for customer in customers %}<li>{{ customer }} ({{ customer.document_type }}
+{{ customer.document_number }}){% if customer.anonymised_at %}: {{ already }}{% endif %}</li>
+{% endfor %}</ul>
+<form method="post">{% csrf_token %}
+<div>{% for customer in customers %}
+<input type="hidden" name="{{ action_checkbox_name }}" value="{{ customer.pk }}">{% endfor %}
+<input type="hidden" name="action" value="anonymise">
+<input type="hidden" name="post" value="yes">
+<input type="submit" value="{{ confirm }}">
+<a href="{{ changelist }}" class="button cancel-link">{{ cancel }}</a>
+</div></form>
+{% endblock %}"""
+
+
+def is_operator(user) -> bool:
+    """The network operator: a superuser with the operator role (merchant staff never are)."""
+    return bool(user.is_active and user.is_superuser and user.role == Role.OPERATOR)
 
 
 class MembershipInline(admin.TabularInline):
@@ -47,7 +84,11 @@ class CustomerAdmin(admin.ModelAdmin):
     )
     inlines = [MembershipInline]
     show_full_result_count = False
-    actions = ["suspend", "lift"]
+    actions = ["suspend", "lift", "anonymise"]
+
+    def has_operator_permission(self, request) -> bool:
+        # Django offers an action with permissions=["operator"] only when this says yes.
+        return is_operator(request.user)
 
     @admin.action(description=_("Suspend in the whole network (fraud review)"))
     def suspend(self, request, queryset):
@@ -60,6 +101,61 @@ class CustomerAdmin(admin.ModelAdmin):
         for customer in queryset:
             lift_suspension(customer)
         self.message_user(request, _("Suspension lifted."), messages.SUCCESS)
+
+    @admin.action(
+        description=_("Anonymise selected customers (on their request)"), permissions=["operator"]
+    )
+    def anonymise(self, request, queryset):
+        """C12: asks first on a page of its own, then anonymises each customer in its own
+        transaction (one failure does not undo the others)."""
+        if not is_operator(request.user):
+            raise PermissionDenied
+        if request.POST.get("post") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": gettext("Anonymise customers"),
+                "warning": gettext(
+                    "The names, e-mail, mobile, gender, birth date, address, document number and "
+                    "card numbers of these customers will be erased for good, their printed QR "
+                    "codes will stop working and their marketing consent will be withdrawn at "
+                    "every merchant. Points, movements and balances stay. This cannot be undone."
+                ),
+                "already": gettext("already anonymised"),
+                "confirm": gettext("Yes, anonymise them"),
+                "cancel": gettext("No, take me back"),
+                "customers": list(queryset.order_by("created_at")),
+                "changelist": reverse("admin:customers_customer_changelist"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            page = engines["django"].from_string(ANONYMISE_CONFIRMATION)
+            return HttpResponse(page.render(context, request))
+        done = skipped = 0
+        for customer in queryset:
+            report = privacy.anonymise(customer, by=request.user)
+            if report.done:
+                done += 1
+                self.log_change(request, report.customer, gettext("Anonymised on request."))
+            else:
+                skipped += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d customer anonymised.", "%(count)d customers anonymised.", done)
+            % {"count": done},
+            messages.SUCCESS,
+        )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d was already anonymised.",
+                    "%(count)d were already anonymised.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
+        return None
 
 
 @admin.register(Membership)
