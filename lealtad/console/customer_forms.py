@@ -15,7 +15,7 @@ from lealtad.program.models import Category
 
 
 def _date_input():
-    return forms.DateInput(attrs={"type": "date"})
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class PersonalStep(forms.Form):
