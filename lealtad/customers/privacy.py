@@ -306,8 +306,8 @@ def _email_status(email: OutgoingEmail) -> str:
 
 
 def export_csv(membership: Membership) -> str:
-    """The same export as `export_data`, as one CSV text (UTF-8 with a byte-order mark, so
-    Excel reads the accents right).
+    """The same export as `export_data`, as one CSV text. Serve it as UTF-8 with a byte-order
+    mark in front (the console's download does), so Excel reads the accents right.
 
     The layout is one block per table, the way a person reads a spreadsheet: first a
     "section,field,value" block with every single value (customer, membership, points), then,
@@ -353,7 +353,7 @@ def export_csv(membership: Membership) -> str:
             header = list(rows[0])
             writer.writerow(header)
             writer.writerows([_cell(row[k]) for k in header] for row in rows)
-    return "\ufeff" + out.getvalue()
+    return out.getvalue()
 
 
 def _cell(value) -> str:
