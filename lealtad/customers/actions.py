@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lealtad.core.errors import (
+    CustomerAnonymised,
     CustomerExists,
     CustomerSuspended,
     InvalidDocument,
@@ -198,6 +199,9 @@ def register_customer(
 
 def update_profile(customer: Customer, profile: dict) -> Customer:
     """C4: complete or correct the profile. The document (the identity) does not change here."""
+    if customer.anonymised_at is not None:
+        # C12: erased on the customer's request; personal data does not come back.
+        raise CustomerAnonymised()
     clean = clean_profile(profile, customer.country, current=customer)
     if conflicts := _unique_conflicts(clean, exclude_id=customer.pk):
         raise ValidationFailed(conflicts)

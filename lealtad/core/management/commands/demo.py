@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from lealtad.core.errors import LealtadError
-from lealtad.customers.actions import qr_payload, register_customer
-from lealtad.customers.models import Customer, Membership
+from lealtad.customers.actions import qr_payload, register_customer, set_card
+from lealtad.customers.models import Customer, Membership, RedeemPolicy
+from lealtad.customers.privacy import set_marketing_consent
 from lealtad.ledger import actions as ledger
 from lealtad.network.actions import create_merchant, create_staff
 from lealtad.network.models import Branch, Merchant, User
@@ -286,9 +287,40 @@ class Command(BaseCommand):
         if member is not None:
             offer_gift(gift=points, membership=member, note="Gracias por su visita")
 
+    def _dependent(self, spec, merchant, branches, holder, now):
+        """A dependent (C8): the holder's child, whose purchases land on the holder's balance."""
+        offset = {"cafe": 0, "posto": 100, "farmacia": 200}[spec["key"]]
+        n = offset + 50
+        with contextlib.suppress(LealtadError):
+            child = register_customer(
+                merchant=merchant,
+                branch=branches[0],
+                staff=None,
+                document_type=spec["document"],
+                document_number=_document(spec["document"], n),
+                country=spec["country"],
+                profile={
+                    "first_name": FIRST[n % len(FIRST)],
+                    "last_name": holder.customer.last_name,
+                    "email": _ascii(f"dependiente.{n}@example.com").lower(),
+                    "city": spec["city"],
+                },
+                card={"card_number": f"{spec['key'].upper()}-{n:05d}-D", "holder": holder},
+                now=now - dt.timedelta(days=60),
+            )
+            ledger.accrue_points(
+                merchant=merchant,
+                customer=child.customer,
+                amount=Decimal(spec["amounts"][1]),
+                branch=branches[0],
+                invoice_number=f"{spec['key'].upper()}-{n:03d}-00",
+                now=now - dt.timedelta(days=30),
+            )
+
     def _customers(self, spec, merchant, branches, categories, rewards, rng):
         offset = {"cafe": 0, "posto": 100, "farmacia": 200}[spec["key"]]
         now = timezone.now()
+        holder = None
         for i in range(14):
             n = offset + i + 1
             first, last = FIRST[(n * 3) % len(FIRST)], LAST[(n * 5) % len(LAST)]
@@ -319,6 +351,17 @@ class Command(BaseCommand):
             except LealtadError:
                 continue
             membership = reg.membership
+            # Loyalty cards (C7) for most; marketing consent (C12) from about half.
+            card = f"{spec['key'].upper()}-{n:05d}" if i % 5 != 4 else None
+            set_card(
+                membership,
+                card_number=card,
+                redeem_policy=RedeemPolicy.ALL_CARDS if i == 1 else RedeemPolicy.HOLDER_ONLY,
+            )
+            if i % 2 == 0 and i > 0:
+                set_marketing_consent(membership, given=True, channel="demo", now=joined)
+            if i == 1:
+                holder = membership
             if categories and i % 4 == 1:
                 membership.category = categories[0]
                 membership.save(update_fields=["category"])
@@ -351,6 +394,8 @@ class Command(BaseCommand):
                         branch=branches[0],
                         now=now - dt.timedelta(days=2),
                     )
+        if holder is not None:
+            self._dependent(spec, merchant, branches, holder, now)
         if spec["key"] == "cafe":
             # One customer under the operator's fraud review: suspended in the whole network.
             Customer.objects.filter(
