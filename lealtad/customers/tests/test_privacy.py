@@ -186,6 +186,15 @@ def test_consent_is_refused_for_an_anonymised_customer(alice_shop):
     assert ConsentRecord.objects.count() == 0
 
 
+def test_an_anonymised_profile_is_not_filled_in_again(alice_shop):
+    membership = testing.make_customer(alice_shop).membership
+    customer = privacy.anonymise_customer(membership.customer)
+    with pytest.raises(CustomerAnonymised):
+        customers.update_profile(customer, {"first_name": "Ana", "email": "ana@example.com"})
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.email) == ("", None)
+
+
 # --- export --------------------------------------------------------------------------------------
 
 
