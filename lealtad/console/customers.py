@@ -18,6 +18,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -38,6 +39,7 @@ from lealtad.ledger import actions as ledger
 from lealtad.ledger.models import Kind, Status, Transaction
 
 PER_PAGE = 50
+SEARCH_COUNT_CAP = 5000
 STATEMENT_DEFAULT_DAYS = 365
 # P8: what the console voids. Bonuses and adjustments are corrected by a new adjustment.
 CONSOLE_REVERSIBLE = {Kind.ACCRUAL, Kind.REDEMPTION}
@@ -47,27 +49,48 @@ CONSOLE_REVERSIBLE = {Kind.ACCRUAL, Kind.REDEMPTION}
 
 
 def search_members(merchant, q: str):
-    """Identifiers (card, document, e-mail, mobile) by exact match, which the indexes answer;
-    words without digits by name. Either way one indexed query over this merchant only."""
+    """Identifiers (card, document, e-mail, mobile) by exact match, the customers found first so
+    that each lookup is one index probe; words without digits by name (trigram indexes on
+    PostgreSQL). Either way only this merchant's memberships."""
     rows = Membership.objects.filter(merchant=merchant)
     q = (q or "").strip()
     if not q:
         return rows
-    if any(ch.isdigit() for ch in q) or "@" in q:
-        match = Q(card_number=q)
+    has_digits, has_letters = any(c.isdigit() for c in q), any(c.isalpha() for c in q)
+    if "@" in q or (has_digits and (len(q.split()) == 1 or not has_letters)):
+        who = Q()
         compact = "".join(ch for ch in q if ch.isalnum()).upper()
         if compact:
-            match |= Q(customer__document_number=compact)
+            who |= Q(document_number=compact)
         with contextlib.suppress(ValueError):
-            match |= Q(customer__email=documents.normalize_email(q))
+            who |= Q(email=documents.normalize_email(q))
         with contextlib.suppress(ValueError):
-            match |= Q(customer__mobile=documents.normalize_mobile(q, merchant.country))
-        return rows.filter(match)
+            who |= Q(mobile=documents.normalize_mobile(q, merchant.country))
+        ids = list(Customer.objects.filter(who).values_list("pk", flat=True)[:20]) if who else []
+        return rows.filter(Q(card_number=q) | Q(customer_id__in=ids))
     for word in q.split()[:6]:
         rows = rows.filter(
             Q(customer__first_name__icontains=word) | Q(customer__last_name__icontains=word)
         )
     return rows
+
+
+class CappedPaginator(Paginator):
+    """Counting every match of a broad search would read them all: past `cap` the list says
+    "more than", and pages go as far as the cap. The plain list counts exactly (an index scan)."""
+
+    def __init__(self, *args, cap=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cap = cap
+        self.capped = False
+
+    @cached_property
+    def count(self):
+        if self.cap is None:
+            return super().count
+        found = self.object_list.order_by()[: self.cap + 1].count()
+        self.capped = found > self.cap
+        return min(found, self.cap)
 
 
 @admin_view
@@ -92,7 +115,9 @@ def customer_list(request):
     rows = rows.select_related(
         "customer", "category", "registered_branch", "account", "holder__customer"
     ).order_by("-created_at", "-pk")
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+    filtered = any(request.GET.get(k) for k in ("q", "category", "branch", "status"))
+    paginator = CappedPaginator(rows, PER_PAGE, cap=SEARCH_COUNT_CAP if filtered else None)
+    page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return _page(

@@ -129,7 +129,9 @@ class Membership(models.Model):
     class Meta:
         indexes = [
             # The console's customer list: newest first, one merchant at a time.
-            models.Index(fields=["merchant", "-created_at"], name="membership_merchant_new_idx"),
+            models.Index(
+                fields=["merchant", "-created_at", "-id"], name="membership_merchant_newest_idx"
+            ),
             models.Index(
                 fields=["merchant", "blocked_at"],
                 condition=Q(blocked=True),
