@@ -25,6 +25,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import dashboard  # bench/dashboard.py: the console's reports
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 LEALTAD = [sys.executable, "-m", "lealtad.cli"]
@@ -237,6 +239,7 @@ def main() -> None:
         f"in {report['ledger_check']['seconds']} s"
     )
 
+    dashboard.prepare(env)
     serve = [*LEALTAD, "serve", "--port", str(PORT)]
     if args.workers:
         serve += ["--workers", str(args.workers)]
@@ -268,6 +271,8 @@ def main() -> None:
         report["lookups"] = load_test(
             "lookup", key, data["documents_sample"], args.duration, args.clients
         )
+        print("console dashboard and exports …", flush=True)
+        report["dashboard"] = dashboard.measure(PORT, server.pid, db_url)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -300,10 +305,13 @@ def main() -> None:
     print()
     for row in rows:
         print(f"  {row[0]:<24}{row[1]:>8}   {row[2]:<16}{row[3]:<18}{row[4]}")
+    for row in dashboard.rows(report["dashboard"]):
+        print(f"  {row[0]:<48}{row[1]:<14}{row[2]:<22}{row[3]}")
     verdicts = {
         "accrual rate ≥ ½ pgbench": ratio >= 0.5,
         "accrual p99 < 50 ms": acc["p99_ms"] < 50,
         "lookup p99 < 10 ms": look["p99_ms"] < 10,
+        f"dashboard p99 < {dashboard.GOAL_MS} ms (vacuumed)": report["dashboard"]["goal_met"],
         "ledger-check after the run": report["ledger_check_after"],
     }
     report["goals"] = verdicts

@@ -1,3 +1,12 @@
 """The console's reports: the dashboard (D1) and the CSV exports (D2)."""
 
-urlpatterns = []
+from django.urls import path
+
+from lealtad.console import views_reports
+
+urlpatterns = [
+    path("dashboard/", views_reports.dashboard, name="dashboard"),
+    path("exports/", views_reports.exports, name="exports"),
+    path("exports/customers.csv", views_reports.export_customers, name="export_customers"),
+    path("exports/movements.csv", views_reports.export_transactions, name="export_transactions"),
+]

@@ -1,0 +1,113 @@
+"""The console's reports: the dashboard (D1) and the CSV exports (D2), for merchant admins only.
+
+Like the rest of the console, every query is scoped by the admin's own merchant; a branch of
+another merchant is 404. Invalid dates come back as messages next to the fields.
+"""
+
+from urllib.parse import urlencode
+
+from django.http import Http404, StreamingHttpResponse
+
+from lealtad.cashier import goals
+from lealtad.console import reports
+from lealtad.console.views import _page, admin_view
+from lealtad.core.ids import parse_id
+from lealtad.core.money import minor_units
+
+
+def _branch(request, branches):
+    """The branch asked for (`?branch=<id>`), among this merchant's own; none means all."""
+    value = request.GET.get("branch", "")
+    if not value:
+        return None
+    wanted = parse_id(value, "branch")  # not a UUID: NotFound, which the console makes a 404
+    for branch in branches:
+        if branch.pk == wanted:
+            return branch
+    raise Http404
+
+
+def _filters(request):
+    branches = reports.branches_of(request.merchant)
+    branch = _branch(request, branches)
+    form = reports.PeriodForm(request.GET, merchant=request.merchant)
+    return form, branches, branch
+
+
+@admin_view
+def dashboard(request):
+    merchant = request.merchant
+    form, branches, branch = _filters(request)
+    board = reports.dashboard(merchant, form.period, branch) if form.is_valid() else None
+    today = reports.merchant_today(merchant)
+    cashiers = [
+        row
+        for row in goals.report(merchant, today)
+        if branch is None or row["user"].branch_id == branch.pk
+    ]
+    return _page(
+        request,
+        "console/dashboard.html",
+        form=form,
+        board=board,
+        branches=branches,
+        chosen=branch,
+        cashiers=cashiers,
+        today=today,
+        money_format=f"{minor_units(merchant.currency)}g",
+    )
+
+
+def _exports_page(request, form, branches, branch, status=200):
+    merchant = request.merchant
+    period = form.period
+    context = {
+        "form": form,
+        "branches": branches,
+        "chosen": branch,
+        "customers": reports.customers_count(merchant),
+        "period": period,
+        "movements": None,
+        "query": "",
+    }
+    if period is not None:
+        context["movements"] = reports.transactions_query(merchant, period, branch).count()
+        context["query"] = urlencode(
+            {**period.query(), **({"branch": str(branch.pk)} if branch else {})}
+        )
+    response = _page(request, "console/exports.html", **context)
+    response.status_code = status
+    return response
+
+
+@admin_view
+def exports(request):
+    form, branches, branch = _filters(request)
+    return _exports_page(request, form, branches, branch)
+
+
+def _csv(chunks, filename: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"  # personal data: no copies in caches
+    response["X-Accel-Buffering"] = "no"  # a proxy in front passes the lines on as they come
+    return response
+
+
+@admin_view
+def export_customers(request):
+    merchant = request.merchant
+    header, rows = reports.customer_rows(merchant)
+    today = reports.merchant_today(merchant).isoformat()
+    return _csv(reports.stream_csv(header, rows), f"customers-{today}.csv")
+
+
+@admin_view
+def export_transactions(request):
+    form, branches, branch = _filters(request)
+    period = form.period
+    if period is None:
+        return _exports_page(request, form, branches, branch, status=400)
+    header, rows = reports.transaction_rows(request.merchant, period, branch)
+    name = f"movements-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return _csv(reports.stream_csv(header, rows), name)
