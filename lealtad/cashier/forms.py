@@ -56,12 +56,7 @@ class RegisterForm(forms.Form):
             ("email", normalize_email),
             ("mobile", lambda v: normalize_mobile(v, self.country)),
         )
-        for name, check in checks:
-            if data.get(name):
-                try:
-                    check(data[name])
-                except ValueError as exc:
-                    self.add_error(name, str(exc))
+        add_check_errors(self, data, checks)
         return data
 
 
@@ -89,6 +84,16 @@ class ProfileForm(forms.Form):
         for name in list(self.fields):
             if name not in missing:
                 del self.fields[name]
+
+
+def add_check_errors(form, data, checks) -> None:
+    """Run each (field, check) on the fields typed; a check's ValueError goes next to its field."""
+    for name, check in checks:
+        if data.get(name):
+            try:
+                check(data[name])
+            except ValueError as exc:
+                form.add_error(name, str(exc))
 
 
 def add_errors(form, errors) -> None:

@@ -4,6 +4,7 @@ list's filters, the category, blocks (C11) and reversals (P8)."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lealtad.cashier.forms import add_check_errors
 from lealtad.customers.documents import (
     document_types_for,
     normalize_document,
@@ -48,13 +49,11 @@ class PersonalStep(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if data.get("document_number"):
-            try:
-                normalize_document(
-                    self.country, data.get("document_type", ""), data["document_number"]
-                )
-            except ValueError as exc:
-                self.add_error("document_number", str(exc))
+
+        def document(value):
+            return normalize_document(self.country, data.get("document_type", ""), value)
+
+        add_check_errors(self, data, [("document_number", document)])
         if data.get("person_type") == PersonType.PERSON:
             # A person's profile is complete with these (C3); a company has neither.
             for name in ("gender", "birth_date"):
@@ -83,12 +82,7 @@ class ContactStep(forms.Form):
             ("email", normalize_email),
             ("mobile", lambda v: normalize_mobile(v, self.country)),
         )
-        for name, check in checks:
-            if data.get(name):
-                try:
-                    check(data[name])
-                except ValueError as exc:
-                    self.add_error(name, str(exc))
+        add_check_errors(self, data, checks)
         if not data.get("email") and not data.get("mobile") and not self.errors:
             self.add_error("mobile", _("Give a mobile or an e-mail, so we can reach them."))
         return data

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from lealtad.cashier.tests.test_browser import ARGS, CHROMIUM, browser, settle, shot  # noqa: F401
+from lealtad.console.tests.test_browser import _sign_in
 from lealtad.core import testing
 
 pytestmark = [
@@ -18,14 +19,6 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
-
-
-def _sign_in(page, base, username):
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", testing.PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/login/" not in url)
 
 
 def test_register_dependent_reverse_and_block(browser, live_server):  # noqa: F811
