@@ -14,7 +14,7 @@ import re
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -23,6 +23,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import formats, timezone
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -439,7 +441,7 @@ def chart(key, title, buckets, series, *, unit, weekly) -> dict:
         f"{label}: {formats.number_format(total, force_grouping=True)} {unit}"
         for (_n, label, _c), total in zip(series, totals, strict=True)
     )
-    return {
+    geometry = {
         "id": key,
         "title": title,
         "desc": desc,
@@ -461,6 +463,61 @@ def chart(key, title, buckets, series, *, unit, weekly) -> dict:
         "weekly": weekly,
         "empty": not any(totals),
     }
+    geometry["svg"] = _svg(geometry)
+    # The table behind the chart, formatted here too (a template's filters cost ~0.1 ms a cell).
+    geometry["table"] = [
+        (
+            formats.date_format(day, "D j M Y"),
+            [formats.number_format(v, force_grouping=True) for v in values],
+        )
+        for day, values in rows
+    ]
+    return geometry
+
+
+def _svg(c: dict) -> str:
+    """The chart as inline SVG, written here rather than by a template: a year draws some 200
+    elements, which the template engine takes ~20 ms to render and this about one."""
+    grey = 'fill="#5b6675"'
+    out = [
+        f'<svg viewBox="0 0 {c["width"]} {c["height"]}" width="100%" role="img" '
+        f'aria-labelledby="{c["id"]}-title {c["id"]}-desc" '
+        'font-family="system-ui, sans-serif" font-size="13">',
+        f'<title id="{c["id"]}-title">{escape(c["title"])}</title>',
+        f'<desc id="{c["id"]}-desc">{escape(c["desc"])}</desc>',
+    ]
+    for t in c["ticks"]:
+        out.append(
+            f'<line x1="{c["left"]}" x2="{c["right"]}" y1="{t["y"]}" y2="{t["y"]}" '
+            'stroke="#e3e7ed"/>'
+            f'<text x="{c["tick_x"]}" y="{t["y"]}" dy="4" text-anchor="end" {grey}>'
+            f"{escape(t['text'])}</text>"
+        )
+    out.append(
+        f'<text transform="translate({c["unit_x"]} {c["unit_y"]}) rotate(-90)" '
+        f'text-anchor="middle" {grey}>{escape(c["unit"])}</text>'
+    )
+    out.extend(
+        f'<rect x="{b["x"]}" y="{b["y"]}" width="{b["w"]}" height="{b["h"]}" '
+        f'fill="{b["colour"]}"><title>{escape(b["title"])}</title></rect>'
+        for b in c["bars"]
+    )
+    out.append(
+        f'<line x1="{c["left"]}" x2="{c["right"]}" y1="{c["base"]}" y2="{c["base"]}" '
+        'stroke="#5b6675"/>'
+    )
+    out.extend(
+        f'<text x="{label["x"]}" y="{c["label_y"]}" text-anchor="middle" {grey}>'
+        f"{escape(label['text'])}</text>"
+        for label in c["xlabels"]
+    )
+    if c["empty"]:
+        out.append(
+            f'<text x="50%" y="45%" text-anchor="middle" {grey} font-size="16">'
+            f"{escape(_('Nothing in this period.'))}</text>"
+        )
+    out.append("</svg>")
+    return mark_safe("".join(out))  # every text above is escaped
 
 
 # --- CSV exports -----------------------------------------------------------------------------
@@ -517,8 +574,10 @@ def _streamed(query, format_row) -> Iterator[list]:
     transaction. Outside a transaction Django declares the cursor WITH HOLD, and PostgreSQL then
     computes the whole result before the first row leaves; inside one, rows stream from the
     start, and the file is one consistent snapshot. The transaction ends when the download ends
-    or is abandoned (the response closes this generator)."""
-    with transaction.atomic():
+    or is abandoned (the response closes this generator). SQLite has no such cursors, and there
+    a transaction would take the write lock (IMMEDIATE) from the tills for the whole download."""
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic() if postgres else nullcontext():
         for row in query.iterator(chunk_size=FETCH):
             yield format_row(row)
 

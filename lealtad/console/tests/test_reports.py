@@ -491,5 +491,6 @@ def test_query_counts_do_not_grow_with_customers(console, shop, django_assert_ma
     _grow(shop, 12)
     for url, count in small.items():
         assert _queries(console, url, stream=url.endswith(".csv")) == count, url
-    with django_assert_max_num_queries(14):
+    # 14, and on PostgreSQL a savepoint with `SET LOCAL jit = off` around the per-day queries.
+    with django_assert_max_num_queries(17):
         console.get("/console/dashboard/")
