@@ -351,6 +351,9 @@ class Command(BaseCommand):
             except LealtadError:
                 continue
             membership = reg.membership
+            # The demo's history: registered on the day they joined, not the day it was loaded.
+            Membership.objects.filter(pk=membership.pk).update(created_at=joined)
+            Customer.objects.filter(pk=reg.customer.pk).update(created_at=joined)
             # Loyalty cards (C7) for most; marketing consent (C12) from about half.
             card = f"{spec['key'].upper()}-{n:05d}" if i % 5 != 4 else None
             set_card(
