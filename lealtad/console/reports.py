@@ -228,6 +228,7 @@ def dashboard(merchant: Merchant, period: Period, branch: Branch | None = None) 
     figures.pending, figures.pending_points = queue["n"], queue["points"] or 0
 
     buckets = _buckets(period, by_day)
+    labels = _labels([day for day, _values in buckets], period.weekly)
     charts = [
         chart(
             "points",
@@ -238,6 +239,7 @@ def dashboard(merchant: Merchant, period: Period, branch: Branch | None = None) 
             [("accrued", _("Accrued"), "#0b5d4b"), ("redeemed", _("Redeemed"), "#b45309")],
             unit=_("points"),
             weekly=period.weekly,
+            labels=labels,
         ),
         chart(
             "registrations",
@@ -248,6 +250,7 @@ def dashboard(merchant: Merchant, period: Period, branch: Branch | None = None) 
             [("registered", _("Registered"), "#2456a6")],
             unit=_("customers"),
             weekly=period.weekly,
+            labels=labels,
         ),
     ]
     return Dashboard(period=period, branch=branch, figures=figures, charts=charts)
@@ -390,7 +393,17 @@ def _px(value: float) -> str:
     return f"{value:.1f}"
 
 
-def chart(key, title, buckets, series, *, unit, weekly) -> dict:
+def _labels(days: list[dt.date], weekly: bool) -> dict[dt.date, tuple[str, str, str]]:
+    """Each bucket's axis label, its name in a bar's tooltip and in the table."""
+    out = {}
+    for day in days:
+        short = formats.date_format(day, "j M")
+        when = _("week of %(day)s") % {"day": short} if weekly else short
+        out[day] = (short, when, formats.date_format(day, "D j M Y"))
+    return out
+
+
+def chart(key, title, buckets, series, *, unit, weekly, labels) -> dict:
     """The geometry of a bar chart (one bar per series in each bucket), as strings for the SVG,
     with its accessible description and the table behind it."""
     names = [name for name, _label, _colour in series]
@@ -399,14 +412,11 @@ def chart(key, title, buckets, series, *, unit, weekly) -> dict:
     slot = plot_w / max(len(buckets), 1)
     bar_w = max(slot * 0.8 / len(series), 1)
     base = TOP + plot_h
-    date_format = "j M"
     label_every = max(1, math.ceil(len(buckets) / 12))
     bars, xlabels, rows = [], [], []
     for i, (day, values) in enumerate(buckets):
         x0 = LEFT + i * slot + slot * 0.1
-        when = formats.date_format(day, date_format)
-        if weekly:
-            when = _("week of %(day)s") % {"day": when}
+        short, when, _long = labels[day]
         for j, (name, label, colour) in enumerate(series):
             value = values.get(name, 0)
             height = plot_h * value / top
@@ -425,7 +435,7 @@ def chart(key, title, buckets, series, *, unit, weekly) -> dict:
             xlabels.append(
                 {
                     "x": _px(LEFT + i * slot + slot / 2),
-                    "text": formats.date_format(day, date_format),
+                    "text": short,
                 }
             )
         rows.append((day, [values.get(name, 0) for name in names]))
@@ -467,7 +477,7 @@ def chart(key, title, buckets, series, *, unit, weekly) -> dict:
     # The table behind the chart, formatted here too (a template's filters cost ~0.1 ms a cell).
     geometry["table"] = [
         (
-            formats.date_format(day, "D j M Y"),
+            labels[day][2],
             [formats.number_format(v, force_grouping=True) for v in values],
         )
         for day, values in rows
