@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.template import engines
 from django.urls import reverse
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lealtad.customers import privacy
@@ -140,19 +140,13 @@ class CustomerAdmin(admin.ModelAdmin):
                 skipped += 1
         self.message_user(
             request,
-            ngettext("%(count)d customer anonymised.", "%(count)d customers anonymised.", done)
-            % {"count": done},
+            gettext("Customers anonymised: %(count)d.") % {"count": done},
             messages.SUCCESS,
         )
         if skipped:
             self.message_user(
                 request,
-                ngettext(
-                    "%(count)d was already anonymised.",
-                    "%(count)d were already anonymised.",
-                    skipped,
-                )
-                % {"count": skipped},
+                gettext("Already anonymised: %(count)d.") % {"count": skipped},
                 messages.WARNING,
             )
         return None
