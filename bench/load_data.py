@@ -196,7 +196,7 @@ def load(customers: int, entries: int, seed: int = 7) -> dict:
         with cur.copy(
             "COPY customers_membership (id, customer_id, merchant_id, category_id, card_number,"
             " account_id, registered_branch_id, holder_id, redeem_policy, blocked,"
-            " blocked_reason, blocked_at, created_at) FROM STDIN"
+            " blocked_reason, blocked_at, marketing_consent, created_at) FROM STDIN"
         ) as copy:
             for account_id, cid, shop, category, _reward in accounts:
                 copy.write_row(
@@ -213,6 +213,7 @@ def load(customers: int, entries: int, seed: int = 7) -> dict:
                         False,
                         "",
                         None,
+                        False,
                         now,
                     )
                 )
