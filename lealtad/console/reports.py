@@ -10,7 +10,6 @@ zone), grouped by the database.
 import csv
 import datetime as dt
 import math
-import re
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -29,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from lealtad.core import money
+from lealtad.core.spreadsheet import cell
 from lealtad.customers.models import Membership
 from lealtad.ledger.models import Account, AccountKind, Kind, Status, Transaction
 from lealtad.network.models import Branch, Merchant
@@ -539,20 +539,6 @@ DELIMITER = ";"
 BOM = "\ufeff"  # Excel reads the file as UTF-8 only when it starts with one
 ROWS_PER_CHUNK = 500
 FETCH = 2000  # rows per round trip of the server-side cursor
-# OWASP's list: a spreadsheet may run a cell starting with one of these as a formula.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# ... but a plain signed number (a debit, an E.164 mobile) is only ever a number.
-PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
-
-
-def cell(value) -> str:
-    """A cell that a spreadsheet will not run: a leading apostrophe disarms a formula."""
-    if value is None:
-        return ""
-    text = str(value)
-    if text.startswith(FORMULA_START) and not PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
 
 
 def _iso(moment: dt.datetime | None, tz) -> str:

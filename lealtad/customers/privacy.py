@@ -38,6 +38,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lealtad.core.errors import CustomerAnonymised, ValidationFailed
+from lealtad.core.spreadsheet import cell
 from lealtad.customers.models import ConsentRecord, Customer, Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.models import AccountKind, Kind, Transaction
@@ -345,25 +346,15 @@ def export_csv(membership: Membership) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["section", "field", "value"])
-    writer.writerows([_cell(v) for v in row] for row in singles)
+    writer.writerows([cell(v) for v in row] for row in singles)
     for title, rows in tables:
         writer.writerow([])
         writer.writerow([title])
         if rows:
             header = list(rows[0])
             writer.writerow(header)
-            writer.writerows([_cell(row[k]) for k in header] for row in rows)
+            writer.writerows([cell(row[k]) for k in header] for row in rows)
     return out.getvalue()
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if not isinstance(value, str):
-        return str(value)  # a number: -10 must stay a number, not become text
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # --- anonymisation -------------------------------------------------------------------------------

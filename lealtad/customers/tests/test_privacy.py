@@ -364,7 +364,7 @@ def test_csv_guards_cells_a_spreadsheet_would_run(alice_shop):
     assert singles[("customer", "first_name")] == "'=cmd|' /C calc'!A0"
     assert singles[("customer", "last_name")] == "'@SUM(1+1)"
     assert singles[("customer", "city")] == "'-2+3"
-    assert singles[("customer", "mobile")].startswith("'+57")
+    assert singles[("customer", "mobile")].startswith("+57")  # a plain number runs nothing
     assert singles[("customer", "gender")] == "F"
 
 
