@@ -200,6 +200,8 @@ def measure(port: int, server_pid: int, db_url: str, requests: int = 30) -> dict
     print(f"  dashboard after VACUUM ({requests} requests each) …", flush=True)
     for name, query in cases.items():
         result["vacuumed"][name] = time_gets(session, url(query), requests)
+    print(f"  customer list ({requests} requests each) …", flush=True)
+    result["customers"] = measure_customer_list(session, requests)
     print("  exports …", flush=True)
     result["export_customers"] = time_download(
         session, "/console/exports/customers.csv", server_pid
@@ -211,6 +213,23 @@ def measure(port: int, server_pid: int, db_url: str, requests: int = 30) -> dict
         case["p99_ms"] < GOAL_MS and not case["errors"] for case in result["vacuumed"].values()
     )
     return result
+
+
+def measure_customer_list(session: "Session", requests: int) -> dict:
+    """The console's customer list: the newest first, a deep page, a document, a name."""
+    status, page = session.get("/console/customers/")
+    if status != 200:
+        sys.exit(f"bench: /console/customers/ answered {status}")
+    text = page.decode()
+    document = re.search(r"<td>[A-Z]+ ([0-9A-Z]+)</td>", text)[1]
+    name = re.search(r'/console/customers/[0-9a-f-]{36}/">([^<]+)</a>', text)[1].split()[0]
+    cases = {
+        "first page": "/console/customers/",
+        "page 50": "/console/customers/?page=50",
+        "by document": "/console/customers/?" + urlencode({"q": document}),
+        "by name": "/console/customers/?" + urlencode({"q": name}),
+    }
+    return {label: time_gets(session, path, requests) for label, path in cases.items()}
 
 
 def rows(result: dict) -> list[tuple]:
@@ -226,6 +245,15 @@ def rows(result: dict) -> list[tuple]:
                     f"errors {case['errors']}",
                 )
             )
+    for name, case in result.get("customers", {}).items():
+        out.append(
+            (
+                f"customer list, {name}",
+                f"p50 {case['p50_ms']} ms",
+                f"p99 {case['p99_ms']} ms",
+                f"errors {case['errors']}",
+            )
+        )
     for key, label in (
         ("export_customers", "customers CSV"),
         ("export_movements_year", "movements CSV, 1 year"),
