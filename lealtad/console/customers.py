@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Avg, Count, Max, Q, prefetch_related_objects
 from django.forms import BooleanField
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -281,9 +281,15 @@ def _register(request, done):
 @require_POST
 def customer_join(request):
     """A network customer the merchant has not seen yet becomes its customer (N2)."""
-    membership = customers.membership_or_join(
-        request.merchant, request.POST.get("customer_id", ""), request.user.branch
-    )
+    try:
+        membership = customers.membership_or_join(
+            request.merchant, request.POST.get("customer_id", ""), request.user.branch
+        )
+    except NotFound:
+        raise
+    except LealtadError as exc:  # suspended in the network: the operator's message says why
+        messages.error(request, str(exc.detail))
+        return redirect("console:customer_new")
     return redirect("console:customer", customer_id=membership.customer_id)
 
 
@@ -488,9 +494,10 @@ def customer_unblock(request, customer_id):
     """Removing a block asks for a confirmation first (C11)."""
     membership = _member(request, customer_id)
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        target = ""
-    target = target or _back(request, membership)
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}
+    ):
+        target = _back(request, membership)
     if request.method == "POST":
         if membership.blocked:
             customers.unblock_membership(membership)
@@ -498,7 +505,7 @@ def customer_unblock(request, customer_id):
                 request,
                 _("Block removed: %(name)s may redeem again.") % {"name": membership.customer},
             )
-        return redirect(target)
+        return HttpResponseRedirect(target)
     return _page(request, "console/unblock.html", m=membership, next=target)
 
 

@@ -250,6 +250,18 @@ def test_document_already_known(console, shop, other):
     assert Membership.objects.filter(merchant=shop.merchant, customer=theirs.customer).exists()
 
 
+def test_joining_a_suspended_or_unknown_customer(console, shop, other):
+    theirs = testing.make_customer(other).customer
+    Customer.objects.filter(pk=theirs.pk).update(
+        suspended=True, suspension_message="Llame al 601 555 0100"
+    )
+    page = console.post("/console/customers/join/", {"customer_id": theirs.pk}, follow=True)
+    assert page.status_code == 200 and "Llame al 601 555 0100" in page.content.decode()
+    assert not Membership.objects.filter(merchant=shop.merchant, customer=theirs).exists()
+    assert console.post("/console/customers/join/", {"customer_id": "x"}).status_code == 404
+    assert console.get("/console/customers/join/").status_code == 405
+
+
 def test_card_number_taken(console, shop):
     testing.make_customer(shop)
     Membership.objects.filter(merchant=shop.merchant).update(card_number="C-1")
@@ -448,9 +460,12 @@ def test_block_list_block_by_card_and_unblock_with_confirmation(console, shop):
     assert "Remove the block on" in confirm and "Fraude en caja" in confirm
     member.refresh_from_db()
     assert member.blocked  # asking is not doing
-    console.post(url, {"next": "https://evil.example.com/"})
+    response = console.post(url, {"next": "https://evil.example.com/"})
+    assert response["Location"] == f"/console/customers/{member.customer_id}/"
     member.refresh_from_db()
     assert not member.blocked and member.blocked_reason == ""
+    # A "next" that is no path of ours (found by the garbage test) goes to the profile too.
+    assert console.post(url, {"next": "0"})["Location"].endswith(f"{member.customer_id}/")
 
 
 def test_block_from_profile_needs_reason(console, shop):
