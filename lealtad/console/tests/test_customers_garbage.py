@@ -1,4 +1,4 @@
-"""Whatever is typed into the customer screens, the answer is a page or a 404, never a 500."""
+"""Whatever is typed into the customer and report screens: a page or a 404, never a 500."""
 
 import pytest
 from django.test import Client
@@ -13,7 +13,7 @@ FIELDS = [
     "step", "visited", "go", "document_type", "document_number", "first_name", "last_name",
     "gender", "birth_date", "category", "person_type", "mobile", "email", "postal_code",
     "card_number", "redeem_policy", "dependent", "holder", "q", "branch", "status", "page",
-    "customer", "reason", "date_from", "date_to", "given", "next",
+    "customer", "reason", "date_from", "date_to", "given", "next", "from", "to",
 ]  # fmt: skip
 
 
@@ -34,6 +34,9 @@ def test_no_input_breaks_the_customer_screens():
         ("get", f"/console/customers/{cid}/unblock/"),
         ("post", f"/console/customers/{cid}/unblock/"),
         ("post", f"/console/customers/{cid}/consent/"),
+        ("get", "/console/dashboard/"),
+        ("get", "/console/exports/"),
+        ("get", "/console/exports/movements.csv"),
     ]
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
