@@ -178,6 +178,15 @@ class CategoryChangeForm(forms.Form):
         )
 
 
+class CardForm(forms.Form):
+    """C7 after registration: the card number and, for a holder, who may redeem."""
+
+    card_number = forms.CharField(label=_("Card number"), max_length=40, required=False)
+    redeem_policy = forms.ChoiceField(
+        label=_("Who may redeem"), choices=RedeemPolicy.choices, widget=forms.RadioSelect
+    )
+
+
 class BlockForm(forms.Form):
     customer = forms.CharField(
         label=_("Customer"),

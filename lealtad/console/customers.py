@@ -404,6 +404,12 @@ def customer_detail(request, customer_id):
         category_form=forms.CategoryChangeForm(
             initial={"category": membership.category_id}, merchant=request.merchant
         ),
+        card_form=forms.CardForm(
+            initial={
+                "card_number": membership.card_number,
+                "redeem_policy": membership.redeem_policy,
+            }
+        ),
         block_form=forms.ReasonForm(),
         reverse_form=forms.ReasonForm(),
         consents=membership.consents.select_related("staff").order_by("-at")[:10],
@@ -432,6 +438,28 @@ def customer_category(request, customer_id):
         )
     else:
         messages.error(request, _("Choose one of your categories."))
+    return redirect(_back(request, membership))
+
+
+@admin_view
+@require_POST
+def customer_card(request, customer_id):
+    membership = _member(request, customer_id)
+    form = forms.CardForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose who may redeem."))
+        return redirect(_back(request, membership))
+    try:
+        customers.set_card(
+            membership,
+            card_number=form.cleaned_data["card_number"],
+            redeem_policy=form.cleaned_data["redeem_policy"],
+            holder=membership.holder,
+        )
+    except ValidationFailed as exc:
+        messages.error(request, " ".join(e["message"] for e in exc.errors))
+    else:
+        messages.success(request, _("Loyalty card saved."))
     return redirect(_back(request, membership))
 
 

@@ -40,6 +40,7 @@ urlpatterns = [
         customers.customer_category,
         name="customer_category",
     ),
+    path("customers/<str:customer_id>/card/", customers.customer_card, name="customer_card"),
     path("customers/<str:customer_id>/block/", customers.customer_block, name="customer_block"),
     path(
         "customers/<str:customer_id>/unblock/", customers.customer_unblock, name="customer_unblock"

@@ -634,6 +634,7 @@ T = {
     "Customers anonymised: %(count)d.": ("Clientes anonimizados: %(count)d.", "Clientes anonimizados: %(count)d."),
     "Already anonymised: %(count)d.": ("Ya anonimizados: %(count)d.", "Já anonimizados: %(count)d."),
     "Say through what, in 20 characters at most.": ("Indique por qué medio, en 20 caracteres como máximo.", "Informe por qual meio, em no máximo 20 caracteres."),
+    "Loyalty card saved.": ("Tarjeta de fidelidad guardada.", "Cartão fidelidade salvo."),
 }  # fmt: skip
 
 

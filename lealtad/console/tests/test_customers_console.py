@@ -359,6 +359,21 @@ def test_change_category(console, shop, other):
     assert member.category_id == gold.pk  # refused: not one of this merchant's categories
 
 
+def test_card_and_redeem_policy_changed_from_the_profile(console, shop):
+    holder = testing.make_customer(shop).membership
+    other = testing.make_customer(shop).membership
+    Membership.objects.filter(pk=other.pk).update(card_number="T-2")
+    url = f"/console/customers/{holder.customer_id}/card/"
+    console.post(url, {"card_number": "T-1", "redeem_policy": "all"})
+    holder.refresh_from_db()
+    assert (holder.card_number, holder.redeem_policy) == ("T-1", "all")
+    page = console.post(url, {"card_number": "T-2", "redeem_policy": "all"}, follow=True)
+    assert "Another customer has this card." in page.content.decode()
+    console.post(url, {"card_number": "", "redeem_policy": "nope"})
+    holder.refresh_from_db()
+    assert (holder.card_number, holder.redeem_policy) == ("T-1", "all")
+
+
 # --- reversal (P8) ------------------------------------------------------------------------------
 
 
@@ -491,6 +506,7 @@ def test_other_merchant_gets_404_everywhere(shop, other):
         ("get", f"/console/customers/{cid}/", {}),
         ("post", f"/console/customers/{cid}/category/", {}),
         ("post", f"/console/customers/{cid}/block/", {"reason": "x"}),
+        ("post", f"/console/customers/{cid}/card/", {"redeem_policy": "all"}),
         ("get", f"/console/customers/{cid}/unblock/", {}),
         ("post", f"/console/customers/{cid}/consent/", {"given": "1"}),
         ("get", f"/console/customers/{cid}/export.json", {}),

@@ -13,7 +13,7 @@ FIELDS = [
     "step", "visited", "go", "document_type", "document_number", "first_name", "last_name",
     "gender", "birth_date", "category", "person_type", "mobile", "email", "postal_code",
     "card_number", "redeem_policy", "dependent", "holder", "q", "branch", "status", "page",
-    "customer", "reason", "date_from", "date_to", "given", "next", "from", "to",
+    "customer", "reason", "date_from", "date_to", "given", "next", "from", "to", "redeem_policy",
 ]  # fmt: skip
 
 
@@ -31,6 +31,7 @@ def test_no_input_breaks_the_customer_screens():
         ("get", f"/console/customers/{cid}/"),
         ("post", f"/console/customers/{cid}/category/"),
         ("post", f"/console/customers/{cid}/block/"),
+        ("post", f"/console/customers/{cid}/card/"),
         ("get", f"/console/customers/{cid}/unblock/"),
         ("post", f"/console/customers/{cid}/unblock/"),
         ("post", f"/console/customers/{cid}/consent/"),
