@@ -416,6 +416,11 @@ def customer_detail(request, customer_id):
     )
 
 
+def _said(exc: ValidationFailed) -> str:
+    """A validation error's messages as one line, for a message at the top of the page."""
+    return " ".join(error["message"] for error in exc.errors)
+
+
 def _member(request, customer_id) -> Membership:
     return customers.get_membership_for(request.merchant, customer_id)
 
@@ -457,7 +462,7 @@ def customer_card(request, customer_id):
             holder=membership.holder,
         )
     except ValidationFailed as exc:
-        messages.error(request, " ".join(e["message"] for e in exc.errors))
+        messages.error(request, _said(exc))
     else:
         messages.success(request, _("Loyalty card saved."))
     return redirect(_back(request, membership))
@@ -511,7 +516,7 @@ def customer_block(request, customer_id):
         try:
             customers.block_membership(membership, form.cleaned_data["reason"])
         except ValidationFailed as exc:
-            messages.error(request, " ".join(e["message"] for e in exc.errors))
+            messages.error(request, _said(exc))
         else:
             messages.success(request, _("Blocked for redemption."))
     return redirect(_back(request, membership))
@@ -580,7 +585,7 @@ def customer_consent(request, customer_id):
             membership, given=given, staff=request.user, channel="console"
         )
     except ValidationFailed as exc:
-        messages.error(request, " ".join(e["message"] for e in exc.errors))
+        messages.error(request, _said(exc))
     except LealtadError as exc:
         messages.error(request, str(exc.detail))
     else:

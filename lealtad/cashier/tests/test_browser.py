@@ -20,7 +20,8 @@ ARGS = [
     "--disable-sync",
 ]
 
-pytestmark = [
+# Every browser test module: `pytestmark = BROWSER`.
+BROWSER = [
     pytest.mark.browser,
     pytest.mark.skipif(
         not os.path.exists(CHROMIUM),
@@ -28,6 +29,7 @@ pytestmark = [
     ),
     pytest.mark.django_db(transaction=True),
 ]
+pytestmark = BROWSER
 
 
 @pytest.fixture

@@ -1,19 +1,11 @@
 """The merchant admin and a cashier in a real browser (Debian's Chromium via Playwright)."""
 
-import pytest
 from playwright.sync_api import expect
 
-from lealtad.cashier.tests.test_browser import ARGS, CHROMIUM, browser, settle, shot  # noqa: F401
+from lealtad.cashier.tests.test_browser import ARGS, BROWSER, CHROMIUM, browser, settle, shot  # noqa: F401
 from lealtad.core import testing
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not __import__("os").path.exists(CHROMIUM),
-        reason="needs Debian's chromium (apt-get install chromium); .ci/run installs it",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER
 
 
 def test_sign_up_configure_hold_and_approve(browser, live_server):  # noqa: F811

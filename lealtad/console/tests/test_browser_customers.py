@@ -4,21 +4,13 @@ removal. Screenshots land in test-artifacts/."""
 
 from decimal import Decimal
 
-import pytest
 from playwright.sync_api import expect
 
-from lealtad.cashier.tests.test_browser import ARGS, CHROMIUM, browser, settle, shot  # noqa: F401
+from lealtad.cashier.tests.test_browser import ARGS, BROWSER, CHROMIUM, browser, settle, shot  # noqa: F401
 from lealtad.console.tests.test_browser import _sign_in
 from lealtad.core import testing
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not __import__("os").path.exists(CHROMIUM),
-        reason="needs Debian's chromium (apt-get install chromium); .ci/run installs it",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER
 
 
 def test_register_dependent_reverse_and_block(browser, live_server):  # noqa: F811

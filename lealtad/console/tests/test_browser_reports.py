@@ -4,26 +4,19 @@ Selectors are ids and roles, not words: the screens speak the merchant's languag
 
 import datetime as dt
 
-import pytest
 from playwright.sync_api import expect
 
 from lealtad.cashier.tests.test_browser import (  # noqa: F401
     ARGS,
     ARTIFACTS,
+    BROWSER,
     CHROMIUM,
     browser,
     settle,
     shot,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not __import__("os").path.exists(CHROMIUM),
-        reason="needs Debian's chromium (apt-get install chromium); .ci/run installs it",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = BROWSER
 
 
 def _demo_admin(browser, live_server):  # noqa: F811
