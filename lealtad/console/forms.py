@@ -9,6 +9,19 @@ from lealtad.offers.models import Gift, GiftKind, Promotion, PromotionKind, Targ
 from lealtad.program.models import Category, FraudRule, Reward, RuleKind
 
 
+def unique_name(form: forms.ModelForm, message) -> str:
+    """The form's `name`, refused with `message` when another of this merchant's objects of the
+    form's model has it, in any case."""
+    name = form.cleaned_data["name"].strip()
+    model = form._meta.model
+    taken = model.objects.filter(merchant=form.merchant, name__iexact=name)
+    if form.instance.pk is not None:
+        taken = taken.exclude(pk=form.instance.pk)
+    if taken.exists():
+        raise forms.ValidationError(message)
+    return name
+
+
 class ProgramForm(forms.ModelForm):
     """P1, P3, C9, P6: what the merchant admin decides; coin flags stay the operator's."""
 
@@ -65,13 +78,7 @@ class CategoryForm(forms.ModelForm):
         self.merchant = merchant
 
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        taken = Category.objects.filter(merchant=self.merchant, name__iexact=name).exclude(
-            pk=self.instance.pk
-        )
-        if taken.exists():
-            raise forms.ValidationError(_("Another category has this name."))
-        return name
+        return unique_name(self, _("Another category has this name."))
 
     def clean_active(self):
         active = self.cleaned_data["active"]
@@ -124,13 +131,7 @@ class BranchForm(forms.ModelForm):
         self.merchant = merchant
 
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        taken = Branch.objects.filter(merchant=self.merchant, name__iexact=name).exclude(
-            pk=self.instance.pk
-        )
-        if taken.exists():
-            raise forms.ValidationError(_("Another branch has this name."))
-        return name
+        return unique_name(self, _("Another branch has this name."))
 
 
 # Pictures are checked by their first bytes, not by the name the browser sends.
@@ -320,13 +321,7 @@ class GiftForm(forms.ModelForm):
         self.merchant = merchant
 
     def clean_name(self):
-        name = self.cleaned_data["name"].strip()
-        clash = Gift.objects.filter(merchant=self.merchant, name__iexact=name)
-        if self.instance.pk:
-            clash = clash.exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise forms.ValidationError(_("There is already a gift with this name."))
-        return name
+        return unique_name(self, _("There is already a gift with this name."))
 
     def clean(self):
         data = super().clean()
