@@ -13,10 +13,6 @@ from lealtad.program.models import Reward
 EXPIRING_WINDOW = timedelta(days=30)
 
 
-def spending_account_id(membership: Membership) -> int:
-    return membership.holder.account_id if membership.holder_id else membership.account_id
-
-
 def points_of(
     membership: Membership | None, now=None, fresh_account: Account | None = None
 ) -> dict:
@@ -27,7 +23,7 @@ def points_of(
     now = now or timezone.now()
     if membership.holder_id:  # a dependent's points live in the holder's account
         fresh_account = None
-    account_id = spending_account_id(membership)
+    account_id = membership.spending_account_id
     b = ledger.balances(account_id, now, now + EXPIRING_WINDOW, fresh_account)
     return {"available": b["available"], "pending": b["pending"], "expiring_30d": b["expiring"]}
 

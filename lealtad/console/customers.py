@@ -328,7 +328,7 @@ def statement_rows(membership: Membership, date_from, date_to):
     period opened with, and which lines were reversed (possibly after the period)."""
     rows = ledger.statement(membership, date_from, date_to)
     prefetch_related_objects(rows, "reward", "branch", "customer")
-    account_id = membership.holder.account_id if membership.holder_id else membership.account_id
+    account_id = membership.spending_account_id
     opening = 0
     if date_from:
         tz = zoneinfo.ZoneInfo(membership.merchant.timezone)
@@ -363,16 +363,11 @@ def statement_rows(membership: Membership, date_from, date_to):
 def customer_detail(request, customer_id):
     from lealtad.api.views import points_of
 
-    membership = customers.get_membership_for(request.merchant, customer_id)
-    membership = Membership.objects.select_related(
-        "customer",
-        "category",
-        "registered_branch",
-        "holder__customer",
-        "holder__account",
-        "account",
-        "merchant",
-    ).get(pk=membership.pk)
+    membership = customers.get_membership_for(
+        request.merchant,
+        customer_id,
+        related=("registered_branch", "holder__customer", "holder__account", "account", "merchant"),
+    )
     today = timezone.localdate()
     period = forms.PeriodForm(request.GET or None)
     date_from = today - dt.timedelta(days=STATEMENT_DEFAULT_DAYS)
@@ -385,7 +380,7 @@ def customer_detail(request, customer_id):
     rows, opening = statement_rows(membership, date_from, date_to)
     rows = rows[::-1]  # newest first on screen; the running balance reads downwards
     pending = Transaction.objects.filter(
-        account_id=membership.holder.account_id if membership.holder_id else membership.account_id,
+        account_id=membership.spending_account_id,
         status=Status.PENDING,
     ).order_by("-created_at")[:50]
     return _page(
@@ -474,8 +469,7 @@ def reverse_movement(request, customer_id, transaction_id):
     """P8: void an accrual or a redemption by a compensating movement, with the reason."""
     membership = _member(request, customer_id)
     original = ledger.get_transaction_for(request.merchant, transaction_id)
-    spending = membership.holder.account_id if membership.holder_id else membership.account_id
-    if original.account_id != spending:
+    if original.account_id != membership.spending_account_id:
         raise NotFound(_("Transaction not found."))
     form = forms.ReasonForm(request.POST)
     if original.kind not in CONSOLE_REVERSIBLE:

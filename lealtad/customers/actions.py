@@ -263,10 +263,11 @@ def join_merchant(
 # --- access and search --------------------------------------------------------------------------
 
 
-def get_membership_for(merchant: Merchant, customer_id) -> Membership:
-    """The customer as this merchant knows them; 404 for customers who never came here (S4)."""
+def get_membership_for(merchant: Merchant, customer_id, related=()) -> Membership:
+    """The customer as this merchant knows them; 404 for customers who never came here (S4).
+    `related`: more relations to load in the same query."""
     try:
-        return Membership.objects.select_related("customer", "category", "holder").get(
+        return Membership.objects.select_related("customer", "category", "holder", *related).get(
             merchant=merchant, customer_id=parse_id(customer_id)
         )
     except Membership.DoesNotExist:

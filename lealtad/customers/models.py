@@ -153,6 +153,12 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.customer} @ {self.merchant}"
 
+    @property
+    def spending_account_id(self) -> int:
+        """C8: the account this membership's points go to and are spent from — a dependent's
+        live in the holder's account."""
+        return self.holder.account_id if self.holder_id else self.account_id
+
 
 class ConsentRecord(models.Model):
     """C12: each time marketing consent was given or withdrawn, by whom and through what."""

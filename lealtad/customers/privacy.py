@@ -137,7 +137,7 @@ def export_data(membership: Membership) -> dict:
             return value.astimezone(tz).isoformat()
         return value.isoformat() if isinstance(value, dt.date) else None
 
-    spending_account = m.holder.account_id if m.holder_id else m.account_id
+    spending_account = m.spending_account_id
     balances = ledger.balances(spending_account, now, now)
     dependents = m.dependents.filter(merchant=merchant).select_related("customer").order_by("pk")
     consents = m.consents.select_related("staff").order_by("at", "pk")

@@ -61,11 +61,6 @@ def _points_expiry(membership: Membership, merchant: Merchant, now) -> dt.dateti
     return now + dt.timedelta(days=days)
 
 
-def _spending_account(membership: Membership) -> int:
-    """C8: a dependent's points live in the holder's account."""
-    return membership.holder.account_id if membership.holder_id else membership.account_id
-
-
 def _is_duplicate_invoice(exc: IntegrityError) -> bool:
     text = str(exc)
     return "transaction_unique_invoice" in text or "invoice_number" in text
@@ -96,7 +91,7 @@ def accrue_points(
     category = membership.category
     manual = category.audit_mode == AuditMode.MANUAL
     rules = [] if manual else fraud.rules_for(category)
-    account_id = _spending_account(membership)
+    account_id = membership.spending_account_id
     promos = []
     if promotions.accrual_promotions_may_apply(merchant, now):
         promos = promotions.applicable(merchant, membership, now, kinds=promotions.ACCRUAL_KINDS)
@@ -211,7 +206,7 @@ def credit_bonus(
 ) -> Transaction:
     """A posted bonus (welcome bonus, points gift): a new lot with the membership's validity.
     By default into the account that spends for this membership (the holder's, C8)."""
-    account = ledger.lock_account(account_id or _spending_account(membership))
+    account = ledger.lock_account(account_id or membership.spending_account_id)
     txn = Transaction.objects.create(
         account_id=account.id,
         kind=Kind.BONUS,
@@ -279,7 +274,7 @@ def redeem_reward(
         raise RewardUnavailable()
     cost, promo = reward.points_cost, None
     with transaction.atomic():
-        account = ledger.lock_account(_spending_account(membership))
+        account = ledger.lock_account(membership.spending_account_id)
         if promotion_id is not None:
             promo = _special_price(membership, reward, promotion_id, now)
             cost = promo.special_price
@@ -661,7 +656,7 @@ def statement(membership: Membership, date_from=None, date_to=None) -> list[Tran
     """C10: posted movements of the membership's account at this merchant, oldest first, each
     with the balance right after it. Days are the merchant's days."""
     tz = zoneinfo.ZoneInfo(membership.merchant.timezone)
-    account_id = membership.holder.account_id if membership.holder_id else membership.account_id
+    account_id = membership.spending_account_id
     rows = Transaction.objects.filter(account_id=account_id, status=Status.POSTED)
     if date_from:
         rows = rows.filter(posted_at__gte=dt.datetime.combine(date_from, dt.time.min, tz))

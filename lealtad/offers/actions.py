@@ -20,7 +20,7 @@ from lealtad.core.errors import (
 from lealtad.core.ids import parse_id
 from lealtad.customers.models import Membership
 from lealtad.ledger import ledger
-from lealtad.ledger.actions import _spending_account, credit_bonus
+from lealtad.ledger.actions import credit_bonus
 from lealtad.network.models import Branch, Merchant, User
 from lealtad.offers import promotions
 from lealtad.offers.models import (
@@ -49,7 +49,7 @@ def give_free_item(
     promo_pk = parse_id(promotion_id)
     with transaction.atomic():
         # The account's lock serialises this customer's takes, as for the accrual bonuses.
-        ledger.lock_account(_spending_account(membership))
+        ledger.lock_account(membership.spending_account_id)
         found = promotions.applicable(
             membership.merchant, membership, now, kinds=[PromotionKind.FREE_ITEM]
         )
