@@ -305,22 +305,17 @@ def consumption(membership: Membership) -> dict:
         status=Status.POSTED,
         reversed_by__isnull=True,
     )
-    purchases = own.filter(kind=Kind.ACCRUAL).aggregate(
-        count=Count("pk"), average=Avg("amount"), last=Max("created_at")
+    bought, redeemed = Q(kind=Kind.ACCRUAL), Q(kind=Kind.REDEMPTION)
+    figures = own.filter(bought | redeemed).aggregate(
+        purchases=Count("pk", filter=bought),
+        average_ticket=Avg("amount", filter=bought),
+        last_purchase=Max("created_at", filter=bought),
+        redemptions=Count("pk", filter=redeemed),
+        last_redemption=Max("created_at", filter=redeemed),
     )
-    redemptions = own.filter(kind=Kind.REDEMPTION).aggregate(
-        count=Count("pk"), last=Max("created_at")
-    )
-    average = purchases["average"]
-    if average is not None:
-        average = average.quantize(Decimal("0.01"))
-    return {
-        "purchases": purchases["count"],
-        "average_ticket": average,
-        "last_purchase": purchases["last"],
-        "redemptions": redemptions["count"],
-        "last_redemption": redemptions["last"],
-    }
+    if figures["average_ticket"] is not None:
+        figures["average_ticket"] = figures["average_ticket"].quantize(Decimal("0.01"))
+    return figures
 
 
 def statement_rows(membership: Membership, date_from, date_to):
