@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 export DJANGO_SETTINGS_MODULE := lealtad.settings
 
-.PHONY: run test bench lint format venv clean
+.PHONY: run test bench lint format venv clean messages
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
@@ -40,6 +40,13 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Translations: the .po files are the source (edit them, or Poedit/Weblate); this finds new
+# strings in the code and templates, keeps what is translated, and compiles the .mo files.
+messages: $(STAMP)
+	cd lealtad && ../$(BIN)/lealtad makemessages -l es -l pt_BR --add-location file --no-obsolete \
+		-i tests -i '*/tests/*'
+	cd lealtad && ../$(BIN)/lealtad compilemessages -v 0
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 .pytest_cache
