@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "lealtad.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "lealtad.core.middleware.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "lealtad.api.idempotency.IdempotencyMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -1,6 +1,5 @@
 """The public API, /api/v1 (shared/API.md). Endpoints parse input, call one action, render."""
 
-import datetime as dt
 import io
 import json
 import logging
@@ -16,7 +15,7 @@ from ninja.parser import Parser
 
 from lealtad.api import schemas as s
 from lealtad.api.auth import BearerAuth, merchant_actor
-from lealtad.api.problems import problem
+from lealtad.api.problems import problem, problems_in_schema
 from lealtad.api.views import customer_out, reward_rows, transaction_out
 from lealtad.core import money
 from lealtad.core.errors import LealtadError, NotFound, ValidationFailed
@@ -38,14 +37,20 @@ class JsonParser(Parser):
     def parse_body(self, request):
         try:
             data = json.loads(request.body or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # InputGuardMiddleware refuses deep nesting first; RecursionError is the last guard.
             raise MalformedBody() from None
         if not isinstance(data, dict):
             raise MalformedBody(_("The body must be a JSON object."))
         return data
 
 
-api = NinjaAPI(
+class LealtadApi(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        return problems_in_schema(super().get_openapi_schema(**kwargs))
+
+
+api = LealtadApi(
     title="Lealtad API",
     version="1",
     description="The public API of the Lealtad loyalty network. See shared/API.md.",
@@ -61,6 +66,7 @@ PROBLEMS = {
     403: s.Problem,
     404: s.Problem,
     409: s.Problem,
+    413: s.Problem,
     422: s.Problem,
     429: s.Problem,
 }
@@ -217,8 +223,8 @@ def update_customer(request, customer_id: str, payload: s.ProfileIn):
 def customer_statement(
     request,
     customer_id: str,
-    date_from: dt.date | None = Query(None, alias="from"),
-    to: dt.date | None = None,
+    date_from: s.IsoDate | None = Query(None, alias="from"),
+    to: s.IsoDate | None = None,
 ):
     actor = merchant_actor(request)
     membership = customers.get_membership_for(actor.merchant, customer_id)

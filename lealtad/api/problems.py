@@ -19,3 +19,15 @@ def problem(status: int, code: str, title, detail=None, **extra) -> HttpResponse
         status=status,
         content_type="application/problem+json",
     )
+
+
+def problems_in_schema(schema: dict) -> dict:
+    """Error responses are application/problem+json, as the API sends them; ninja writes every
+    response as application/json."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if str(status)[0] in "45" and "application/json" in content:
+                    content["application/problem+json"] = content.pop("application/json")
+    return schema

@@ -1,13 +1,60 @@
 """Request and response bodies of the public API (see shared/API.md)."""
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from ninja import Schema
-from pydantic import Field, StrictBool, StrictInt, StrictStr, StringConstraints, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+
+from lealtad.customers.documents import PASSPORT, SUPPORTED_COUNTRIES, document_types_for
 
 ShortText = Annotated[StrictStr, StringConstraints(max_length=80, strip_whitespace=True)]
 Id = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
+
+
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value):
+    # Pydantic's lax mode reads 0 or "0" as a Unix time (1970-01-01): dates are YYYY-MM-DD only.
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return dt.date.fromisoformat(value)
+
+
+IsoDate = Annotated[
+    dt.date,
+    BeforeValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date", "example": "1990-05-17"}),
+]
+
+# The schema lists what the network knows; the domain checks it (422 unsupported_document_type).
+DOCUMENT_TYPES = sorted(
+    {t.code for country in SUPPORTED_COUNTRIES for t in document_types_for(country)}
+    | {PASSPORT[0].code}
+)
+DocumentTypeCode = Annotated[
+    StrictStr,
+    StringConstraints(min_length=1, max_length=8),
+    Field(json_schema_extra={"enum": DOCUMENT_TYPES}),
+]
+CountryCode = Annotated[
+    StrictStr,
+    StringConstraints(min_length=2, max_length=2),
+    Field(json_schema_extra={"enum": list(SUPPORTED_COUNTRIES)}),
+]
 
 
 class Problem(Schema):
@@ -40,16 +87,16 @@ class ProfileIn(Schema):
     first_name: ShortText | None = None
     last_name: ShortText | None = None
     gender: Literal["F", "M", "X"] | None = None
-    birth_date: dt.date | None = None
+    birth_date: IsoDate | None = None
     postal_code: Annotated[StrictStr, StringConstraints(max_length=12)] | None = None
     address: Annotated[StrictStr, StringConstraints(max_length=200)] | None = None
     person_type: Literal["person", "company"] | None = None
 
 
 class CustomerIn(ProfileIn):
-    document_type: Annotated[StrictStr, StringConstraints(min_length=1, max_length=8)]
+    document_type: DocumentTypeCode
     document_number: Annotated[StrictStr, StringConstraints(min_length=1, max_length=32)]
-    country: Annotated[StrictStr, StringConstraints(min_length=2, max_length=2)]
+    country: CountryCode
     email: Annotated[StrictStr, StringConstraints(min_length=3, max_length=254)]
     welcome_bonus: StrictBool = False
 
@@ -129,7 +176,9 @@ def _no_float(value):
 
 class AccrualIn(Schema):
     customer_id: Id
-    amount: StrictStr | StrictInt = Field(examples=["25000.00"])
+    amount: Annotated[StrictStr, StringConstraints(max_length=32)] | StrictInt = Field(
+        examples=["25000.00"]
+    )
     invoice_number: (
         Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
         | None

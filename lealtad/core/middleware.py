@@ -53,3 +53,120 @@ class MerchantLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = language
         return self.get_response(request)
+
+
+class InputGuardMiddleware:
+    """Refuses, before any view runs, what no view can take: a body over the size limit (413), JSON
+    nested too deep (400), and text with control characters (422 in the API; in the screens a NUL,
+    which PostgreSQL cannot store, gets a page that says so). See lealtad.core.inputs.
+
+    It runs before the idempotency middleware, which parses the body too, and before sessions, so
+    a refused request touches nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import translation
+
+        language = translation.get_language_from_request(request)
+        with translation.override(language):
+            refusal = (
+                self._check_api(request)
+                if request.path.startswith("/api/")
+                else self._check_screen(request)
+            )
+        return refusal or self.get_response(request)
+
+    @staticmethod
+    def _too_big(request) -> bool:
+        from django.conf import settings
+        from django.core.exceptions import RequestDataTooBig
+
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if limit is not None and declared > limit:
+            return True
+        try:
+            request.body  # noqa: B018 - reads (and caps) a body sent without a length
+        except RequestDataTooBig:
+            return True
+        return False
+
+    def _check_api(self, request):
+        from django.conf import settings
+        from django.utils.translation import gettext as _
+
+        from lealtad.api.problems import problem
+        from lealtad.core import inputs
+
+        invalid = _("The data sent is not valid")
+        if self._too_big(request):
+            return problem(
+                413,
+                "payload_too_large",
+                _("The request is too large"),
+                _("The body may have at most %(size)d bytes.")
+                % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+            )
+        if inputs.has_control(request.path):
+            # Ids in the path: what cannot be an id is simply not found (as lealtad.core.ids).
+            return problem(404, "not_found", _("Not found"))
+        bad = [name for name, value in request.GET.lists() if any(map(inputs.has_control, value))]
+        bad += [h for h in ("Idempotency-Key",) if inputs.has_control(request.headers.get(h, ""))]
+        if request.body and request.method in ("POST", "PUT", "PATCH"):
+            try:
+                data = inputs.load_json(request.body)
+            except inputs.TooDeep:
+                return problem(
+                    400,
+                    "json_too_deep",
+                    _("The body is nested too deeply"),
+                    _("JSON may be nested at most %(depth)d levels.") % {"depth": inputs.MAX_DEPTH},
+                )
+            except (ValueError, UnicodeDecodeError):
+                data = None  # the endpoint's parser answers malformed_json
+            bad += inputs.fields_with_control(data)
+        if not bad:
+            return None
+        message = _("Control characters (such as NUL) are not allowed.")
+        return problem(
+            422,
+            "validation_error",
+            invalid,
+            "; ".join(f"{name}: {message}" for name in bad),
+            errors=[{"field": name, "message": message} for name in bad],
+        )
+
+    def _check_screen(self, request):
+        from django.core.exceptions import RequestDataTooBig
+        from django.shortcuts import render
+        from django.utils.translation import gettext as _
+
+        try:
+            values = [v for _name, vs in request.GET.lists() for v in vs]
+            if request.method == "POST":
+                values += [v for _name, vs in request.POST.lists() for v in vs]
+        except RequestDataTooBig:
+            return render(
+                request,
+                "core/bad_input.html",
+                {"message": _("What was sent is too large.")},
+                status=413,
+            )
+        if any("\x00" in value for value in values):
+            return render(
+                request,
+                "core/bad_input.html",
+                {
+                    "message": _(
+                        "What was typed contains a character that is not allowed (NUL). "
+                        "Go back, correct it and try again."
+                    )
+                },
+                status=400,
+            )
+        return None

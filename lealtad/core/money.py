@@ -4,6 +4,7 @@ Money is Decimal with the currency's minor units; points and coins are integers,
 down (a customer never gets a fraction of a point, and we never invent one).
 """
 
+import re
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
 # ISO 4217 minor units of the currencies the network trades in.
@@ -54,6 +55,9 @@ CURRENCY_BY_COUNTRY = {
 MAX_AMOUNT = Decimal("999999999999.99")
 
 
+PLAIN_AMOUNT = re.compile(r"-?[0-9]{1,20}(\.[0-9]{1,20})?", re.ASCII)
+
+
 class InvalidAmount(ValueError):
     pass
 
@@ -64,10 +68,15 @@ def minor_units(currency: str) -> int:
 
 def parse_amount(value, currency: str) -> Decimal:
     """A positive amount with no more decimals than the currency has."""
-    if isinstance(value, float):
+    if isinstance(value, float | bool):
         raise InvalidAmount("amount must be a decimal string, not a float")
+    text = str(value).strip()
+    # Decimal() also reads "1e6", "NaN", "Infinity", "1_000" and Arabic-Indic digits: an amount
+    # is plain ASCII digits with an optional point and decimals, nothing else.
+    if not PLAIN_AMOUNT.fullmatch(text):
+        raise InvalidAmount("amount is not a number")
     try:
-        amount = Decimal(str(value).strip())
+        amount = Decimal(text)
     except (InvalidOperation, ValueError) as exc:
         raise InvalidAmount("amount is not a number") from exc
     if not amount.is_finite():
