@@ -56,9 +56,10 @@ class MerchantLanguageMiddleware:
 
 
 class InputGuardMiddleware:
-    """Refuses, before any view runs, what no view can take: a body over the size limit (413), JSON
-    nested too deep (400), and text with control characters (422 in the API; in the screens a NUL,
-    which PostgreSQL cannot store, gets a page that says so). See lealtad.core.inputs.
+    """Refuses, before any API endpoint runs, what no endpoint can take: a body over the size limit
+    (413), JSON nested too deep (400), and text with control characters (422). See
+    lealtad.core.inputs. The screens need no such guard: their forms refuse NUL field by field
+    (Django's CharField), which core/tests/test_screens_bad_input.py walks to keep true.
 
     It runs before the idempotency middleware, which parses the body too, and before sessions, so
     a refused request touches nothing."""
@@ -71,11 +72,7 @@ class InputGuardMiddleware:
 
         language = translation.get_language_from_request(request)
         with translation.override(language):
-            refusal = (
-                self._check_api(request)
-                if request.path.startswith("/api/")
-                else self._check_screen(request)
-            )
+            refusal = self._check_api(request) if request.path.startswith("/api/") else None
         return refusal or self.get_response(request)
 
     @staticmethod
@@ -140,33 +137,3 @@ class InputGuardMiddleware:
             "; ".join(f"{name}: {message}" for name in bad),
             errors=[{"field": name, "message": message} for name in bad],
         )
-
-    def _check_screen(self, request):
-        from django.core.exceptions import RequestDataTooBig
-        from django.shortcuts import render
-        from django.utils.translation import gettext as _
-
-        try:
-            values = [v for _name, vs in request.GET.lists() for v in vs]
-            if request.method == "POST":
-                values += [v for _name, vs in request.POST.lists() for v in vs]
-        except RequestDataTooBig:
-            return render(
-                request,
-                "core/bad_input.html",
-                {"message": _("What was sent is too large.")},
-                status=413,
-            )
-        if any("\x00" in value for value in values):
-            return render(
-                request,
-                "core/bad_input.html",
-                {
-                    "message": _(
-                        "What was typed contains a character that is not allowed (NUL). "
-                        "Go back, correct it and try again."
-                    )
-                },
-                status=400,
-            )
-        return None

@@ -75,6 +75,13 @@ def test_nul_in_any_text_field_is_422_naming_the_field(
         problem = problem_of(response, 422, "validation_error")
         assert problem["errors"][0]["field"] == field, path
     assert Transaction.objects.count() == 1  # the accrual fixture's only
+    spanish = problem_of(pos_api.get("/customers", {"q": "\x00"}), 422, "validation_error")
+    english = pos_api.get("/customers", {"q": "\x00"}, accept_language="en").json()
+    assert (
+        spanish["errors"][0]["message"]
+        == "Los caracteres de control (como NUL) no están permitidos."
+    )
+    assert english["errors"][0]["message"] == "Control characters (such as NUL) are not allowed."
 
 
 def test_other_control_characters_are_refused_but_tabs_and_newlines_pass(admin_api):
