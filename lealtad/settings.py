@@ -4,34 +4,36 @@ Development defaults are safe (SQLite under var/, DEBUG on); production (DEBUG o
 when something it needs is missing.
 """
 
-import os
 import sys
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from lealtad.core import csp
+from lealtad.core.env import BadSetting, env, env_bool, env_int, env_list, env_path
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def envbool(name: str, default: str) -> bool:
-    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
-
-
-def envint(name: str, default: int) -> int:
+def _env(read, *args, **kwargs):
     try:
-        return int(os.environ.get(name, default))
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a whole number") from exc
+        return read(*args, **kwargs)
+    except BadSetting as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
-def envlist(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+def envbool(name: str, default: bool) -> bool:
+    return _env(env_bool, name, default)
 
 
-DEBUG = envbool("DEBUG", "true")
+def envint(name: str, default: int, minimum: int | None = None) -> int:
+    return _env(env_int, name, default, minimum)
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+
+DEBUG = envbool("DEBUG", True)
+
+SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
@@ -41,8 +43,8 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production-0123456789abcdefghij"
 
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
-CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -68,6 +70,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "lealtad.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    csp.MIDDLEWARE,
+    "lealtad.core.middleware.ApiNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lealtad.core.middleware.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -102,8 +106,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'var' / 'lealtad.sqlite3'}",
-        conn_max_age=envint("DB_CONN_MAX_AGE", 60),
+        env("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'lealtad.sqlite3'}"),
+        conn_max_age=envint("DB_CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     )
 }
@@ -138,14 +142,14 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", "Español"), ("pt-br", "Português (Brasil)"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "lealtad" / "locale"]
-TIME_ZONE = os.environ.get("TIME_ZONE", "America/Bogota")
+TIME_ZONE = env("TIME_ZONE", "America/Bogota")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "var" / "static"))
+STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "var" / "static")
 MEDIA_URL = "/media/"
-MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+MEDIA_ROOT = env_path("MEDIA_ROOT", BASE_DIR / "var" / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -156,30 +160,35 @@ STORAGES = {
 }
 
 # Development prints mail to the console; production sends through an SMTP relay.
-EMAIL_URL = os.environ.get("EMAIL_URL") or ("console://" if DEBUG else "smtp://localhost:25")
+EMAIL_URL = env("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25")
 from lealtad.core.email_url import parse_email_url  # noqa: E402
 
 globals().update(parse_email_url(EMAIL_URL))
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Lealtad <no-reply@lealtad.local>")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Lealtad <no-reply@lealtad.local>")
 
 # Staff API tokens live this long; POS API keys do not expire (they are revoked).
-API_TOKEN_HOURS = envint("API_TOKEN_HOURS", 12)
-LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5)
-LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
+API_TOKEN_HOURS = envint("API_TOKEN_HOURS", 12, minimum=1)
+LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
 # Production hardening; `lealtad check --deploy` is clean with DEBUG off behind TLS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "false" if DEBUG else "true")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+# The language picked on a screen: only the server reads it.
+LANGUAGE_COOKIE_SECURE = not DEBUG
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+SECURE_CSP = csp.POLICY
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -192,6 +201,6 @@ LOGGING = {
         # Our own one-line request log replaces Django's, which would print full URLs.
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "ERROR"},
-        "lealtad.requests": {"level": os.environ.get("REQUEST_LOG_LEVEL", "INFO")},
+        "lealtad.requests": {"level": env("REQUEST_LOG_LEVEL", "INFO").upper()},
     },
 }

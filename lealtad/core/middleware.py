@@ -137,3 +137,17 @@ class InputGuardMiddleware:
             "; ".join(f"{name}: {message}" for name in bad),
             errors=[{"field": name, "message": message} for name in bad],
         )
+
+
+class ApiNoStoreMiddleware:
+    """API answers carry customers' names, documents, balances and tokens: no shared cache, proxy
+    or browser history may keep them (Cache-Control: no-store) unless an endpoint says otherwise."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and "Cache-Control" not in response:
+            response["Cache-Control"] = "no-store"
+        return response

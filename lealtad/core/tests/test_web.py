@@ -95,3 +95,51 @@ def test_home_page_links_the_api_docs_and_admin(client):
     response = client.get("/")
     assert response.status_code == 200
     assert b"/api/v1/docs" in response.content and b"/admin/" in response.content
+
+
+@pytest.mark.django_db
+def test_api_answers_are_not_stored_by_any_cache(client):
+    shop = testing.make_merchant()
+    made = testing.make_customer(shop)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {shop.api_key}"}
+    for response in (
+        client.get(f"/api/v1/customers/{made.customer.pk}", **auth),
+        client.get("/api/v1/customers", {"q": made.customer.email}, **auth),
+        client.get("/api/v1/customers/nope", **auth),
+        client.post("/api/v1/auth/token", {}, content_type="application/json"),
+    ):
+        assert response["Cache-Control"] == "no-store", response.status_code
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_content_security_policy_without_inline_allowances(client):
+    policy = client.get("/login/")["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["default-src"] == "'self'"
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert "unsafe" not in policy
+
+
+def test_no_template_has_inline_scripts_styles_or_handlers():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    inline = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|\son[a-z]+=|javascript:")
+    offenders = [
+        f"{path.relative_to(root)}: {match.group(0)}"
+        for path in root.glob("*/templates/**/*.html")
+        for match in inline.finditer(path.read_text())
+        if "application/json" not in match.group(0)
+    ]
+    assert offenders == []
+
+
+@pytest.mark.django_db
+def test_the_language_cookie_is_http_only_and_same_site(client):
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/login/"})
+    cookie = response.cookies["django_language"]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Lax"
