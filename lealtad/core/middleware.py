@@ -70,10 +70,13 @@ class InputGuardMiddleware:
     def __call__(self, request):
         from django.utils import translation
 
-        language = translation.get_language_from_request(request)
-        with translation.override(language):
-            refusal = self._check_api(request) if request.path.startswith("/api/") else None
-        return refusal or self.get_response(request)
+        if request.path.startswith("/api/"):
+            # Before LocaleMiddleware: the refusal speaks the caller's Accept-Language itself.
+            with translation.override(translation.get_language_from_request(request)):
+                refusal = self._check_api(request)
+            if refusal is not None:
+                return refusal
+        return self.get_response(request)
 
     @staticmethod
     def _too_big(request) -> bool:

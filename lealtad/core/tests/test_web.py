@@ -143,3 +143,15 @@ def test_the_language_cookie_is_http_only_and_same_site(client):
     cookie = response.cookies["django_language"]
     assert cookie["httponly"] is True
     assert cookie["samesite"] == "Lax"
+
+
+def test_the_django_5_2_policy_middleware_sends_the_same_policy(settings):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from lealtad.core.csp import POLICY, PolicyMiddleware, header_value
+
+    settings.SECURE_CSP = POLICY
+    response = PolicyMiddleware(lambda request: HttpResponse("ok"))(RequestFactory().get("/"))
+    assert response["Content-Security-Policy"] == header_value(POLICY)
+    assert response["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self'")
