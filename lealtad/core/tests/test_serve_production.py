@@ -149,6 +149,21 @@ def serve(production_env):
         server.stop()
 
 
+def test_env_example_reads_the_same_in_a_shell_as_in_an_env_file():
+    # docker --env-file and systemd take values as written; `set -a; . file` runs them as shell.
+    out = subprocess.run(
+        ["sh", "-c", "set -a; . ./.env.example; env -0"],
+        env={"PATH": os.environ["PATH"]},
+        cwd=ROOT,
+        capture_output=True,
+        timeout=10,
+        check=True,
+    )
+    shell = dict(line.split("=", 1) for line in out.stdout.decode().split("\0") if "=" in line)
+    for name, value in env_file(ROOT / ".env.example").items():
+        assert shell.get(name) == value, name
+
+
 def test_env_example_as_env_file_gives_the_production_defaults(production_env):
     code = (
         "from django.conf import settings as s;"
