@@ -267,11 +267,14 @@ def get_membership_for(merchant: Merchant, customer_id, related=()) -> Membershi
     """The customer as this merchant knows them; 404 for customers who never came here (S4).
     `related`: more relations to load in the same query."""
     try:
-        return Membership.objects.select_related("customer", "category", "holder", *related).get(
-            merchant=merchant, customer_id=parse_id(customer_id)
-        )
+        membership = Membership.objects.select_related(
+            "customer", "category", "holder", *related
+        ).get(merchant=merchant, customer_id=parse_id(customer_id))
     except Membership.DoesNotExist:
         raise NotFound(_("Customer not found.")) from None
+    # The caller's merchant is this one: what it asks of a profile is known without a query.
+    membership.merchant = merchant
+    return membership
 
 
 def membership_or_join(merchant: Merchant, customer_id, branch: Branch | None) -> Membership:
