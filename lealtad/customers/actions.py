@@ -19,7 +19,7 @@ from lealtad.core.errors import (
     ValidationFailed,
 )
 from lealtad.core.ids import parse_id
-from lealtad.customers import documents
+from lealtad.customers import completeness, documents
 from lealtad.customers.models import Customer, Gender, Membership, PersonType, RedeemPolicy
 from lealtad.ledger.models import Account, AccountKind
 from lealtad.network.models import Branch, Merchant, User
@@ -166,9 +166,10 @@ def register_customer(
     clean = clean_profile(profile, country)
     if conflicts := _unique_conflicts(clean):
         raise ValidationFailed(conflicts)
+    clean["person_type"] = completeness.person_type_for(
+        country, doc_type, clean.get("person_type") or ""
+    )
     customer = Customer(country=country, document_type=doc_type, document_number=number, **clean)
-    if doc_type in {t.code for t in documents.document_types_for(country) if t.company}:
-        customer.person_type = PersonType.COMPANY
     customer.refresh_profile_complete()
     try:
         with transaction.atomic():

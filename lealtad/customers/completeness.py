@@ -19,6 +19,17 @@ MERCHANT_FIELDS = (("postal_code", "asks_postal_code"), ("address", "asks_addres
 _NULLABLE = {"email", "mobile", "birth_date"}
 
 
+def person_type_for(country: str, document_type: str, chosen: str = "") -> str:
+    """A company's document (CNPJ, NIT, RUC…) is a company's; any other is a person's unless the
+    registration said company (where the merchant asks the person type)."""
+    from lealtad.customers.documents import document_types_for
+
+    document_type = (document_type or "").strip().upper()
+    if any(t.company and t.code == document_type for t in document_types_for(country)):
+        return PersonType.COMPANY
+    return chosen if chosen in PersonType.values else PersonType.PERSON
+
+
 def required_fields(person_type: str, merchant=None) -> tuple[str, ...]:
     """The fields a complete profile has, for this person type at this merchant (None: the
     network's own rule, without any merchant's extras)."""
