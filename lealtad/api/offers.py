@@ -36,6 +36,7 @@ class GiftRedemptionOut(Schema):
 
 
 def _branch(actor, branch_id):
+    # api.py adds this router at its end, so its helpers are imported when called.
     from lealtad.api.api import _branch as branch_of
 
     return branch_of(actor, branch_id)

@@ -10,6 +10,9 @@ from lealtad.customers.documents import (
 )
 from lealtad.customers.models import Gender, PersonType
 
+# The profile fields a merchant may ask for (CEP, address), by their Merchant flag.
+ASKED = dict(completeness.MERCHANT_FIELDS)
+
 
 class RegisterForm(forms.Form):
     document_type = forms.ChoiceField(label=_("Document type"))
@@ -47,11 +50,7 @@ class RegisterForm(forms.Form):
         "address",
     )
     # Asked only where the merchant asks them (program settings, C3).
-    ASKED_BY_MERCHANT = {
-        "person_type": "asks_person_type",
-        "postal_code": "asks_postal_code",
-        "address": "asks_address",
-    }
+    ASKED_BY_MERCHANT = {"person_type": "asks_person_type", **dict(ASKED)}
 
     def __init__(self, *args, merchant, complete=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,15 +75,8 @@ class RegisterForm(forms.Form):
             self.data.get("person_type", "") if "person_type" in self.fields else "",
         )
         required = completeness.required_fields(person_type, merchant)
-        for name in (
-            "mobile",
-            "first_name",
-            "last_name",
-            "gender",
-            "birth_date",
-            *self.ASKED_BY_MERCHANT,
-        ):
-            if name in self.fields and name != "person_type":
+        for name in ("mobile", "first_name", "last_name", "gender", "birth_date", *ASKED):
+            if name in self.fields:
                 self.fields[name].required = name in required
         if person_type == PersonType.COMPANY:
             self.fields["first_name"].label = _("Company name")
