@@ -204,6 +204,10 @@ def update_profile(customer: Customer, profile: dict) -> Customer:
         # C12: erased on the customer's request; personal data does not come back.
         raise CustomerAnonymised()
     clean = clean_profile(profile, customer.country, current=customer)
+    if "person_type" in clean:  # a CNPJ stays a company's, whatever was sent (C3)
+        clean["person_type"] = completeness.person_type_for(
+            customer.country, customer.document_type, clean["person_type"] or ""
+        )
     if conflicts := _unique_conflicts(clean, exclude_id=customer.pk):
         raise ValidationFailed(conflicts)
     for name, value in clean.items():

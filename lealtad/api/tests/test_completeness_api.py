@@ -147,3 +147,21 @@ def test_what_a_merchant_asks_is_its_own_not_the_networks(loja, loja_api):
     seen = loja_api.get(f"/customers/{customer.pk}").json()
     assert seen["profile_complete"] is False
     assert seen["missing_fields"] == ["postal_code", "address"]
+
+
+def test_a_cnpj_stays_a_company_whatever_a_patch_says(loja, loja_api):
+    body = {
+        "document_type": "CNPJ",
+        "document_number": a_cnpj(),
+        "country": "BR",
+        "person_type": "person",
+        "first_name": "Oficina Boa Ltda",
+        "email": "oficina@boa.example.com",
+        "mobile": "+5531955554444",
+        "postal_code": "30130-010",
+        "address": "Rua 2",
+    }
+    customer = loja_api.post("/customers", body).json()
+    assert customer["profile_complete"] is True
+    patched = loja_api.patch(f"/customers/{customer['id']}", {"person_type": "person"}).json()
+    assert patched["profile_complete"] is True and patched["missing_fields"] == []
