@@ -66,7 +66,6 @@ PROBLEMS = {
     403: s.Problem,
     404: s.Problem,
     409: s.Problem,
-    413: s.Problem,
     422: s.Problem,
     429: s.Problem,
 }

@@ -21,12 +21,27 @@ def problem(status: int, code: str, title, detail=None, **extra) -> HttpResponse
     )
 
 
+# What InputGuardMiddleware (lealtad.core) may answer to any request, whatever the router says.
+GUARD_ANSWERS = {
+    "400": "Bad Request (malformed_json, json_too_deep)",
+    "413": "Payload Too Large (payload_too_large)",
+    "422": "Unprocessable Content (validation_error)",
+}
+
+
 def problems_in_schema(schema: dict) -> dict:
     """Error responses are application/problem+json, as the API sends them; ninja writes every
-    response as application/json."""
+    response as application/json. Every operation lists the input guard's answers too."""
+    problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
-            for status, response in operation.get("responses", {}).items():
+            responses = operation.setdefault("responses", {})
+            for status, description in GUARD_ANSWERS.items():
+                responses.setdefault(
+                    status,
+                    {"description": description, "content": {"application/json": problem}},
+                )
+            for status, response in responses.items():
                 content = response.get("content", {})
                 if str(status)[0] in "45" and "application/json" in content:
                     content["application/problem+json"] = content.pop("application/json")
