@@ -36,11 +36,13 @@ def problems_in_schema(schema: dict) -> dict:
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
+            listed = {str(status) for status in responses}  # ninja's keys are ints
             for status, description in GUARD_ANSWERS.items():
-                responses.setdefault(
-                    status,
-                    {"description": description, "content": {"application/json": problem}},
-                )
+                if status not in listed:
+                    responses[int(status)] = {
+                        "description": description,
+                        "content": {"application/json": problem},
+                    }
             for status, response in responses.items():
                 content = response.get("content", {})
                 if str(status)[0] in "45" and "application/json" in content:
