@@ -17,7 +17,6 @@ from lealtad.core import money
 from lealtad.core.errors import (
     AlreadyReversed,
     CustomerBlocked,
-    CustomerSuspended,
     DuplicateInvoice,
     Forbidden,
     FraudRuleRefused,
@@ -38,6 +37,7 @@ from lealtad.customers.models import Customer, Membership, RedeemPolicy
 from lealtad.ledger import ledger
 from lealtad.ledger.models import Account, AccountKind, Kind, Lot, LotStatus, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
+from lealtad.network.service_lines import suspended
 from lealtad.notifications import actions as mail
 from lealtad.offers import promotions
 from lealtad.offers.models import Promotion, PromotionKind, PromotionUse
@@ -84,7 +84,7 @@ def accrue_points(
     now = now or timezone.now()
     customer = membership.customer if membership is not None else customer
     if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+        raise suspended(customer, merchant)
     amount = money.parse_amount(amount, merchant.currency)
     if membership is None:
         membership = join_merchant(customer, merchant, branch, now=now)
@@ -228,7 +228,7 @@ def check_can_redeem(membership: Membership) -> None:
     """P6 / C4 / C8 / C11: who may redeem at all, whatever the prize."""
     customer = membership.customer
     if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+        raise suspended(customer, membership.merchant)
     if membership.blocked:
         raise CustomerBlocked(membership.blocked_reason or None)
     if membership.holder_id:
@@ -591,7 +591,7 @@ def earn_coins(
     """K2: amount × the issuer's cashback rate, rounded down; valid for the network's months."""
     now = now or timezone.now()
     if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+        raise suspended(customer, merchant)
     if not merchant.coin_issuer:
         raise Forbidden(_("This merchant does not issue coins."))
     amount = money.parse_amount(amount, merchant.currency)
@@ -625,7 +625,7 @@ def pay_with_coins(
     """K3 (the ledger side): debit coins at an acceptor merchant, oldest first."""
     now = now or timezone.now()
     if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+        raise suspended(customer, merchant)
     if not merchant.coin_acceptor:
         raise Forbidden(_("This merchant does not accept coins."))
     if not isinstance(coins, int) or coins <= 0:

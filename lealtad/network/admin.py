@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lealtad.core.adminforms import ActionAdmin, ActionModelForm, secret_once_response
 from lealtad.network import actions
-from lealtad.network.models import ApiKey, Branch, Merchant, Network, Role, User
+from lealtad.network.models import ApiKey, Branch, Merchant, Network, Role, ServiceLine, User
 
 admin.site.site_header = "Lealtad"
 admin.site.site_title = "Lealtad"
@@ -249,3 +249,30 @@ class ApiKeyAdmin(ActionAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # revoke instead: the key's requests stay on record
+
+
+class ServiceLineForm(forms.ModelForm):
+    class Meta:
+        model = ServiceLine
+        fields = ("network", "audience", "country", "phones", "email", "address", "hours")
+
+    def clean_country(self):
+        country = self.cleaned_data["country"].strip().upper()
+        if country and (len(country) != 2 or not country.isalpha()):
+            raise forms.ValidationError(gettext("An ISO 3166 alpha-2 code, e.g. CO."))
+        return country
+
+    def clean(self):
+        data = super().clean()
+        if not any(data.get(f) for f in ("phones", "email", "address")):
+            raise forms.ValidationError(gettext("Give a phone, an e-mail or an address."))
+        return data
+
+
+@admin.register(ServiceLine)
+class ServiceLineAdmin(admin.ModelAdmin):
+    """C11: the lines a suspended customer's cashier sends them to (seeded from the guides)."""
+
+    form = ServiceLineForm
+    list_display = ("audience", "country", "phones", "email", "address", "network")
+    list_filter = ("audience", "country", "network")

@@ -10,7 +10,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lealtad.core.errors import (
-    CustomerSuspended,
     GiftUnavailable,
     NotFound,
     PromotionUnavailable,
@@ -22,6 +21,7 @@ from lealtad.customers.models import Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.actions import credit_bonus
 from lealtad.network.models import Branch, Merchant, User
+from lealtad.network.service_lines import suspended
 from lealtad.offers import promotions
 from lealtad.offers.models import (
     Gift,
@@ -45,7 +45,7 @@ def give_free_item(
     """R1: the cashier hands over a promotion's free item; its use is counted."""
     now = now or timezone.now()
     if membership.customer.suspended:
-        raise CustomerSuspended(membership.customer.suspension_message or None)
+        raise suspended(membership.customer, membership.merchant)
     promo_pk = parse_id(promotion_id)
     with transaction.atomic():
         # The account's lock serialises this customer's takes, as for the accrual bonuses.
@@ -121,7 +121,7 @@ def redeem_gift(
     same transaction; a second redemption of the same offer is refused, never doubled."""
     now = now or timezone.now()
     if membership.customer.suspended:
-        raise CustomerSuspended(membership.customer.suspension_message or None)
+        raise suspended(membership.customer, membership.merchant)
     try:
         offer = GiftOffer.objects.select_related("gift").get(
             pk=parse_id(offer_id), membership=membership
