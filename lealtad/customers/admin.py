@@ -24,12 +24,8 @@ from lealtad.customers.actions import (
 )
 from lealtad.customers.models import Customer, Membership
 from lealtad.network.models import Merchant, Role
+from lealtad.network.service_lines import DEFAULT_SUSPENSION_MESSAGE
 from lealtad.program.models import Category
-
-DEFAULT_SUSPENSION_MESSAGE = _(
-    "Under review by the network operator: send the customer to the network's customer service."
-)
-
 
 # The confirmation page of the anonymisation, in the admin's own look (as delete_selected's).
 ANONYMISE_CONFIRMATION = """{% extends "admin/base_site.html" %}

@@ -2,9 +2,15 @@
 
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from lealtad.core.errors import CustomerSuspended
 from lealtad.network.models import ServiceAudience, ServiceLine
+
+# What the cashier reads when the operator gave no reason; the service line follows it.
+DEFAULT_SUSPENSION_MESSAGE = gettext_lazy(
+    "Under review by the network operator: send the customer to the network's customer service."
+)
 
 COUNTRY_NAMES = {
     "CO": "Colombia",
@@ -57,9 +63,7 @@ def fraud_line(customer, merchant) -> ServiceLine | None:
 
 def suspension_notice(customer, merchant, line: ServiceLine | None = None) -> str:
     """The operator's message, then where to send the customer."""
-    message = customer.suspension_message or _(
-        "Under review by the network operator: send the customer to the network's customer service."
-    )
+    message = customer.suspension_message or str(DEFAULT_SUSPENSION_MESSAGE)
     line = line or fraud_line(customer, merchant)
     if line is None:
         return message
