@@ -158,6 +158,11 @@ class StaffRules:
                 self.add_error("merchant", gettext("Choose the merchant."))
             if branch is not None and merchant is not None and branch.merchant_id != merchant.pk:
                 self.add_error("branch", gettext("Not a branch of this merchant."))
+            elif branch is None and merchant is not None:
+                # As create_staff: the till needs a branch; the merchant's first one.
+                data["branch"] = (
+                    merchant.branches.filter(active=True).order_by("created_at").first()
+                )
             for flag in ("is_staff", "is_superuser"):
                 if data.get(flag):
                     self.add_error(flag, gettext("Only the network operator enters this site."))

@@ -152,3 +152,21 @@ def test_no_admin_page_is_a_500_for_empty_or_garbage_input(operator, model):
         change = operator.get(f"{base}{obj.pk}/change/")
         assert change.status_code == 200
         assert operator.post(f"{base}{obj.pk}/change/", {}).status_code in (200, 302, 403)
+
+
+def test_a_cashier_added_without_a_branch_works_at_the_merchants_first(operator):
+    shop = testing.make_merchant()
+    response = operator.post(
+        "/admin/network/user/add/",
+        {
+            "username": "nuevo_cajero",
+            "password1": "una-clave-larga-9",
+            "password2": "una-clave-larga-9",
+            "usable_password": "true",
+            "role": "cashier",
+            "merchant": shop.merchant.pk,
+            "branch": "",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert User.objects.get(username="nuevo_cajero").branch == shop.branch
