@@ -91,7 +91,9 @@ def deliver(batch: int = 100, now=None) -> tuple[int, int]:
             for row in rows:
                 message = EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.to])
                 try:
-                    mailer.send_messages([message])
+                    if not mailer.send_messages([message]):
+                        # A backend that swallows its error says so only by counting 0.
+                        raise RuntimeError("the mail backend sent nothing")
                 except Exception as exc:  # any failure of the mail server: retried later
                     _failed(row, exc, now)
                     failed += 1

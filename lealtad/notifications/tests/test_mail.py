@@ -212,3 +212,24 @@ def test_the_operator_sees_what_is_failing_and_sends_it_again(smtp):
     client.post(url, {"action": "retry_now", "_selected_action": [row.pk]})
     assert deliver() == (1, 0)
     assert len(smtp.messages) == 1
+
+
+def test_a_backend_that_fails_silently_does_not_mark_the_email_sent(monkeypatch):
+    """A mailer configured with fail_silently (Django 6.1's MAILERS options allow it) hides the
+    SMTP error and counts 0 sent: the e-mail must stay waiting, not be marked sent."""
+    from lealtad.notifications import actions
+
+    shop = testing.make_merchant()
+    testing.make_customer(shop)
+    configured = actions._mailer
+
+    def fail_silently():
+        mailer = configured()
+        mailer.fail_silently = True
+        return mailer
+
+    monkeypatch.setattr(actions, "_mailer", fail_silently)
+    with override_settings(**parse_email_url(f"smtp://127.0.0.1:{free_port()}?timeout=2")):
+        assert deliver() == (0, 1)
+    row = OutgoingEmail.objects.get()
+    assert row.sent_at is None and row.attempts == 1 and row.next_attempt_at
