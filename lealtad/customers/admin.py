@@ -109,7 +109,7 @@ class CustomerAddForm(ActionModelForm):
             )
         except CustomerExists:
             raise ValidationFailed(
-                [{"field": "document_number", "message": gettext(CustomerExists.title)}]
+                [{"field": "document_number", "message": str(CustomerExists.title)}]
             ) from None
         return made.customer
 
