@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from lealtad.core import money
 from lealtad.core.errors import (
     AlreadyReversed,
-    CustomerSuspended,
     DuplicateInvoice,
     Forbidden,
     FraudRuleRefused,
@@ -37,6 +36,7 @@ from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.models import Account, AccountKind, Kind, Lot, LotStatus, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
+from lealtad.network.service_lines import suspended
 from lealtad.notifications import actions as mail
 from lealtad.offers import promotions
 from lealtad.offers.models import Promotion, PromotionKind, PromotionUse
@@ -83,7 +83,7 @@ def accrue_points(
     now = now or timezone.now()
     customer = membership.customer if membership is not None else customer
     if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+        raise suspended(customer, merchant)
     amount = money.parse_amount(amount, merchant.currency)
     if membership is None:
         membership = join_merchant(customer, merchant, branch, now=now)
@@ -576,7 +576,7 @@ def earn_coins(
     """K2: amount × the issuer's cashback rate, rounded down; valid for the network's months."""
     now = now or timezone.now()
     if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+        raise suspended(customer, merchant)
     if not merchant.coin_issuer:
         raise Forbidden(_("This merchant does not issue coins."))
     amount = money.parse_amount(amount, merchant.currency)
