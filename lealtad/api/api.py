@@ -276,10 +276,13 @@ def accrue(request, payload: s.AccrualIn):
     except money.InvalidAmount as exc:
         raise ValidationFailed([{"field": "amount", "message": str(exc)}], str(exc)) from None
     branch = _branch(actor, payload.branch_id)
-    membership = customers.membership_or_join(actor.merchant, payload.customer_id, branch)
+    # A first accrual makes the customer a member (N2) inside the accrual's own transaction, so
+    # that a refused one (below the minimum, a duplicate invoice) makes no member either.
+    membership = customers.membership_at(actor.merchant, payload.customer_id)
     movement = ledger.accrue_points(
         merchant=actor.merchant,
         membership=membership,
+        customer=None if membership else customers.get_customer(payload.customer_id),
         amount=amount,
         branch=branch,
         staff=actor.user,
@@ -338,7 +341,11 @@ def redeem(request, payload: s.RedemptionIn):
     branch = _branch(actor, payload.branch_id)
     membership = customers.get_membership_for(actor.merchant, payload.customer_id)
     movement = ledger.redeem_reward(
-        membership=membership, reward_id=payload.reward_id, branch=branch, staff=actor.user
+        membership=membership,
+        reward_id=payload.reward_id,
+        branch=branch,
+        staff=actor.user,
+        document_checked=payload.document_checked,
     )
     txn = movement.transaction
     return Status(
