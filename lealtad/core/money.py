@@ -188,3 +188,12 @@ def minimum_for_points(point_value: Decimal, multiplier: Decimal = Decimal(1)) -
     while points_for(point_value * units, point_value, multiplier) < 1:
         units += 1
     return point_value * units
+
+
+def minimum_for_coins(cashback_rate: Decimal, currency: str) -> Decimal:
+    """The smallest amount (in the currency's minor units) whose cashback is one whole coin."""
+    quantum = Decimal(1).scaleb(-minor_units(currency))
+    minimum = (Decimal(1) / cashback_rate).quantize(quantum, rounding=ROUND_UP)
+    while coins_for(minimum, cashback_rate) < 1:
+        minimum += quantum
+    return minimum

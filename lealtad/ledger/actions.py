@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from lealtad.core import money
 from lealtad.core.errors import (
     AlreadyReversed,
+    AmountBelowMinimum,
     CustomerBlocked,
     CustomerSuspended,
     DocumentCheckRequired,
@@ -457,10 +458,19 @@ def earn_coins(
     now = now or timezone.now()
     if customer.suspended:
         raise CustomerSuspended(customer.suspension_message or None)
-    if not merchant.coin_issuer:
+    if not merchant.coin_issuer or merchant.cashback_rate <= 0:
         raise Forbidden(_("This merchant does not issue coins."))
     amount = money.parse_amount(amount, merchant.currency)
     coins = money.coins_for(amount, merchant.cashback_rate)
+    if coins < 1:
+        # As with points: a purchase that earns nothing posts nothing.
+        minimum = money.minimum_for_coins(merchant.cashback_rate, merchant.currency)
+        shown = money.display_amount(minimum, merchant.country, merchant.currency, up=True)
+        raise AmountBelowMinimum(
+            _("The smallest purchase that earns coins is %(minimum)s %(currency)s.")
+            % {"minimum": shown, "currency": merchant.currency},
+            minimum=money.format_amount(minimum, merchant.currency),
+        )
     wallet = coin_wallet(customer)
     months = merchant.network.coin_validity_months
     with transaction.atomic():
