@@ -270,6 +270,13 @@ def _branch(actor, branch_id) -> Branch:
 
 @api.post("/accruals", response={201: s.AccrualOut, **PROBLEMS}, tags=["points"])
 def accrue(request, payload: s.AccrualIn):
+    """P2. `amount` is a plain decimal string ("25000.00"; no exponent, no thousands separators).
+    An invoice number is compared trimmed and case-folded ("F-1001" is "f-1001").
+
+    Errors: 422 `amount_below_minimum` (the purchase earns no point; `minimum` is the smallest
+    amount that does), 409 `duplicate_invoice` (accrued or awaiting approval here; a rejected
+    accrual frees its number), 409 `invoice_reversed` (accrued and reversed: the number stays used),
+    403 `customer_suspended`. Both 409s carry `transaction_id`, the accrual holding the number."""
     actor = merchant_actor(request)
     try:
         amount = money.parse_amount(payload.amount, actor.merchant.currency)
@@ -337,6 +344,8 @@ def create_reward(request, payload: s.RewardIn):
 
 @api.post("/redemptions", response={201: s.RedemptionOut, **PROBLEMS}, tags=["rewards"])
 def redeem(request, payload: s.RedemptionIn):
+    """P6. Where the merchant asks the cashier to check the customer's identity document, send
+    `"document_checked": true` once it was checked; without it: 422 `document_check_required`."""
     actor = merchant_actor(request)
     branch = _branch(actor, payload.branch_id)
     membership = customers.get_membership_for(actor.merchant, payload.customer_id)
