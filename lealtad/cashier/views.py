@@ -122,6 +122,7 @@ def open_customer(request, customer_id):
 
 def _customer_context(request, membership):
     customer = membership.customer
+    merchant, currency = request.merchant, request.merchant.currency
     movements = (
         Transaction.objects.filter(
             account_id=membership.holder.account_id
@@ -177,12 +178,10 @@ def _customer_context(request, membership):
         "gift_offers": offers,
         "token": uuid.uuid4().hex,
         "accrue_form": forms.AccrueForm(),
-        "point_value": request.merchant.point_value,
+        # Amounts as people write them in the merchant's country, like the amount field reads them.
+        "point_value": money.display_amount(merchant.point_value, merchant.country, currency),
         "minimum": money.display_amount(
-            ledger.minimum_amount(request.merchant, membership),
-            request.merchant.country,
-            request.merchant.currency,
-            up=True,
+            ledger.minimum_amount(merchant, membership), merchant.country, currency, up=True
         ),
     }
 

@@ -96,7 +96,7 @@ def test_amounts_that_earn_nothing_or_are_not_typed_here_are_refused(
 
 def test_the_till_shows_the_minimum_purchase(till, member):
     page = till.get(f"/cashier/c/{member.customer_id}/").content.decode()
-    assert "desde 1.000 COP" in page
+    assert "1 punto por cada 1.000 COP" in page and "desde 1.000 COP" in page
 
 
 def test_the_preview_is_the_accrual_with_its_promotions(till, shop, member):
