@@ -247,3 +247,32 @@ def test_the_backfill_keys_standing_accruals_and_the_first_of_old_twins(shop, me
     migration.backfill(apps, None)
     keys = dict(Transaction.objects.values_list("pk", "invoice_key"))
     assert (keys[first.pk], keys[later.pk], keys[rejected.pk]) == ("f-1001", None, None)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "multiplier", "multiplier": Decimal("1")},
+        {"kind": "multiplier", "multiplier": Decimal("0")},
+        {"kind": "bonus", "bonus_points": 0},
+        {"kind": "bonus", "bonus_points": 10, "uses_per_customer": 0},
+        {"kind": "bonus", "bonus_points": 10, "min_amount": Decimal("-1")},
+    ],
+)
+def test_promotion_settings_out_of_range_are_refused_by_the_database(shop, fields):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        testing.make_promotion(shop, **fields)
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields"),
+    [
+        ("points", {"points": 0}),
+        ("discount", {"discount_percent": Decimal("0")}),
+        ("discount", {"discount_percent": Decimal("101")}),
+        ("product", {"valid_days": 0}),
+    ],
+)
+def test_gift_settings_out_of_range_are_refused_by_the_database(shop, kind, fields):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        testing.make_gift(shop, kind=kind, **fields)
