@@ -183,6 +183,9 @@ class RedemptionIn(Schema):
     customer_id: Id
     reward_id: Id
     branch_id: Id | None = None
+    # P6: where the merchant asks for it, the cashier confirms having checked the customer's
+    # identity document (422 document_check_required without it).
+    document_checked: StrictBool = False
 
 
 class RedemptionOut(Schema):

@@ -282,6 +282,16 @@ def get_membership_for(merchant: Merchant, customer_id, related=()) -> Membershi
     return membership
 
 
+def membership_at(merchant: Merchant, customer_id) -> Membership | None:
+    """The customer's membership here, or None (an accrual then joins them inside its own
+    transaction: ledger.accrue_points)."""
+    return (
+        Membership.objects.select_related("customer", "category", "holder")
+        .filter(merchant=merchant, customer_id=parse_id(customer_id))
+        .first()
+    )
+
+
 def membership_or_join(merchant: Merchant, customer_id, branch: Branch | None) -> Membership:
     """The customer's membership here, joining them on first contact (accruals do: N2)."""
     membership = (
