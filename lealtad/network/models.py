@@ -190,11 +190,15 @@ class ApiKey(models.Model):
 
 
 class LoginFailure(models.Model):
-    """Failed logins, kept in the database so that every server worker sees the same count."""
+    """Failed sign-ins, kept in the database so that every server worker sees the same count
+    (see signin.py: counted per username and address, and per address)."""
 
     username = models.CharField(max_length=150)
-    ip = models.GenericIPAddressField(null=True)
+    ip = models.GenericIPAddressField(null=True)  # an IPv6 client: its /64 network
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["username", "at"])]
+        indexes = [
+            models.Index(fields=["username", "at"]),
+            models.Index(fields=["ip", "at"], name="loginfailure_by_address"),
+        ]
