@@ -149,9 +149,13 @@ class ThrottledModelBackend(ModelBackend):
         raise PermissionDenied("too many failed sign-ins")
 
 
-def throttled_message(request) -> str:
-    minutes = math.ceil(getattr(request, "signin_retry_after", 60) / 60)
+def throttled_message_for(seconds: int) -> str:
+    minutes = math.ceil(seconds / 60)
     return _("Too many failed sign-ins. Try again in %(minutes)s min.") % {"minutes": minutes}
+
+
+def throttled_message(request) -> str:
+    return throttled_message_for(getattr(request, "signin_retry_after", 60))
 
 
 # --- the forms of every way in ------------------------------------------------------------------
@@ -187,12 +191,17 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
 
     def clean_old_password(self):
         old_password = self.cleaned_data["old_password"]
-        user = authenticate(self.request, username=self.user.get_username(), password=old_password)
+        username = self.user.get_username()
+        user = authenticate(self.request, username=username, password=old_password)
         if user is None or user.pk != self.user.pk:
-            if getattr(self.request, "signin_retry_after", 0):
-                raise forms.ValidationError(
-                    throttled_message(self.request), code="too_many_attempts"
-                )
+            # The admin's view gives its form no request: then the count has no address either.
+            wait = (
+                getattr(self.request, "signin_retry_after", 0)
+                if self.request is not None
+                else retry_after(username, None)
+            )
+            if wait:
+                raise forms.ValidationError(throttled_message_for(wait), code="too_many_attempts")
             raise forms.ValidationError(
                 self.error_messages["password_incorrect"], code="password_incorrect"
             )

@@ -142,6 +142,19 @@ def test_password_change_checks_the_current_password_through_the_throttle(carol)
     assert carol.check_password(PASSWORD)
 
 
+def test_admin_password_change_checks_the_current_password_through_the_throttle(operator):
+    client = Client()
+    client.force_login(operator)
+    new = {"new_password1": "N3w-pass!x", "new_password2": "N3w-pass!x"}
+    for _ in range(5):
+        client.post("/admin/password_change/", {"old_password": "guess", **new})
+    response = client.post("/admin/password_change/", {"old_password": PASSWORD, **new})
+    assert response.status_code == 200
+    assert "Demasiados intentos fallidos" in response.text
+    operator.refresh_from_db()
+    assert operator.check_password(PASSWORD)
+
+
 # --- a stranger cannot lock anyone out ------------------------------------------------------------
 
 
