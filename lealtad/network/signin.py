@@ -120,8 +120,6 @@ class ThrottledModelBackend(ModelBackend):
     caller finds the seconds to wait in `request.signin_retry_after` to tell the person."""
 
     def authenticate(self, request, username=None, password=None, **kwargs):
-        if username is None:
-            username = kwargs.get("username")
         if username is None or password is None:
             return None
         address = client_address(request)
