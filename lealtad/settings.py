@@ -169,7 +169,9 @@ LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5)
 LOGIN_MAX_FAILURES_PER_ADDRESS = envint("LOGIN_MAX_FAILURES_PER_ADDRESS", 30)
 LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15)
 # Proxies (addresses or networks) whose X-Forwarded-For names the client; no one else's is believed.
-TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", "")
+# By default a proxy on the same machine (serve binds 127.0.0.1): without it every client would
+# share the proxy's address, and one stranger's failures would throttle everyone.
+TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", "127.0.0.1,::1")
 AUTHENTICATION_BACKENDS = ["lealtad.network.signin.ThrottledModelBackend"]
 
 # Production hardening; `lealtad check --deploy` is clean with DEBUG off behind TLS.

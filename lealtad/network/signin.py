@@ -17,6 +17,7 @@ can rotate through at will.
 """
 
 import ipaddress
+import logging
 import math
 from datetime import timedelta
 from functools import lru_cache
@@ -34,6 +35,8 @@ from django.utils.translation import gettext_lazy as _
 from lealtad.network.models import LoginFailure
 
 BACKEND = "lealtad.network.signin.ThrottledModelBackend"
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
 
 
 # --- the client's address -------------------------------------------------------------------------
@@ -63,7 +66,17 @@ def client_address(request) -> str | None:
     if address is None:
         return None
     proxies = _proxies(tuple(settings.TRUSTED_PROXIES))
-    hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = forwarded.split(",")
+    untrusted = not any(address in proxy for proxy in proxies)
+    # Once per process and address: a private address sending the header is a setup mistake.
+    if forwarded and untrusted and address.is_private and str(address) not in _warned:
+        _warned.add(str(address))
+        log.warning(
+            "X-Forwarded-For from %s, which is not in TRUSTED_PROXIES: if it is your proxy, "
+            "list it, or every client shares its address for sign-in throttling",
+            address,
+        )
     while any(address in proxy for proxy in proxies) and hops:
         hop = _ip(hops.pop())
         if hop is None:
@@ -72,7 +85,7 @@ def client_address(request) -> str | None:
     if address.version == 6:
         if address.ipv4_mapped:
             return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False).network_address)
+        return str(ipaddress.IPv6Address(int(address) >> 64 << 64))  # its /64 network
     return str(address)
 
 

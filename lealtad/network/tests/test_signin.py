@@ -217,6 +217,13 @@ def test_x_forwarded_for_from_a_trusted_proxy_names_the_client(settings, carol):
     assert api_token("carol", PASSWORD, proxy, HTTP_X_FORWARDED_FOR=HOME).status_code == 200
 
 
+def test_a_proxy_on_the_same_machine_is_trusted_by_default(carol):
+    for _ in range(5):
+        api_token("carol", "wrong-password", "127.0.0.1", HTTP_X_FORWARDED_FOR=STRANGER)
+    assert api_token("carol", PASSWORD, "127.0.0.1", HTTP_X_FORWARDED_FOR=HOME).status_code == 200
+    assert api_token("carol", PASSWORD, "::1", HTTP_X_FORWARDED_FOR=STRANGER).status_code == 429
+
+
 def test_an_ipv6_client_counts_by_its_64_network(carol):
     for n in range(5):
         api_token("carol", "wrong-password", f"2001:db8:1:2::{n + 1}")
