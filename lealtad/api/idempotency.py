@@ -95,13 +95,14 @@ class IdempotencyMiddleware:
         key = request.headers.get("Idempotency-Key")
         if key is None or request.method != "POST" or not request.path.startswith(IDEMPOTENT_PATHS):
             return self.get_response(request)
-        if not 1 <= len(key) <= 255:
+        if not 1 <= len(key) <= 255 or not key.isprintable():
+            # A control character (NUL above all) cannot be stored: refused, not a 500.
             return problem(
                 422,
                 "validation_error",
                 "The data sent is not valid",
-                "Idempotency-Key must be 1 to 255 characters.",
-                errors=[{"field": "Idempotency-Key", "message": "1 to 255 characters"}],
+                "Idempotency-Key must be 1 to 255 printable characters.",
+                errors=[{"field": "Idempotency-Key", "message": "1 to 255 printable characters"}],
             )
         actor = actor_from_request(request)
         if actor is None or actor.merchant is None:

@@ -684,6 +684,14 @@ class TestIdempotency:
             cashier_api.post("/accruals", {}, idempotency_key="k" * 256), 422, "validation_error"
         )
 
+    @pytest.mark.parametrize("key", ["k\x00", "k\x1f1", "\x7f"])
+    def test_key_with_a_control_character_is_refused(self, cashier_api, key):
+        customer = registered(cashier_api)
+        payload = {"customer_id": customer["id"], "amount": "5000"}
+        response = cashier_api.post("/accruals", payload, idempotency_key=key)
+        problem_of(response, 422, "validation_error")
+        assert not Transaction.objects.filter(kind="accrual").exists()
+
 
 # --- bad input ----------------------------------------------------------------------------------
 
