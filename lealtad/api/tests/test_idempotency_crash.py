@@ -4,6 +4,7 @@ work exactly once. Against a real `lealtad serve` (gunicorn) on a real PostgreSQ
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +18,19 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[3]
-PORT = 8121  # this suite's servers use 8120-8129
+PORTS = range(8120, 8130)  # the ports this project's test servers may take
+
+
+def _free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.fail(f"no free port in {PORTS}")
+
 
 pytestmark = [
     pytest.mark.postgres,
@@ -97,14 +110,15 @@ def served(tmp_path):
         text=True,
         timeout=60,
     )
+    port = _free_port()
     proc = subprocess.Popen(
-        [*lealtad, "serve", "--port", str(PORT), "--workers", "2", "--no-mail"],
+        [*lealtad, "serve", "--port", str(port), "--workers", "2", "--no-mail"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    base = f"http://127.0.0.1:{PORT}"
+    base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(lambda: urllib.request.urlopen(f"{base}/healthz", timeout=2).status == 200)
         with psycopg.connect(env["DATABASE_URL"], autocommit=True) as watcher:
