@@ -101,8 +101,8 @@ class IdempotencyMiddleware:
                 422,
                 "validation_error",
                 "The data sent is not valid",
-                "Idempotency-Key must be 1 to 255 printable characters.",
-                errors=[{"field": "Idempotency-Key", "message": "1 to 255 printable characters"}],
+                "Idempotency-Key must be 1 to 255 characters.",
+                errors=[{"field": "Idempotency-Key", "message": "1 to 255 characters"}],
             )
         actor = actor_from_request(request)
         if actor is None or actor.merchant is None:

@@ -2,13 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from lealtad.network import signin
 from lealtad.network.models import ApiKey, Branch, Merchant, Network, User
 
 admin.site.site_header = "Lealtad"
-# The operator's sign-in and password change go through the one sign-in throttle.
-admin.site.login_form = signin.AdminSignInForm
-admin.site.password_change_form = signin.AdminPasswordChangeForm
 admin.site.site_title = "Lealtad"
 admin.site.index_title = _("Network operator")
 
