@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('network', '0004_merchant_email_on_accrual_merchant_email_on_join_and_more'),
+        ('network', '0005_merchant_asks_registration_fields'),
     ]
 
     operations = [
