@@ -133,17 +133,18 @@ def on_server_error(request, exc):
 
 @api.post("/auth/token", auth=None, response={200: s.TokenOut, **PROBLEMS}, tags=["auth"])
 def create_token(request, payload: s.TokenIn):
-    ip = request.META.get("REMOTE_ADDR")
-    if network.login_locked(payload.username):
-        return problem(
+    # The one throttle of every way in (network/signin.py) counts and refuses inside authenticate.
+    user = authenticate(request, username=payload.username, password=payload.password)
+    if user is None and getattr(request, "signin_retry_after", 0):
+        response = problem(
             429,
             "too_many_attempts",
             _("Too many attempts"),
             _("Too many failed logins; wait a few minutes and try again."),
         )
-    user = authenticate(request, username=payload.username, password=payload.password)
+        response["Retry-After"] = str(request.signin_retry_after)
+        return response
     if user is None:
-        network.record_login_failure(payload.username, ip)
         return problem(
             401, "invalid_credentials", _("Invalid credentials"), _("Wrong username or password.")
         )

@@ -8,7 +8,6 @@ from functools import wraps
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +24,7 @@ from lealtad.customers import actions as customers
 from lealtad.customers.documents import normalize_document
 from lealtad.ledger import actions as ledger
 from lealtad.ledger.models import Status, Transaction
+from lealtad.network import signin
 from lealtad.network.models import Role
 from lealtad.offers import actions as offers
 from lealtad.offers import promotions
@@ -63,6 +63,14 @@ class SignIn(auth_views.LoginView):
     """One sign-in for everyone; the role decides where they land."""
 
     template_name = "cashier/login.html"
+    form_class = signin.SignInForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if wait := getattr(self.request, "signin_retry_after", 0):
+            response.status_code = 429
+            response["Retry-After"] = str(wait)
+        return response
 
     def get_default_redirect_url(self):
         role = self.request.user.role
@@ -377,7 +385,7 @@ def complete_profile(request, customer_id):
 @login_required
 def change_password(request):
     """S1: after an admin reset, the cashier chooses their own password before anything else."""
-    form = PasswordChangeForm(request.user, request.POST or None)
+    form = signin.ThrottledPasswordChangeForm(request.user, request.POST or None, request=request)
     if request.method == "POST" and form.is_valid():
         user = form.save()
         user.must_change_password = False

@@ -16,7 +16,6 @@ from lealtad.core.money import CURRENCY_BY_COUNTRY, MINOR_UNITS
 from lealtad.network.models import (
     ApiKey,
     Branch,
-    LoginFailure,
     Merchant,
     Network,
     Role,
@@ -39,24 +38,13 @@ DEFAULT_TIMEZONES = {
 }
 
 
-# --- login --------------------------------------------------------------------------------------
-
-
-def login_locked(username: str) -> bool:
-    since = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    failures = LoginFailure.objects.filter(username=username[:150], at__gte=since).count()
-    return failures >= settings.LOGIN_MAX_FAILURES
-
-
-def record_login_failure(username: str, ip: str | None) -> None:
-    LoginFailure.objects.create(username=username[:150], ip=ip or None)
+# --- login (the throttle is in signin.py) --------------------------------------------------------
 
 
 def issue_token(user: User) -> tuple[str, object]:
     secret = StaffToken.new_secret()
     expires_at = timezone.now() + timedelta(hours=settings.API_TOKEN_HOURS)
     StaffToken.objects.create(key_hash=StaffToken.hash(secret), user=user, expires_at=expires_at)
-    LoginFailure.objects.filter(username=user.username).delete()
     return secret, expires_at
 
 

@@ -195,10 +195,12 @@ class ApiKey(models.Model):
 
 
 class LoginFailure(models.Model):
-    """Failed logins, kept in the database so that every server worker sees the same count."""
+    """Failed sign-ins, kept in the database so that every server worker sees the same count
+    (see signin.py: counted per username and address, and per address)."""
 
     username = models.CharField(max_length=150)
-    ip = models.GenericIPAddressField(null=True)
+    # Indexed for the count per address; an IPv6 client is stored as its /64 network.
+    ip = models.GenericIPAddressField(null=True, db_index=True)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
