@@ -57,6 +57,15 @@ CountryCode = Annotated[
 ]
 
 
+class ServiceLineOut(Schema):
+    """Where the network's service is reached (C11): given with `customer_suspended`."""
+
+    country: str | None = None
+    phones: str | None = None
+    email: str | None = None
+    address: str | None = None
+
+
 class Problem(Schema):
     type: str
     title: str
@@ -64,6 +73,7 @@ class Problem(Schema):
     detail: str
     code: str
     errors: list[dict] | None = None
+    service_line: ServiceLineOut | None = None
 
 
 class TokenIn(Schema):
@@ -222,6 +232,9 @@ class RedemptionIn(Schema):
     customer_id: Id
     reward_id: Id
     branch_id: Id | None = None
+    # P6: where the merchant asks for it, the cashier confirms having checked the customer's
+    # identity document (422 document_check_required without it).
+    document_checked: StrictBool = False
 
 
 class RedemptionOut(Schema):

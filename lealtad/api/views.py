@@ -9,6 +9,7 @@ from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.models import Account, AccountKind, Transaction
 from lealtad.network.models import Merchant
+from lealtad.network.service_lines import suspension_notice
 from lealtad.program.models import Reward
 
 EXPIRING_WINDOW = timedelta(days=30)
@@ -69,7 +70,9 @@ def customer_out(
         ),
         "blocked": bool(membership and membership.blocked),
         "suspended": customer.suspended,
-        "suspension_message": customer.suspension_message or None if customer.suspended else None,
+        "suspension_message": (
+            suspension_notice(customer, merchant) if customer.suspended else None
+        ),
     }
 
 

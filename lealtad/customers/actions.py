@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 from lealtad.core.errors import (
     CustomerAnonymised,
     CustomerExists,
-    CustomerSuspended,
     InvalidDocument,
     NotFound,
     ValidationFailed,
@@ -23,6 +22,7 @@ from lealtad.customers import completeness, documents
 from lealtad.customers.models import Customer, Gender, Membership, PersonType, RedeemPolicy
 from lealtad.ledger.models import Account, AccountKind
 from lealtad.network.models import Branch, Merchant, User
+from lealtad.network.service_lines import suspended
 from lealtad.notifications import actions as mail
 from lealtad.program.models import Category
 
@@ -282,6 +282,16 @@ def get_membership_for(merchant: Merchant, customer_id, related=()) -> Membershi
     return membership
 
 
+def membership_at(merchant: Merchant, customer_id) -> Membership | None:
+    """The customer's membership here, or None (an accrual then joins them inside its own
+    transaction: ledger.accrue_points)."""
+    return (
+        Membership.objects.select_related("customer", "category", "holder")
+        .filter(merchant=merchant, customer_id=parse_id(customer_id))
+        .first()
+    )
+
+
 def membership_or_join(merchant: Merchant, customer_id, branch: Branch | None) -> Membership:
     """The customer's membership here, joining them on first contact (accruals do: N2)."""
     membership = (
@@ -293,7 +303,7 @@ def membership_or_join(merchant: Merchant, customer_id, branch: Branch | None) -
         return membership
     customer = get_customer(customer_id)
     if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+        raise suspended(customer, merchant)
     membership = join_merchant(customer, merchant, branch)
     membership.customer = customer
     return membership

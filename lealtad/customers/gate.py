@@ -10,9 +10,10 @@ for machines and by label for people).
 
 from django.utils.translation import gettext as _
 
-from lealtad.core.errors import CustomerBlocked, CustomerSuspended, Forbidden, ProfileIncomplete
+from lealtad.core.errors import CustomerBlocked, Forbidden, ProfileIncomplete
 from lealtad.customers import completeness
 from lealtad.customers.models import Customer, Membership, RedeemPolicy
+from lealtad.network.service_lines import suspended
 
 
 class Exit:
@@ -28,7 +29,7 @@ class Exit:
 def check_exit(membership: Membership, exit: str = Exit.REWARD) -> None:
     """Refuse, with the reason, a customer who may not take anything out at this merchant."""
     customer = membership.customer
-    _check_not_suspended(customer)
+    _check_not_suspended(customer, membership.merchant)
     if membership.blocked:
         raise CustomerBlocked(membership.blocked_reason or None, exit=exit)
     if membership.holder_id:
@@ -50,13 +51,14 @@ def check_coin_exit(customer: Customer, merchant) -> None:
     if membership is not None:
         check_exit(membership, Exit.COIN_PAYMENT)
         return
-    _check_not_suspended(customer)
+    _check_not_suspended(customer, merchant)
     _check_complete(customer, merchant, Exit.COIN_PAYMENT)
 
 
-def _check_not_suspended(customer: Customer) -> None:
+def _check_not_suspended(customer: Customer, merchant) -> None:
     if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+        # The operator's message and the service line of the customer's country (issue 9).
+        raise suspended(customer, merchant)
 
 
 def _check_complete(customer: Customer, merchant, exit: str) -> None:

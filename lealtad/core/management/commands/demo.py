@@ -410,8 +410,8 @@ class Command(BaseCommand):
                 memberships__merchant=merchant, document_number=_document("CC", offset + 14)
             ).update(
                 suspended=True,
-                suspension_message="En revisión por el operador: envíe al cliente a "
-                "soporte@lealtad.example o a la línea 601 555 0100.",
+                # The till adds the network's fraud-monitoring line for the customer's country.
+                suspension_message="En revisión por el operador (monitoreo de fraude).",
             )
         # Lots that fell due in the generated history leave by expiry entries, as in real life.
         ledger.expire_points(now)
