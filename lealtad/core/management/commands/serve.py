@@ -104,8 +104,10 @@ class Command(BaseCommand):
             "errorlog": "-",
             "loglevel": "warning",
             "preload_app": True,
-            # A restart binds at once even while a dying worker still holds the port.
-            "reuse_port": True,
+            # No reuse_port: gunicorn then gives each worker a socket of its own and the kernel
+            # hands new connections to a busy worker's socket too, where they wait behind its
+            # request (the idempotency crash test caught it). The restart is quick because the
+            # orphans now die with the master (post_fork) and release the shared socket.
             "post_fork": post_fork,
         }
 
