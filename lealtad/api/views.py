@@ -45,6 +45,8 @@ def customer_out(
 ) -> dict:
     return {
         "id": str(customer.pk),
+        # Only members get this shape; a search shows others as a masked card (member: false).
+        "member": True,
         "document_type": customer.document_type,
         "document_number": customer.document_number,
         "country": customer.country,

@@ -104,6 +104,23 @@ def update_profile(customer: Customer, profile: dict, by: Requester) -> Customer
     is never erased (FieldCannotBeCleared). What changes is recorded."""
     if customer.anonymised_at is not None:
         raise CustomerAnonymised()
+    profile = dict(profile)
+    document = {k: profile.pop(k) for k in ("document_type", "document_number") if k in profile}
+    if any(document.values()):
+        _field, wanted = _wanted(customer, document)
+        if wanted != {n: getattr(customer, n) for n in wanted}:
+            raise ConfirmationRequired(
+                _("The document changes only when the customer confirms it with a code."),
+                fields=["document"],
+                start=_start_link(customer, wanted),
+            )
+    elif document:
+        raise FieldCannotBeCleared(
+            [
+                {"field": n, "message": _("It cannot be erased; correct it instead.")}
+                for n in document
+            ]
+        )
     clean = actions.clean_profile(profile, customer.country, current=customer)
     _refuse_clearing(customer, clean)
     contacts = [
@@ -119,11 +136,7 @@ def update_profile(customer: Customer, profile: dict, by: Requester) -> Customer
             )
             % {"fields": ", ".join(contacts)},
             fields=contacts,
-            start={
-                "method": "POST",
-                "href": f"/api/v1/customers/{customer.pk}/contact-changes",
-                "body": {contacts[0]: clean[contacts[0]]},
-            },
+            start=_start_link(customer, {contacts[0]: clean[contacts[0]]}),
         )
     old = {n: getattr(customer, n) for n, v in clean.items() if getattr(customer, n) != v}
     if not old:
@@ -132,6 +145,15 @@ def update_profile(customer: Customer, profile: dict, by: Requester) -> Customer
         customer = actions.update_profile(customer, {n: clean[n] for n in old})
         _record(customer, by, Field.PROFILE, old, {n: clean[n] for n in old}, State.APPLIED)
     return customer
+
+
+def _start_link(customer: Customer, body: dict) -> dict:
+    return {
+        "method": "POST",
+        "href": f"/api/v1/customers/{customer.pk}/contact-changes",
+        "body": body,
+        "docs": "docs/api-contact-changes.md",
+    }
 
 
 def _refuse_clearing(customer: Customer, clean: dict) -> None:
@@ -307,7 +329,9 @@ def _wanted(customer: Customer, data: dict) -> tuple[str, dict]:
                 customer.country, doc_type, str(data.get("document_number", ""))
             )
         except documents.InvalidDocument as exc:
-            field = "document_type" if exc.code == "unsupported_document_type" else "document_number"
+            field = (
+                "document_type" if exc.code == "unsupported_document_type" else "document_number"
+            )
             raise ValidationFailed([{"field": field, "message": str(exc)}], str(exc)) from None
         return Field.DOCUMENT, {"document_type": doc_type, "document_number": number}
     names = [n for n in CONTACTS if n in data]
