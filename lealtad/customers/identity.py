@@ -142,6 +142,7 @@ def update_profile(customer: Customer, profile: dict, by: Requester) -> Customer
     if not old:
         return customer
     with transaction.atomic():
+        _lock(customer)
         customer = actions.update_profile(customer, {n: clean[n] for n in old})
         _record(customer, by, Field.PROFILE, old, {n: clean[n] for n in old}, State.APPLIED)
     return customer
@@ -191,6 +192,7 @@ def start_change(customer: Customer, by: Requester, data: dict, now=None) -> Ide
         )
     if field in CONTACTS and not old[field]:
         with transaction.atomic():
+            _lock(customer)
             customer = actions.update_profile(customer, new)
             return _record(customer, by, field, old, new, State.APPLIED, now=now)
     _check_free(customer, field, new)
@@ -200,7 +202,10 @@ def start_change(customer: Customer, by: Requester, data: dict, now=None) -> Ide
             [{"field": "document_number", "message": _("The customer has no contact for a code.")}]
         )
     with transaction.atomic():
-        # One request per customer and field at a time: a newer one replaces the older.
+        # Locks in one order everywhere (the customer, then their changes), so two requests,
+        # a confirmation and an anonymisation take turns instead of deadlocking. One request
+        # per customer and field at a time: a newer one replaces the older.
+        _lock(customer)
         _codes_left_today(customer, now)
         IdentityChange.objects.filter(customer=customer, field=field, state=State.PENDING).update(
             state=State.CANCELLED, decided_at=now
@@ -215,6 +220,7 @@ def start_change(customer: Customer, by: Requester, data: dict, now=None) -> Ide
 def resend_code(change: IdentityChange, now=None) -> IdentityChange:
     now = now or timezone.now()
     with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=change.customer_id).first()
         change = IdentityChange.objects.select_for_update().get(pk=change.pk)
         _check_open(change, now)
         if change.resends >= MAX_RESENDS:
@@ -232,6 +238,7 @@ def confirm_change(change: IdentityChange, code: str, now=None) -> IdentityChang
     now = now or timezone.now()
     code = "".join(ch for ch in str(code or "") if ch.isdigit())
     with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=change.customer_id)
         change = IdentityChange.objects.select_for_update().get(pk=change.pk)
         if change.state == State.CONFIRMED:
             return change
@@ -250,14 +257,13 @@ def confirm_change(change: IdentityChange, code: str, now=None) -> IdentityChang
                 )
             )
         if closed is None:
-            closed = _apply(change, now)
+            closed = _apply(change, customer, now)
     if closed is not None:  # raised after the commit, so the count and the state stay
         raise closed
     return change
 
 
-def _apply(change: IdentityChange, now):
-    customer = Customer.objects.select_for_update().get(pk=change.customer_id)
+def _apply(change: IdentityChange, customer: Customer, now):
     old, new = json.loads(change.old_value), json.loads(change.new_value)
     if {n: _text(getattr(customer, n)) for n in old} != old:
         change.state, change.decided_at = State.CANCELLED, now
@@ -341,6 +347,14 @@ def _wanted(customer: Customer, data: dict) -> tuple[str, dict]:
         )
     clean = actions.clean_profile({names[0]: data[names[0]]}, customer.country)
     return names[0], clean
+
+
+def _lock(customer: Customer) -> None:
+    """The customer's row, locked for the rest of the transaction. Read again under the lock: an
+    anonymisation that committed meanwhile must not get personal data written back."""
+    locked = Customer.objects.select_for_update().only("anonymised_at").get(pk=customer.pk)
+    if locked.anonymised_at is not None:
+        raise CustomerAnonymised()
 
 
 def _check_free(customer: Customer, field: str, new: dict) -> None:

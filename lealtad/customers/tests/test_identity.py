@@ -105,3 +105,66 @@ def test_anonymisation_erases_the_values_of_the_changes_and_cancels_what_waits(a
     assert not ContactCodeSms.objects.filter(change__customer=ana).exclude(to="").exists()
     with pytest.raises(ChangeClosed):
         identity.confirm_change(waiting, code)
+
+
+# --- concurrency (PostgreSQL) --------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_wrong_codes_are_each_counted(postgres_only, shop):
+    from lealtad.core.errors import InvalidCode
+    from lealtad.ledger.tests.test_concurrency import run_together
+
+    ana = testing.make_customer(shop).customer
+    by = identity.Requester(shop.merchant)
+    change = identity.start_change(ana, by, {"email": "race@example.com"})
+    code = code_of(OutgoingEmail.objects.get(to="race@example.com").body)
+    wrong = "000000" if code != "000000" else "111111"
+
+    results = run_together(10, lambda _i: identity.confirm_change(change, wrong))
+
+    assert sum(isinstance(r, InvalidCode) for r in results) == identity.MAX_ATTEMPTS - 1
+    assert sum(isinstance(r, ChangeClosed) for r in results) == 10 - identity.MAX_ATTEMPTS + 1
+    row = IdentityChange.objects.get(pk=change.pk)
+    assert (row.attempts, row.state) == (identity.MAX_ATTEMPTS, "cancelled")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_confirmations_new_requests_and_anonymisation_take_turns(postgres_only, shop):
+    from lealtad.core.errors import CustomerAnonymised
+    from lealtad.ledger.tests.test_concurrency import run_together
+
+    ana = testing.make_customer(shop).customer
+    by = identity.Requester(shop.merchant)
+    change = identity.start_change(ana, by, {"email": "turns@example.com"})
+    code = code_of(OutgoingEmail.objects.get(to="turns@example.com").body)
+
+    def work(i):
+        if i == 0:
+            return privacy.anonymise(Customer.objects.get(pk=ana.pk))
+        if i % 2:
+            return identity.confirm_change(change, code)
+        return identity.start_change(Customer.objects.get(pk=ana.pk), by, {"email": f"n{i}@x.co"})
+
+    results = run_together(7, work)
+
+    allowed = (privacy.Anonymisation, IdentityChange, ChangeClosed, CustomerAnonymised)
+    assert all(isinstance(r, allowed) for r in results), results
+    assert Customer.objects.get(pk=ana.pk).anonymised_at is not None
+    assert not IdentityChange.objects.filter(customer=ana, state="pending").exists()
+    assert not IdentityChange.objects.filter(customer=ana).exclude(new_value="").exists()
+
+
+def test_a_stale_copy_cannot_write_back_onto_an_anonymised_customer(shop, by):
+    from lealtad.core.errors import CustomerAnonymised
+
+    stale = testing.make_customer(shop, complete=False).customer  # read before the erasure
+    privacy.anonymise_customer(Customer.objects.get(pk=stale.pk))
+    with pytest.raises(CustomerAnonymised):
+        identity.update_profile(stale, {"first_name": "Ana"}, by)
+    with pytest.raises(CustomerAnonymised):
+        identity.start_change(stale, by, {"mobile": "+573005556677"})
+    fresh = Customer.objects.get(pk=stale.pk)
+    assert (fresh.first_name, fresh.mobile) == ("", None)
