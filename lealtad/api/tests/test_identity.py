@@ -250,3 +250,11 @@ class TestSearchAcrossMerchants:
         (found,) = results["results"]
         assert found["member"] is True and found["email"] == ana_at_bruno.email
         assert found == bruno_pos.get(f"/customers/{ana_at_bruno.pk}").json()
+
+
+def test_the_schema_tells_the_new_endpoints_and_the_masked_card(anon_api):
+    schema = anon_api.client.get("/api/v1/openapi.json").json()
+    base = "/api/v1/customers/{customer_id}/contact-changes"
+    for path in (base, base + "/{change_id}", base + "/{change_id}/confirm"):
+        assert path in schema["paths"], path
+    assert "CustomerCardOut" in schema["components"]["schemas"]
