@@ -102,8 +102,13 @@ def update_profile(customer: Customer, profile: dict, by: Requester) -> Customer
     """Fill in or correct the profile as a member merchant may: a set contact needs the
     customer's code (ConfirmationRequired, nothing applied), a field a complete profile needs
     is never erased (FieldCannotBeCleared). What changes is recorded."""
-    if customer.anonymised_at is not None:
-        raise CustomerAnonymised()
+    with transaction.atomic():
+        # Decided on the row as it is now, under its lock: two merchants filling in the same
+        # empty e-mail at once must not both count as "filling in".
+        return _update_profile(_lock(customer), profile, by)
+
+
+def _update_profile(customer: Customer, profile: dict, by: Requester) -> Customer:
     profile = dict(profile)
     document = {k: profile.pop(k) for k in ("document_type", "document_number") if k in profile}
     if any(document.values()):
@@ -141,10 +146,8 @@ def update_profile(customer: Customer, profile: dict, by: Requester) -> Customer
     old = {n: getattr(customer, n) for n, v in clean.items() if getattr(customer, n) != v}
     if not old:
         return customer
-    with transaction.atomic():
-        _lock(customer)
-        customer = actions.update_profile(customer, {n: clean[n] for n in old})
-        _record(customer, by, Field.PROFILE, old, {n: clean[n] for n in old}, State.APPLIED)
+    customer = actions.update_profile(customer, {n: clean[n] for n in old})
+    _record(customer, by, Field.PROFILE, old, {n: clean[n] for n in old}, State.APPLIED)
     return customer
 
 
@@ -182,8 +185,15 @@ def start_change(customer: Customer, by: Requester, data: dict, now=None) -> Ide
     `mobile`, or `document_type` with `document_number`). An empty contact is filled in at
     once (state `applied`); otherwise a code goes out and the change waits (`pending`)."""
     now = now or timezone.now()
-    if customer.anonymised_at is not None:
-        raise CustomerAnonymised()
+    with transaction.atomic():
+        # Locks in one order everywhere (the customer, then their changes), so two requests,
+        # a confirmation and an anonymisation take turns instead of deadlocking; and what is
+        # decided is decided on the row as it is now.
+        customer = _lock(customer)
+        return _start_change(customer, by, data, now)
+
+
+def _start_change(customer: Customer, by: Requester, data: dict, now) -> IdentityChange:
     field, new = _wanted(customer, data)
     old = {name: getattr(customer, name) for name in new}
     if old == new:
@@ -191,29 +201,23 @@ def start_change(customer: Customer, by: Requester, data: dict, now=None) -> Ide
             [{"field": next(iter(new)), "message": _("That is already the customer's.")}]
         )
     if field in CONTACTS and not old[field]:
-        with transaction.atomic():
-            _lock(customer)
-            customer = actions.update_profile(customer, new)
-            return _record(customer, by, field, old, new, State.APPLIED, now=now)
+        customer = actions.update_profile(customer, new)
+        return _record(customer, by, field, old, new, State.APPLIED, now=now)
     _check_free(customer, field, new)
     target = new[field] if field in CONTACTS else (customer.email or customer.mobile)
     if not target:
         raise ValidationFailed(
             [{"field": "document_number", "message": _("The customer has no contact for a code.")}]
         )
-    with transaction.atomic():
-        # Locks in one order everywhere (the customer, then their changes), so two requests,
-        # a confirmation and an anonymisation take turns instead of deadlocking. One request
-        # per customer and field at a time: a newer one replaces the older.
-        _lock(customer)
-        _codes_left_today(customer, now)
-        IdentityChange.objects.filter(customer=customer, field=field, state=State.PENDING).update(
-            state=State.CANCELLED, decided_at=now
-        )
-        change = _record(customer, by, field, old, new, State.PENDING, now=now)
-        change.sent_to = target
-        change.expires_at = now + CODE_TTL
-        _send_code(change, now)
+    _codes_left_today(customer, now)
+    # One request per customer and field at a time: a newer one replaces the older.
+    IdentityChange.objects.filter(customer=customer, field=field, state=State.PENDING).update(
+        state=State.CANCELLED, decided_at=now
+    )
+    change = _record(customer, by, field, old, new, State.PENDING, now=now)
+    change.sent_to = target
+    change.expires_at = now + CODE_TTL
+    _send_code(change, now)
     return change
 
 
@@ -349,12 +353,13 @@ def _wanted(customer: Customer, data: dict) -> tuple[str, dict]:
     return names[0], clean
 
 
-def _lock(customer: Customer) -> None:
-    """The customer's row, locked for the rest of the transaction. Read again under the lock: an
+def _lock(customer: Customer) -> Customer:
+    """The customer's row, read again and locked for the rest of the transaction: an
     anonymisation that committed meanwhile must not get personal data written back."""
-    locked = Customer.objects.select_for_update().only("anonymised_at").get(pk=customer.pk)
+    locked = Customer.objects.select_for_update().get(pk=customer.pk)
     if locked.anonymised_at is not None:
         raise CustomerAnonymised()
+    return locked
 
 
 def _check_free(customer: Customer, field: str, new: dict) -> None:

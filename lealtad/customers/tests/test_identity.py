@@ -168,3 +168,23 @@ def test_a_stale_copy_cannot_write_back_onto_an_anonymised_customer(shop, by):
         identity.start_change(stale, by, {"mobile": "+573005556677"})
     fresh = Customer.objects.get(pk=stale.pk)
     assert (fresh.first_name, fresh.mobile) == ("", None)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_merchants_filling_the_same_empty_mobile_at_once_fill_it_once(postgres_only, shop):
+    from lealtad.ledger.tests.test_concurrency import run_together
+
+    quick = testing.make_customer(shop, complete=False).customer
+    other = testing.make_merchant("Otra")
+    requesters = [identity.Requester(shop.merchant), identity.Requester(other.merchant)]
+    mobiles = ["+573005550001", "+573005550002"]
+
+    results = run_together(
+        2, lambda i: identity.update_profile(quick, {"mobile": mobiles[i]}, requesters[i])
+    )
+
+    assert sorted(type(r).__name__ for r in results) == ["ConfirmationRequired", "Customer"]
+    assert IdentityChange.objects.filter(customer=quick, state="applied").count() == 1
+    winner = next(r for r in results if isinstance(r, Customer))
+    assert Customer.objects.get(pk=quick.pk).mobile == winner.mobile
