@@ -257,7 +257,7 @@ def confirm_contact_change(
 ):
     actor = merchant_actor(request)
     change = identity.get_change_for(actor.merchant, customer_id, change_id)
-    return identity.change_out(identity.confirm_change(change, payload.code))
+    return identity.change_out(identity.confirm_change(change, payload.code, payload.owner_code))
 
 
 @api.post(

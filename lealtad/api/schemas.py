@@ -130,6 +130,8 @@ class ContactChangeIn(Schema):
 
 class ContactChangeConfirmIn(Schema):
     code: Annotated[StrictStr, StringConstraints(min_length=1, max_length=12)]
+    # For an e-mail or mobile: the code sent to the contact on file (`owner_code_sent_to`).
+    owner_code: Annotated[StrictStr, StringConstraints(max_length=12)] | None = None
 
 
 class ContactChangeOut(Schema):
@@ -138,6 +140,7 @@ class ContactChangeOut(Schema):
     field: Literal["email", "mobile", "document", "profile"]
     status: Literal["pending", "confirmed", "applied", "cancelled"]
     code_sent_to: str | None
+    owner_code_sent_to: str | None
     expires_at: dt.datetime | None
     attempts_left: int
     resends_left: int

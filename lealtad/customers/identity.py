@@ -216,6 +216,11 @@ def _start_change(customer: Customer, by: Requester, data: dict, now) -> Identit
     )
     change = _record(customer, by, field, old, new, State.PENDING, now=now)
     change.sent_to = target
+    if field in CONTACTS:
+        # The customer's consent, on a contact already on file: preferably the other one (a
+        # lost phone is why people change mobiles), else the one being replaced.
+        other = "mobile" if field == "email" else "email"
+        change.owner_sent_to = getattr(customer, other) or getattr(customer, field)
     change.expires_at = now + CODE_TTL
     _send_code(change, now)
     return change
@@ -236,18 +241,21 @@ def resend_code(change: IdentityChange, now=None) -> IdentityChange:
     return change
 
 
-def confirm_change(change: IdentityChange, code: str, now=None) -> IdentityChange:
-    """The customer's code applies the change. Confirming twice gives the same result; a
-    wrong code counts, and the last wrong one (or an expired code) cancels the change."""
+def confirm_change(
+    change: IdentityChange, code: str, owner_code: str | None = None, now=None
+) -> IdentityChange:
+    """The customer's codes apply the change: `code` from the new address (the document's:
+    from the contact on file) and, for a contact, `owner_code` from the contact on file.
+    Confirming twice gives the same result; a wrong code counts, and the last wrong one (or an
+    expired code) cancels the change."""
     now = now or timezone.now()
-    code = "".join(ch for ch in str(code or "") if ch.isdigit())
     with transaction.atomic():
         customer = Customer.objects.select_for_update().get(pk=change.customer_id)
         change = IdentityChange.objects.select_for_update().get(pk=change.pk)
         if change.state == State.CONFIRMED:
             return change
         closed = _close_if_expired(change, now)
-        if closed is None and not constant_time_compare(_hash(change, code), change.code_hash):
+        if closed is None and not _codes_match(change, code, owner_code):
             change.attempts += 1
             left = MAX_ATTEMPTS - change.attempts
             if left <= 0:
@@ -319,6 +327,8 @@ def change_out(change: IdentityChange, now=None) -> dict:
         "field": change.field,
         "status": state,
         "code_sent_to": _masked_target(change.sent_to),
+        # For a contact: the second code, on a contact already on file (`owner_code`).
+        "owner_code_sent_to": _masked_target(change.owner_sent_to),
         "expires_at": change.expires_at if state == State.PENDING else None,
         "attempts_left": max(MAX_ATTEMPTS - change.attempts, 0),
         "resends_left": max(MAX_RESENDS - change.resends, 0),
@@ -419,10 +429,22 @@ def _record(customer, by: Requester, field, old: dict, new: dict, state, now=Non
     )
 
 
-def _hash(change: IdentityChange, code: str) -> str:
+def _hash(change: IdentityChange, code: str, purpose: str = "new") -> str:
     return salted_hmac(
-        "lealtad.identity-code", f"{change.pk}:{code}", algorithm="sha256"
+        "lealtad.identity-code", f"{change.pk}:{purpose}:{code}", algorithm="sha256"
     ).hexdigest()
+
+
+def _digits(code) -> str:
+    return "".join(ch for ch in str(code or "") if ch.isdigit())[:6]
+
+
+def _codes_match(change: IdentityChange, code, owner_code) -> bool:
+    new_ok = constant_time_compare(_hash(change, _digits(code)), change.code_hash)
+    if not change.owner_code_hash:
+        return new_ok
+    owner = _hash(change, _digits(owner_code), "owner")
+    return constant_time_compare(owner, change.owner_code_hash) and new_ok
 
 
 def _masked_target(target: str) -> str | None:
@@ -430,15 +452,35 @@ def _masked_target(target: str) -> str | None:
 
 
 def _send_code(change: IdentityChange, now) -> None:
-    """A fresh code: its HMAC on the change, the code itself only in the message that carries
-    it (the e-mail outbox, or the SMS one)."""
-    from lealtad.notifications import actions as mail
-    from lealtad.notifications.models import Event, OutgoingEmail
-
+    """Fresh codes: their HMACs on the change, each code only in the message that carries it
+    (the e-mail outbox, or the SMS one)."""
     code = f"{secrets.randbelow(10**6):06d}"
     change.code_hash = _hash(change, code)
     change.attempts = 0
-    change.save(update_fields=["code_hash", "attempts", "sent_to", "expires_at", "resends"])
+    messages = [(change.sent_to, code)]
+    if change.owner_sent_to:
+        owner_code = f"{secrets.randbelow(10**6):06d}"
+        change.owner_code_hash = _hash(change, owner_code, "owner")
+        messages.append((change.owner_sent_to, owner_code))
+    change.save(
+        update_fields=[
+            "code_hash",
+            "owner_code_hash",
+            "attempts",
+            "sent_to",
+            "owner_sent_to",
+            "expires_at",
+            "resends",
+        ]
+    )
+    for to, one_code in messages:
+        _message(change, to, one_code, now)
+
+
+def _message(change: IdentityChange, to: str, code: str, now) -> None:
+    from lealtad.notifications import actions as mail
+    from lealtad.notifications.models import Event, OutgoingEmail
+
     merchant = change.merchant
     new = json.loads(change.new_value)
     if change.field == Field.DOCUMENT:
@@ -456,17 +498,17 @@ def _send_code(change: IdentityChange, now) -> None:
             )
             % words
         )
-    if "@" in change.sent_to:
+    if "@" in to:
         OutgoingEmail.objects.create(
             merchant=merchant,
             customer=change.customer,
             event=Event.CODE,
-            to=change.sent_to,
+            to=to,
             subject=subject[:200],
             body=body + "\n",
             created_at=now,
         )
     else:
         ContactCodeSms.objects.create(
-            change=change, to=change.sent_to, body=f"{merchant.name}: {code}"[:300], created_at=now
+            change=change, to=to, body=f"{merchant.name}: {code}"[:300], created_at=now
         )

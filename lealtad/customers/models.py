@@ -204,6 +204,9 @@ class IdentityChange(models.Model):
     old_value = models.TextField(blank=True)
     new_value = models.TextField(blank=True)
     sent_to = models.CharField(max_length=254, blank=True)
+    # A contact change also needs a code sent to a contact already on file: the new address
+    # alone could be the requester's own, and would prove nothing about the customer.
+    owner_sent_to = models.CharField(max_length=254, blank=True)
     channel = models.CharField(max_length=10, default="api")
     requested_by = models.ForeignKey(
         "network.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -212,6 +215,7 @@ class IdentityChange(models.Model):
         "network.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     code_hash = models.CharField(max_length=64, blank=True)
+    owner_code_hash = models.CharField(max_length=64, blank=True)
     state = models.CharField(max_length=10, choices=State.choices)
     attempts = models.PositiveSmallIntegerField(default=0)
     resends = models.PositiveSmallIntegerField(default=0)

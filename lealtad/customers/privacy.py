@@ -460,7 +460,9 @@ def _erase_identity_changes(customer: Customer, now) -> None:
     changes.filter(state=IdentityChange.State.PENDING).update(
         state=IdentityChange.State.CANCELLED, decided_at=now
     )
-    changes.update(old_value="", new_value="", sent_to="", code_hash="")
+    changes.update(
+        old_value="", new_value="", sent_to="", owner_sent_to="", code_hash="", owner_code_hash=""
+    )
     sms = ContactCodeSms.objects.filter(change__customer=customer)
     sms.filter(sent_at__isnull=True).delete()  # nothing left to send
     sms.update(to="", body="")

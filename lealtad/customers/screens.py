@@ -34,14 +34,28 @@ class ContactChangeForm(forms.Form):
         return {k: data[k] for k in ("email", "mobile") if data.get(k)}
 
 
+def _code_input(**attrs):
+    return forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", **attrs})
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(
-        label=gettext_lazy("Code the customer received"),
+        label=gettext_lazy("Code sent to the new address"),
         max_length=12,
-        widget=forms.TextInput(
-            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "autofocus": True}
-        ),
+        widget=_code_input(autofocus=True),
     )
+    owner_code = forms.CharField(
+        label=gettext_lazy("Code sent to the contact on file"),
+        max_length=12,
+        widget=_code_input(),
+    )
+
+    def __init__(self, *args, change=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if change is None or not change.owner_sent_to:
+            # One code only: a document change's, sent to the contact on file.
+            del self.fields["owner_code"]
+            self.fields["code"].label = gettext_lazy("Code the customer received")
 
 
 @dataclass
@@ -79,17 +93,18 @@ def contact_change(request, membership: Membership, by: identity.Requester) -> O
                 if change.state == IdentityChange.State.APPLIED:
                     return Outcome(done=True, message=_("Saved."))
         elif post and post.get("step") == "confirm" and change is not None:
-            code = CodeForm(post)
+            code = CodeForm(post, change=change)
             if code.is_valid():
                 try:
-                    identity.confirm_change(change, code.cleaned_data["code"])
+                    identity.confirm_change(
+                        change, code.cleaned_data["code"], code.cleaned_data.get("owner_code")
+                    )
                 except InvalidCode as exc:
                     code.add_error("code", str(exc.detail))
                 else:
                     return Outcome(done=True, message=_("Change confirmed by the customer."))
         elif post and post.get("step") == "resend" and change is not None:
             identity.resend_code(change)
-            code = CodeForm()
     except ValidationFailed as exc:
         for error in exc.errors:
             start.add_error(
@@ -106,6 +121,8 @@ def contact_change(request, membership: Membership, by: identity.Requester) -> O
             start.add_error(None, str(exc.detail))
     if change is not None and change.state != IdentityChange.State.PENDING:
         change = None
+    if change is not None and not code.is_bound:
+        code = CodeForm(change=change)
     return Outcome(
         context={
             "customer": customer,

@@ -4,7 +4,6 @@ never joined sees only a masked card."""
 
 import datetime as dt
 import json
-import re
 
 import pytest
 from django.utils import timezone
@@ -12,6 +11,7 @@ from django.utils import timezone
 from lealtad.api.tests.conftest import Api
 from lealtad.core import testing
 from lealtad.customers.models import ContactCodeSms, Customer, IdentityChange
+from lealtad.customers.tests.codes import code_in, codes_of, last_code, wrong
 from lealtad.notifications.models import OutgoingEmail
 
 
@@ -48,15 +48,6 @@ def ana_at_bruno(ana, bruno_pos):
     return ana
 
 
-def code_in(text: str) -> str:
-    return re.search(r"\b(\d{6})\b", text).group(1)
-
-
-def last_code_email(to: str) -> str:
-    email = OutgoingEmail.objects.filter(to=to, event="code").latest("pk")
-    return code_in(email.body)
-
-
 class TestChangingASetContact:
     def test_patch_of_a_set_email_is_refused_with_how_to_confirm(self, ana_at_bruno, bruno_pos):
         ana = ana_at_bruno
@@ -89,12 +80,12 @@ class TestChangingASetContact:
         change = started.json()
         assert change["status"] == "pending" and change["code_sent_to"] == "a***@example.com"
         assert Customer.objects.get(pk=ana.pk).email == old_email  # not before the code
-        code = last_code_email("ana.new@example.com")
-        assert not OutgoingEmail.objects.filter(to=old_email, event="code").exists()
+        assert change["owner_code_sent_to"] == f"+57 *** *** {ana.mobile[-4:]}"
+        codes = codes_of(change["id"])
+        assert ContactCodeSms.objects.get(to=ana.mobile).body.endswith(codes["owner_code"])
 
-        done = bruno_pos.post(
-            f"/customers/{ana.pk}/contact-changes/{change['id']}/confirm", {"code": code}
-        )
+        url = f"/customers/{ana.pk}/contact-changes/{change['id']}/confirm"
+        done = bruno_pos.post(url, codes)
         assert done.status_code == 200, done.content
         assert done.json()["status"] == "confirmed"
         assert Customer.objects.get(pk=ana.pk).email == "ana.new@example.com"
@@ -103,25 +94,40 @@ class TestChangingASetContact:
         assert row.requested_by_key is not None and row.requested_by is None
         assert json.loads(row.old_value) == {"email": old_email}
         assert json.loads(row.new_value) == {"email": "ana.new@example.com"}
-        assert row.decided_at is not None and code not in row.code_hash
-        again = bruno_pos.post(
-            f"/customers/{ana.pk}/contact-changes/{change['id']}/confirm", {"code": code}
-        )
+        assert row.decided_at is not None and codes["code"] not in row.code_hash
+        again = bruno_pos.post(url, codes)
         assert again.status_code == 200 and again.json()["status"] == "confirmed"
+
+    def test_the_code_at_an_address_of_the_merchants_own_is_not_enough(
+        self, ana_at_bruno, bruno_pos
+    ):
+        """B's own address gets the new-address code: without the one sent to the customer's
+        contact on file the change never happens."""
+        ana = ana_at_bruno
+        change = bruno_pos.post(
+            f"/customers/{ana.pk}/contact-changes", {"email": "bruno@evil.example"}
+        ).json()
+        url = f"/customers/{ana.pk}/contact-changes/{change['id']}/confirm"
+        mine = last_code("bruno@evil.example")
+        body = problem_of(bruno_pos.post(url, {"code": mine}), 422, "invalid_code")
+        assert body["attempts_left"] == 4
+        guess = wrong(codes_of(change["id"])["owner_code"])
+        problem_of(bruno_pos.post(url, {"code": mine, "owner_code": guess}), 422, "invalid_code")
+        assert Customer.objects.get(pk=ana.pk).email == ana.email
 
     def test_a_wrong_code_is_refused_and_the_last_one_cancels(self, ana_at_bruno, bruno_pos):
         ana = ana_at_bruno
         change = bruno_pos.post(
             f"/customers/{ana.pk}/contact-changes", {"email": "x@example.com"}
         ).json()
-        code = last_code_email("x@example.com")
-        wrong = "000000" if code != "000000" else "111111"
+        codes = codes_of(change["id"])
+        bad = {**codes, "code": wrong(codes["code"])}
         url = f"/customers/{ana.pk}/contact-changes/{change['id']}/confirm"
         for left in (4, 3, 2, 1):
-            body = problem_of(bruno_pos.post(url, {"code": wrong}), 422, "invalid_code")
+            body = problem_of(bruno_pos.post(url, bad), 422, "invalid_code")
             assert body["attempts_left"] == left
-        problem_of(bruno_pos.post(url, {"code": wrong}), 409, "change_cancelled")
-        problem_of(bruno_pos.post(url, {"code": code}), 409, "change_cancelled")
+        problem_of(bruno_pos.post(url, bad), 409, "change_cancelled")
+        problem_of(bruno_pos.post(url, codes), 409, "change_cancelled")
         assert Customer.objects.get(pk=ana.pk).email == ana.email
 
     def test_an_expired_code_is_refused(self, ana_at_bruno, bruno_pos):
@@ -129,13 +135,14 @@ class TestChangingASetContact:
         change = bruno_pos.post(
             f"/customers/{ana.pk}/contact-changes", {"mobile": "+573001112233"}
         ).json()
-        sms = ContactCodeSms.objects.get(change_id=change["id"])
-        assert sms.to == "+573001112233"
+        assert ContactCodeSms.objects.get(change_id=change["id"]).to == "+573001112233"
+        codes = codes_of(change["id"])
+        assert OutgoingEmail.objects.filter(to=ana.email, event="code").exists()  # on file
         IdentityChange.objects.filter(pk=change["id"]).update(
             expires_at=timezone.now() - dt.timedelta(seconds=1)
         )
         url = f"/customers/{ana.pk}/contact-changes/{change['id']}/confirm"
-        problem_of(bruno_pos.post(url, {"code": code_in(sms.body)}), 409, "change_cancelled")
+        problem_of(bruno_pos.post(url, codes), 409, "change_cancelled")
         assert Customer.objects.get(pk=ana.pk).mobile == ana.mobile
         assert IdentityChange.objects.get(pk=change["id"]).state == "cancelled"
 
@@ -147,7 +154,8 @@ class TestChangingASetContact:
             f"/customers/{ana.pk}/contact-changes",
             {"document_type": "CC", "document_number": "80.012.345"},
         ).json()
-        code = last_code_email(ana.email)
+        assert change["owner_code_sent_to"] is None  # one code, to the contact on file
+        code = last_code(ana.email)
         url = f"/customers/{ana.pk}/contact-changes/{change['id']}/confirm"
         assert bruno_pos.post(url, {"code": code}).status_code == 200
         assert Customer.objects.get(pk=ana.pk).document_number == "80012345"
@@ -159,10 +167,10 @@ class TestChangingASetContact:
         change = bruno_pos.post(
             f"/customers/{ana.pk}/contact-changes", {"email": "y@example.com"}
         ).json()
-        code = last_code_email("y@example.com")
         base = f"/customers/{ana.pk}/contact-changes/{change['id']}"
         problem_of(admin_api.get(base), 404, "not_found")
-        problem_of(admin_api.post(f"{base}/confirm", {"code": code}), 404, "not_found")
+        codes = codes_of(change["id"])
+        problem_of(admin_api.post(f"{base}/confirm", codes), 404, "not_found")
         assert Customer.objects.get(pk=ana.pk).email == ana.email
 
     def test_resend_is_limited(self, ana_at_bruno, bruno_pos):
@@ -174,10 +182,13 @@ class TestChangingASetContact:
         for _ in range(3):
             assert bruno_pos.post(url).status_code == 202
         problem_of(bruno_pos.post(url), 429, "too_many_codes")
-        codes = [code_in(e.body) for e in OutgoingEmail.objects.filter(to="z@example.com")]
-        assert len(codes) == 4
+        sent = [code_in(e.body) for e in OutgoingEmail.objects.filter(to="z@example.com")]
+        assert len(sent) == 4
         confirm = f"/customers/{ana.pk}/contact-changes/{change['id']}/confirm"
-        assert bruno_pos.post(confirm, {"code": codes[-1]}).status_code == 200
+        first = {"code": sent[0], "owner_code": codes_of(change["id"])["owner_code"]}
+        if sent[0] != sent[-1]:  # a resend's code replaces the one before
+            problem_of(bruno_pos.post(confirm, first), 422, "invalid_code")
+        assert bruno_pos.post(confirm, codes_of(change["id"])).status_code == 200
 
     def test_an_address_another_customer_has_is_refused(self, ana_at_bruno, bruno_pos, alice_shop):
         other = testing.make_customer(alice_shop).customer

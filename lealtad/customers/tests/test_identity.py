@@ -9,6 +9,7 @@ from lealtad.core import testing
 from lealtad.core.errors import ChangeClosed, ConfirmationRequired, TooManyCodes
 from lealtad.customers import identity, privacy
 from lealtad.customers.models import ContactCodeSms, Customer, IdentityChange
+from lealtad.customers.tests.codes import codes_of
 from lealtad.notifications.models import OutgoingEmail
 
 pytestmark = pytest.mark.django_db
@@ -60,10 +61,10 @@ def test_a_name_correction_is_applied_and_recorded(ana, by):
 
 def test_a_new_request_replaces_the_pending_one(ana, by):
     first = identity.start_change(ana, by, {"email": "one@example.com"})
+    codes = codes_of(first.pk)
     identity.start_change(ana, by, {"email": "two@example.com"})
-    code = code_of(OutgoingEmail.objects.get(to="one@example.com").body)
     with pytest.raises(ChangeClosed):
-        identity.confirm_change(first, code)
+        identity.confirm_change(first, codes["code"], codes["owner_code"])
     assert Customer.objects.get(pk=ana.pk).email == ana.email
 
 
@@ -85,10 +86,10 @@ def test_the_code_is_kept_only_as_an_hmac(ana, by):
 
 def test_a_contact_changed_meanwhile_cancels_the_change(ana, by):
     change = identity.start_change(ana, by, {"email": "late@example.com"})
-    code = code_of(OutgoingEmail.objects.get(to="late@example.com").body)
+    codes = codes_of(change.pk)
     Customer.objects.filter(pk=ana.pk).update(email="other@example.com")
     with pytest.raises(ChangeClosed):
-        identity.confirm_change(change, code)
+        identity.confirm_change(change, codes["code"], codes["owner_code"])
     assert Customer.objects.get(pk=ana.pk).email == "other@example.com"
 
 
@@ -139,13 +140,13 @@ def test_confirmations_new_requests_and_anonymisation_take_turns(postgres_only, 
     ana = testing.make_customer(shop).customer
     by = identity.Requester(shop.merchant)
     change = identity.start_change(ana, by, {"email": "turns@example.com"})
-    code = code_of(OutgoingEmail.objects.get(to="turns@example.com").body)
+    codes = codes_of(change.pk)
 
     def work(i):
         if i == 0:
             return privacy.anonymise(Customer.objects.get(pk=ana.pk))
         if i % 2:
-            return identity.confirm_change(change, code)
+            return identity.confirm_change(change, codes["code"], codes["owner_code"])
         return identity.start_change(Customer.objects.get(pk=ana.pk), by, {"email": f"n{i}@x.co"})
 
     results = run_together(7, work)
