@@ -295,6 +295,21 @@ def export_data(membership: Membership) -> dict:
             }
             for email in emails
         ],
+        # Changes of contact or document this merchant asked for (customers.identity).
+        "identity_changes": [
+            {
+                "field": change.field,
+                "status": change.state,
+                "old": json.loads(change.old_value or "{}"),
+                "new": json.loads(change.new_value or "{}"),
+                "channel": change.channel,
+                "at": iso(change.created_at),
+                "decided_at": iso(change.decided_at),
+            }
+            for change in customer.identity_changes.filter(merchant=merchant).order_by(
+                "created_at", "pk"
+            )
+        ],
     }
 
 

@@ -189,3 +189,17 @@ def test_two_merchants_filling_the_same_empty_mobile_at_once_fill_it_once(postgr
     assert IdentityChange.objects.filter(customer=quick, state="applied").count() == 1
     winner = next(r for r in results if isinstance(r, Customer))
     assert Customer.objects.get(pk=quick.pk).mobile == winner.mobile
+
+
+def test_the_export_holds_this_merchants_requests_only(shop, ana, by):
+    from lealtad.customers import actions
+
+    other = testing.make_merchant("Otra")
+    there = actions.join_merchant(ana, other.merchant, other.branch)
+    identity.update_profile(ana, {"city": "Cali"}, by)
+    identity.update_profile(ana, {"city": "Pasto"}, identity.Requester(other.merchant))
+    here = privacy.export_data(ana.memberships.get(merchant=shop.merchant))
+    assert [(c["old"], c["new"]) for c in here["identity_changes"]] == [
+        ({"city": "Bogotá"}, {"city": "Cali"})
+    ]
+    assert [c["new"] for c in privacy.export_data(there)["identity_changes"]] == [{"city": "Pasto"}]
