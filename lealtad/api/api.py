@@ -440,3 +440,10 @@ def reverse(request, transaction_id: str, payload: s.ReversalIn):
         staff=actor.user,
     )
     return Status(201, transaction_out(reversal))
+
+
+# --- free items and gifts (R1, R2) --------------------------------------------------------------
+
+from lealtad.api.offers import router as offers_router  # noqa: E402  (needs `api` above)
+
+api.add_router("", offers_router)

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from lealtad.customers import completeness
 from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.models import Account, AccountKind, Transaction
@@ -43,6 +44,7 @@ def customer_out(
     merchant: Merchant,
     fresh_account: Account | None = None,
 ) -> dict:
+    missing = completeness.missing_fields(customer, merchant)
     return {
         "id": str(customer.pk),
         # Only members get this shape; a search shows others as a masked card (member: false).
@@ -57,8 +59,9 @@ def customer_out(
         "city": customer.city,
         "gender": customer.gender,
         "birth_date": customer.birth_date,
-        "profile_complete": customer.profile_complete,
-        "missing_fields": customer.missing_fields,
+        # C4: complete as this merchant asks it (its CEP and address, the person type's rule).
+        "profile_complete": not missing,
+        "missing_fields": missing,
         "points": points_of(membership, fresh_account=fresh_account),
         "coins": {"available": coins_of(customer)},
         "category": (

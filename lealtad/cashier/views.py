@@ -350,7 +350,11 @@ def check_document(request):
 def complete_profile(request, customer_id):
     membership = customers.get_membership_for(request.merchant, customer_id)
     customer = membership.customer
-    form = forms.ProfileForm(request.POST or None, missing=customer.missing_fields)
+    form = forms.ProfileForm(
+        request.POST or None,
+        missing=membership.missing_fields(),
+        person_type=customer.person_type,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             identity.update_profile(customer, form.cleaned_data, _requester(request))

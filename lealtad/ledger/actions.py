@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from lealtad.core import money
 from lealtad.core.errors import (
     AlreadyReversed,
-    CustomerBlocked,
     CustomerSuspended,
     DuplicateInvoice,
     Forbidden,
@@ -25,7 +24,6 @@ from lealtad.core.errors import (
     NotFound,
     NotReversible,
     OutOfStock,
-    ProfileIncomplete,
     PromotionUnavailable,
     PromotionUsedUp,
     RewardUnavailable,
@@ -33,8 +31,9 @@ from lealtad.core.errors import (
     ValidationFailed,
 )
 from lealtad.core.ids import parse_id
+from lealtad.customers import gate
 from lealtad.customers.actions import join_merchant
-from lealtad.customers.models import Customer, Membership, RedeemPolicy
+from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.models import Account, AccountKind, Kind, Lot, LotStatus, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
@@ -225,22 +224,8 @@ def credit_bonus(
 
 
 def check_can_redeem(membership: Membership) -> None:
-    """P6 / C4 / C8 / C11: who may redeem at all, whatever the prize."""
-    customer = membership.customer
-    if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
-    if membership.blocked:
-        raise CustomerBlocked(membership.blocked_reason or None)
-    if membership.holder_id:
-        if membership.holder.blocked:
-            raise CustomerBlocked(membership.holder.blocked_reason or None)
-        if membership.holder.redeem_policy != RedeemPolicy.ALL_CARDS:
-            raise Forbidden(_("Only the card holder may redeem these points."))
-    if not customer.profile_complete:
-        raise ProfileIncomplete(
-            _("Missing: %(fields)s.") % {"fields": ", ".join(customer.missing_fields)},
-            missing_fields=customer.missing_fields,
-        )
+    """P6 / C4 / C8 / C11: who may redeem at all, whatever the prize (the one exit gate)."""
+    gate.check_exit(membership, gate.Exit.REWARD)
 
 
 def reward_available(reward: Reward, now) -> bool:
@@ -624,8 +609,7 @@ def pay_with_coins(
 ) -> Movement:
     """K3 (the ledger side): debit coins at an acceptor merchant, oldest first."""
     now = now or timezone.now()
-    if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+    gate.check_coin_exit(customer, merchant)
     if not merchant.coin_acceptor:
         raise Forbidden(_("This merchant does not accept coins."))
     if not isinstance(coins, int) or coins <= 0:

@@ -91,6 +91,13 @@ def _check_password(password: str, user: User | None = None) -> None:
         ) from None
 
 
+# C3: what a merchant's registration asks by default in its country (the seed's Brazilian
+# registration asks CEP, the full address and pessoa física / jurídica). The admin can change it.
+REGISTRATION_BY_COUNTRY = {
+    "BR": {"asks_postal_code": True, "asks_address": True, "asks_person_type": True},
+}
+
+
 def create_merchant(
     *,
     name: str,
@@ -122,6 +129,7 @@ def create_merchant(
     if errors:
         raise ValidationFailed(errors)
     _check_password(admin_password)
+    settings_ = {**REGISTRATION_BY_COUNTRY.get(country, {}), **settings_}
     with transaction.atomic():
         merchant = Merchant.objects.create(
             network=network or Network.default(),

@@ -48,6 +48,11 @@ class Merchant(models.Model):
     )
     welcome_bonus_points = models.PositiveIntegerField(_("welcome bonus (points)"), default=0)
     redemption_requires_document_check = models.BooleanField(default=False)
+    # C3: what this merchant's registration asks on top of the network's rule (in Brazil, CEP
+    # and address); a profile without them is incomplete here (customers/completeness.py).
+    asks_postal_code = models.BooleanField(_("ask for the postal code"), default=False)
+    asks_address = models.BooleanField(_("ask for the address"), default=False)
+    asks_person_type = models.BooleanField(_("ask whether person or company"), default=False)
     # M1: which e-mails customers get from this merchant.
     email_on_join = models.BooleanField(_("e-mail on joining the program"), default=True)
     email_on_accrual = models.BooleanField(_("e-mail on each accrual"), default=False)
