@@ -127,7 +127,7 @@ def _update_profile(customer: Customer, profile: dict, by: Requester) -> Custome
             ]
         )
     clean = actions.clean_profile(profile, customer.country, current=customer)
-    _refuse_clearing(customer, clean)
+    _refuse_clearing(customer, clean, by.merchant)
     contacts = [
         name
         for name in CONTACTS
@@ -160,14 +160,26 @@ def _start_link(customer: Customer, body: dict) -> dict:
     }
 
 
-def _refuse_clearing(customer: Customer, clean: dict) -> None:
+def _missing(customer: Customer, merchants: list[Merchant]) -> set[str]:
+    # What the network's complete profile needs, and what each of the customer's merchants
+    # asks on top (C3): one merchant must not undo a profile another one needs.
+    from lealtad.customers import completeness
+
+    missing = set(customer.missing_fields)
+    for merchant in merchants:
+        missing |= set(completeness.missing_fields(customer, merchant))
+    return missing
+
+
+def _refuse_clearing(customer: Customer, clean: dict, merchant: Merchant) -> None:
     cleared = [n for n, v in clean.items() if v in ("", None) and getattr(customer, n)]
     if not cleared:
         return
     trial = copy.copy(customer)
     for name in cleared:
         setattr(trial, name, clean[name])
-    newly_missing = set(trial.missing_fields) - set(customer.missing_fields)
+    merchants = [merchant, *Merchant.objects.filter(memberships__customer=customer)]
+    newly_missing = _missing(trial, merchants) - _missing(customer, merchants)
     refused = [n for n in cleared if n in CONTACTS or n in newly_missing]
     if refused:
         message = _("It cannot be erased; correct it instead.")

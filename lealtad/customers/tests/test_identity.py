@@ -203,3 +203,16 @@ def test_the_export_holds_this_merchants_requests_only(shop, ana, by):
         ({"city": "Bogotá"}, {"city": "Cali"})
     ]
     assert [c["new"] for c in privacy.export_data(there)["identity_changes"]] == [{"city": "Pasto"}]
+
+
+def test_a_field_another_merchant_of_the_customer_asks_is_not_erased(shop, ana, by):
+    from lealtad.core.errors import FieldCannotBeCleared
+    from lealtad.customers import actions
+
+    loja = testing.make_merchant("Loja", asks_postal_code=True)
+    actions.join_merchant(ana, loja.merchant, loja.branch)
+    identity.update_profile(ana, {"postal_code": "110111"}, by)
+    with pytest.raises(FieldCannotBeCleared):
+        identity.update_profile(ana, {"postal_code": ""}, by)  # `shop` does not ask it, loja does
+    assert Customer.objects.get(pk=ana.pk).postal_code == "110111"
+    identity.update_profile(ana, {"state": ""}, by)  # nobody needs it
