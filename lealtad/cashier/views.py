@@ -21,6 +21,7 @@ from lealtad.cashier.models import Registration
 from lealtad.core import money
 from lealtad.core.errors import DuplicateInvoice, LealtadError, NotFound, ValidationFailed
 from lealtad.customers import actions as customers
+from lealtad.customers import identity, screens
 from lealtad.customers.documents import normalize_document
 from lealtad.ledger import actions as ledger
 from lealtad.ledger.models import Status, Transaction
@@ -100,12 +101,18 @@ def _guess_field(q: str) -> str:
 def search(request):
     q = request.GET.get("q", "").strip()[:200]
     found = customers.find_customers(q, country=request.merchant.country)
-    if len(found) == 1:
+    members = customers.memberships_at(request.merchant, found)
+    if len(found) == 1 and found[0].pk in members:
         # One request from Enter to the customer's card: a scanner's QR lands here too.
-        customers.join_merchant(found[0], request.merchant, request.branch)
         return _customer_page(request, found[0].pk)
+    if len(found) == 1:
+        # Never here before: a masked card to recognise and enrol them, not their profile.
+        return _page(request, "cashier/home.html", q=q, stranger=identity.card_of(found[0]))
     if found:
-        return _page(request, "cashier/home.html", q=q, choices=found)
+        choices = [
+            {"member": members.get(c.pk), "customer": c, "card": identity.card_of(c)} for c in found
+        ]
+        return _page(request, "cashier/home.html", q=q, choices=choices)
     register_url = f"{reverse('cashier:register')}?{_guess_field(q)}={q}" if q else None
     return _page(request, "cashier/home.html", q=q, not_found=bool(q), register_url=register_url)
 
@@ -122,10 +129,20 @@ def _customer_page(request, customer_id, **extra):
 
 @staff_view
 def open_customer(request, customer_id):
-    """From a search: the customer joins this merchant on first contact (N2)."""
+    """From a search: a member's card; a customer of the network who never came here is shown
+    masked, and joins this merchant (N2) only when the cashier enrols them (a POST)."""
     customer = customers.get_customer(customer_id)
-    customers.join_merchant(customer, request.merchant, request.branch)
-    return redirect("cashier:customer", customer_id=customer.pk)
+    if request.method == "POST":
+        try:
+            customers.membership_or_join(request.merchant, customer.pk, request.branch)
+        except LealtadError as exc:  # suspended in the network: the operator's message says why
+            return _page(
+                request, "cashier/home.html", stranger=identity.card_of(customer), notice=exc.detail
+            )
+        return redirect("cashier:customer", customer_id=customer.pk)
+    if customers.memberships_at(request.merchant, [customer]):
+        return redirect("cashier:customer", customer_id=customer.pk)
+    return _page(request, "cashier/home.html", stranger=identity.card_of(customer))
 
 
 def _customer_context(request, membership):
@@ -374,12 +391,27 @@ def complete_profile(request, customer_id):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            customers.update_profile(customer, form.cleaned_data)
+            identity.update_profile(customer, form.cleaned_data, _requester(request))
         except ValidationFailed as exc:
             forms.add_errors(form, exc.errors)
         else:
             return redirect("cashier:customer", customer_id=customer.pk)
     return _page(request, "cashier/profile.html", form=form, customer=customer)
+
+
+def _requester(request) -> identity.Requester:
+    return identity.Requester(request.merchant, user=request.user, channel="till")
+
+
+@staff_view
+def contact_change(request, customer_id):
+    """A set e-mail, mobile or document changes with the code the customer received."""
+    membership = customers.get_membership_for(request.merchant, customer_id)
+    outcome = screens.contact_change(request, membership, _requester(request))
+    if outcome.done:
+        return _customer_page(request, membership.customer_id, notice=outcome.message)
+    back = reverse("cashier:customer", args=[membership.customer_id])
+    return _page(request, "cashier/contact.html", back=back, **outcome.context)
 
 
 @login_required

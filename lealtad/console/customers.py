@@ -428,6 +428,22 @@ def _back(request, membership) -> str:
 
 
 @admin_view
+def customer_contact(request, customer_id):
+    """A set e-mail, mobile or document changes with the code the customer received."""
+    from lealtad.customers import identity, screens
+
+    membership = _member(request, customer_id)
+    by = identity.Requester(request.merchant, user=request.user, channel="console")
+    outcome = screens.contact_change(request, membership, by)
+    if outcome.done:
+        messages.success(request, outcome.message)
+        return redirect(_back(request, membership))
+    return _page(
+        request, "console/contact.html", back=_back(request, membership), **outcome.context
+    )
+
+
+@admin_view
 @require_POST
 def customer_category(request, customer_id):
     membership = _member(request, customer_id)
