@@ -170,10 +170,15 @@ class CustomerAdmin(ActionAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return CustomerAddForm._meta.fields
-        return (*PROFILE_FIELDS, *self.readonly_fields)
+        return (*PROFILE_FIELDS, *(f for f in self.readonly_fields if f not in PROFILE_FIELDS))
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj is not None else ()
+        # A set e-mail or mobile is the shared identity's: it changes only with the customer's
+        # codes (customers.identity), asked from a till, the console or the API, never here.
+        if obj is None:
+            return ()
+        contacts = tuple(name for name in ("email", "mobile") if getattr(obj, name))
+        return (*self.readonly_fields, *contacts)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
