@@ -21,7 +21,8 @@
   }
   function preview() {
     var form = document.querySelector("form.accrue");
-    if (!form) return;
+    if (!form || form.dataset.bound) return;
+    form.dataset.bound = "1";
     var input = form.querySelector("[name=amount]"), out = form.querySelector(".preview");
     var value = parseFloat(form.dataset.pointValue), mult = parseFloat(form.dataset.multiplier);
     input.addEventListener("input", function () {
@@ -66,8 +67,13 @@
       apply();
     });
   }
-  function init() { preview(); focusFirst(); depends(); }
-  document.addEventListener("DOMContentLoaded", init);
-  document.addEventListener("htmx:load", function (e) { if (e.target === document.body) init(); });
-  document.addEventListener("htmx:afterSettle", init);
+  function bind() { preview(); depends(); }
+  // The cursor moves only when a page arrives (a load, or a boosted swap of the whole body),
+  // never after a partial swap such as the document check: by the time that answers, the
+  // cashier is typing in the next field.
+  document.addEventListener("DOMContentLoaded", function () { bind(); focusFirst(); });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    bind();
+    if (e.detail && e.detail.target === document.body) focusFirst();
+  });
 })();

@@ -1,0 +1,82 @@
+"""The till typed at a cashier's speed, in Chromium, at the three window sizes tills have: the
+cursor stays where the cashier put it, a scan switches customer, nothing is below the fold."""
+
+import pytest
+
+from lealtad.cashier.tests.test_browser import BROWSER, browser, shot, sign_in  # noqa: F401
+from lealtad.core import testing
+from lealtad.customers.models import Customer
+
+pytestmark = BROWSER
+
+SIZES = {"desktop": (1366, 768), "till": (1024, 600), "phone": (390, 844)}
+# A quick cashier: about 25 keys a second, Tab between fields.
+KEY_DELAY_MS = 40
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request):
+    return request.param
+
+
+def open_page(browser, size):  # noqa: F811
+    width, height = SIZES[size]
+    return browser.new_page(viewport={"width": width, "height": height})
+
+
+def type_field(page, text):
+    page.keyboard.type(text, delay=KEY_DELAY_MS)
+
+
+def focused(page):
+    return page.evaluate("document.activeElement && document.activeElement.id")
+
+
+@pytest.mark.parametrize("mode", ["quick", "complete"])
+def test_a_registration_typed_field_after_field_keeps_the_cursor(browser, live_server, size, mode):  # noqa: F811
+    shop = testing.make_merchant("Café Aroma")
+    testing.make_cashier(shop, "carol")
+    page = open_page(browser, size)
+    sign_in(page, live_server.url, "carol")
+    page.goto(f"{live_server.url}/cashier/register/?mode={mode}")
+    page.wait_for_function("document.activeElement.id === 'id_document_number'")
+    document = testing.colombian_document()
+    type_field(page, document)
+    page.keyboard.press("Tab")  # leaving the field runs the document check (HTMX)
+    type_field(page, "jose.completo@example.com")
+    page.keyboard.press("Tab")
+    type_field(page, "3105551234")
+    page.keyboard.press("Tab")
+    type_field(page, "Medellín")
+    if mode == "complete":
+        page.keyboard.press("Tab")
+        type_field(page, "José")
+        page.keyboard.press("Tab")
+        type_field(page, "Pérez Gómez")
+        page.keyboard.press("Tab")
+        page.keyboard.press("M")  # the gender select: "Masculino"
+        page.keyboard.press("Tab")
+        assert focused(page) == "id_birth_date"
+        page.fill("#id_birth_date", "1990-05-17")
+    # and by mouse: a click in a field after the check ran leaves the cursor there
+    page.click("#id_email")
+    page.keyboard.press("End")
+    page.wait_for_timeout(300)
+    assert focused(page) == "id_email"
+    shot(page, f"register-typed-{mode}-{size}")
+    assert page.input_value("#id_document_number") == document
+    assert page.input_value("#id_email") == "jose.completo@example.com"
+    page.get_by_role("button", name="Registrar", exact=True).click()
+    page.get_by_text("Cliente registrado.").wait_for()
+    customer = Customer.objects.get(document_number=document)
+    assert (customer.email, customer.mobile, customer.city) == (
+        "jose.completo@example.com",
+        "+573105551234",
+        "Medellín",
+    )
+    if mode == "complete":
+        assert (customer.first_name, customer.last_name, customer.gender) == (
+            "José",
+            "Pérez Gómez",
+            "M",
+        )
