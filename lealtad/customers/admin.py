@@ -8,13 +8,26 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lealtad.customers import privacy
-from lealtad.customers.actions import lift_suspension, suspend_customer
+from lealtad.customers.actions import documents_filter, lift_suspension, suspend_customer
 from lealtad.customers.models import Customer, Membership
 from lealtad.network.models import Role
 
 DEFAULT_SUSPENSION_MESSAGE = _(
     "Under review by the network operator: send the customer to the network's customer service."
 )
+
+
+class DocumentSearch:
+    """The admin's search finds a document however it is written, like the till's: the normal
+    form of every document type the text can be (Panamá's 83022414 is 8-302-2414)."""
+
+    document_prefix = ""
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if by_document := documents_filter(search_term, self.document_prefix):
+            found |= queryset.filter(by_document)
+        return found, may_have_duplicates
 
 
 # The confirmation page of the anonymisation, in the admin's own look (as delete_selected's).
@@ -59,7 +72,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(DocumentSearch, admin.ModelAdmin):
     list_display = (
         "__str__",
         "country",
@@ -153,7 +166,8 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(DocumentSearch, admin.ModelAdmin):
+    document_prefix = "customer__"
     list_display = ("customer", "merchant", "category", "blocked", "created_at")
     list_filter = ("blocked", "merchant")
     list_select_related = ("customer", "merchant", "category")

@@ -4,6 +4,7 @@ is offered for registration."""
 
 import html
 import re
+from decimal import Decimal
 from urllib.parse import quote
 
 import pytest
@@ -135,3 +136,28 @@ def test_a_tampered_or_truncated_qr_says_qr_not_valid(panama, cedula):
     replaced = qr_payload(cedula)
     Customer.objects.filter(pk=cedula.pk).update(qr_version=2)
     assert "QR no válido." in till.get("/cashier/search/", {"q": replaced}).content.decode()
+
+
+@pytest.mark.parametrize(
+    "changelist",
+    [
+        "/admin/customers/customer/",
+        "/admin/customers/membership/",
+        "/admin/ledger/account/",
+        "/admin/ledger/transaction/",
+    ],
+)
+def test_the_operators_admin_finds_the_cedula_by_its_number(panama, cedula, changelist):
+    from lealtad.ledger.actions import accrue_points
+    from lealtad.network.models import User
+
+    accrue_points(
+        merchant=panama.merchant,
+        customer=cedula,
+        amount=Decimal("10"),
+        branch=panama.branch,
+        staff=None,
+    )
+    operator = User.objects.create_superuser("op", "op@example.com", testing.PASSWORD)
+    response = signed_in(operator).get(changelist, {"q": "83022414"})
+    assert response.context["cl"].result_count == 1, changelist
