@@ -80,3 +80,34 @@ def test_a_registration_typed_field_after_field_keeps_the_cursor(browser, live_s
             "Pérez Gómez",
             "M",
         )
+
+
+def scan(page, text):
+    """A USB scanner: the whole code in a few milliseconds, then Enter."""
+    page.keyboard.type(text, delay=2)
+    page.keyboard.press("Enter")
+
+
+@pytest.mark.parametrize("field", ["id_amount", "id_invoice_number"])
+def test_a_qr_scanned_while_a_customer_is_open_switches_customer(browser, live_server, size, field):  # noqa: F811
+    from lealtad.customers.actions import qr_payload
+    from lealtad.ledger.models import Transaction
+
+    shop = testing.make_merchant("Café Aroma")
+    testing.make_cashier(shop, "carol")
+    first = testing.make_customer(shop).customer
+    second = testing.make_customer(shop).customer
+    page = open_page(browser, size)
+    sign_in(page, live_server.url, "carol")
+    page.fill("#q", first.email)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.activeElement.id === 'id_amount'")
+    page.click(f"#{field}")
+    type_field(page, "12")  # the cashier had started typing
+    scan(page, qr_payload(second))
+    page.get_by_role("heading", name=second.full_name).wait_for()
+    assert page.url.endswith(f"/cashier/c/{second.pk}/")
+    assert page.locator(".error").count() == 0
+    assert page.input_value("#id_amount") == ""
+    assert not Transaction.objects.filter(kind="accrual").exists()
+    shot(page, f"scan-{field}-{size}")

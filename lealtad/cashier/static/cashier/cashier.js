@@ -37,6 +37,35 @@
       || document.querySelector("[autofocus]");
     if (target && target.focus) target.focus();
   }
+  // A scanner types the customer's QR code as a burst of keys, without pauses, ending in Enter.
+  // Wherever the cursor is (the amount, the invoice), a burst that ends in one of our QR codes
+  // (customers.actions.QR_PREFIX) goes to the search and switches customer; the field it fell
+  // into loses it again. The gap is generous (a busy till lags): the prefix is what tells a QR.
+  // Outside the till's pages (no search form) nothing changes.
+  var QR_PREFIX = "LTQ1.", BURST_GAP_MS = 150, burst = { text: "", last: 0 };
+  document.addEventListener("keydown", function (e) {
+    var now = Date.now();
+    if (now - burst.last > BURST_GAP_MS) burst.text = "";
+    burst.last = now;
+    if (e.key !== "Enter") {
+      if (e.key.length === 1) burst.text += e.key;
+      return;
+    }
+    var at = burst.text.lastIndexOf(QR_PREFIX), scanned = burst.text.slice(at);
+    burst.text = "";
+    var search = document.querySelector("form.search[data-scan]");
+    if (!search || at < 0 || scanned.length < 30) return;
+    var box = search.querySelector("[name=q]"), field = e.target;
+    e.preventDefault();
+    e.stopPropagation();
+    var value = field !== box && typeof field.value === "string" ? field.value : null;
+    if (value !== null && value.slice(-scanned.length) === scanned) {
+      field.value = value.slice(0, -scanned.length);
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    box.value = scanned;
+    search.requestSubmit();
+  }, true);
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
     var esc = document.querySelector("[data-esc]");
