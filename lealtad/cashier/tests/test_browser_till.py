@@ -111,3 +111,34 @@ def test_a_qr_scanned_while_a_customer_is_open_switches_customer(browser, live_s
     assert page.input_value("#id_amount") == ""
     assert not Transaction.objects.filter(kind="accrual").exists()
     shot(page, f"scan-{field}-{size}")
+
+
+def test_switching_quick_and_complete_keeps_what_was_typed(browser, live_server, size):  # noqa: F811
+    shop = testing.make_merchant("Café Aroma", welcome_bonus_points=20)
+    testing.make_cashier(shop, "carol")
+    page = open_page(browser, size)
+    sign_in(page, live_server.url, "carol")
+    page.fill("#q", "a+b@example.com")
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Registrar este cliente").click()
+    page.wait_for_selector("#id_document_number")
+    assert page.input_value("#id_email") == "a+b@example.com"
+    page.select_option("#id_document_type", "CE")
+    page.fill("#id_document_number", "E-12345")
+    page.fill("#id_email", "ana&co@example.com")
+    page.fill("#id_city", "Cali")
+    page.uncheck("#id_welcome_bonus")
+    page.get_by_role("link", name="Completo").click()
+    page.wait_for_selector("#id_first_name")
+    assert page.input_value("#id_document_type") == "CE"
+    assert page.input_value("#id_document_number") == "E-12345"
+    assert page.input_value("#id_email") == "ana&co@example.com"
+    assert page.input_value("#id_city") == "Cali"
+    assert not page.is_checked("#id_welcome_bonus")
+    page.fill("#id_mobile", "3105551234")
+    shot(page, f"register-switched-{size}")
+    page.get_by_role("link", name="Rápido").click()
+    page.wait_for_selector("#id_first_name", state="detached")
+    assert page.input_value("#id_document_number") == "E-12345"
+    assert page.input_value("#id_email") == "ana&co@example.com"
+    assert page.input_value("#id_mobile") == "3105551234"

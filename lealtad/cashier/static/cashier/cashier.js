@@ -66,6 +66,22 @@
     box.value = scanned;
     search.requestSubmit();
   }, true);
+  // A link marked data-keep="form-id" (the register form's Quick / Complete) carries what was
+  // typed in that form, so switching the form's mode loses nothing.
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest && e.target.closest("a[data-keep]");
+    var form = link && document.getElementById(link.dataset.keep);
+    if (!form) return;
+    var url = new URL(link.href, location.href);
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.type === "hidden" || el.disabled) return;
+      if (el.type === "checkbox") url.searchParams.set(el.name, el.checked ? "on" : "");
+      else if (el.value !== "") url.searchParams.set(el.name, el.value);
+    });
+    e.preventDefault();
+    e.stopPropagation();
+    location.assign(url.href);
+  }, true);
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
     var esc = document.querySelector("[data-esc]");
