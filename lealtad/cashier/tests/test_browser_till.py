@@ -142,3 +142,94 @@ def test_switching_quick_and_complete_keeps_what_was_typed(browser, live_server,
     assert page.input_value("#id_document_number") == "E-12345"
     assert page.input_value("#id_email") == "ana&co@example.com"
     assert page.input_value("#id_mobile") == "3105551234"
+
+
+NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
+
+
+def box(page, selector):
+    return page.locator(selector).first.bounding_box()
+
+
+def assert_fits(page, size, name):
+    page.evaluate("window.scrollTo(0, 0)")
+    shot_viewport(page, f"{name}-{size}")
+    assert page.evaluate(NO_OVERFLOW), (name, page.evaluate("document.documentElement.scrollWidth"))
+
+
+def shot_viewport(page, name):
+    from lealtad.cashier.tests.test_browser import ARTIFACTS
+
+    page.screenshot(path=str(ARTIFACTS / f"cashier-fit-{name}.png"))
+
+
+def test_the_till_fits_the_window_with_its_main_action_in_view(browser, live_server, size):  # noqa: F811
+    shop = testing.make_merchant("Panadería La Espiga del Norte")
+    testing.make_cashier(shop, "carolina.rodriguez")
+    testing.make_reward(shop, cost=100, name="Desayuno completo con jugo natural")
+    member = testing.make_customer(shop, first_name="María Fernanda", last_name="Rodríguez Peña")
+    page = open_page(browser, size)
+    sign_in(page, live_server.url, "carolina.rodriguez")
+    assert_fits(page, size, "home")
+    width, height = SIZES[size]
+    search = box(page, "#q")
+    assert search["width"] >= min(300, width * 0.6), search  # room for a document or an e-mail
+    page.fill("#q", member.customer.email)
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.activeElement.id === 'id_amount'")
+    assert_fits(page, size, "customer")
+    accrue = box(page, "form.accrue button")
+    assert accrue["y"] + accrue["height"] <= height, accrue  # no scrolling to the main action
+    assert accrue["y"] > box(page, "#id_amount")["y"]  # and it comes after the amount
+    assert accrue["y"] > box(page, "#id_invoice_number")["y"]
+    assert box(page, "#q")["width"] >= min(300, width * 0.6)
+    page.fill("#id_amount", "1")
+    page.keyboard.press("Enter")
+    page.locator("#amount-error, #accrued").first.wait_for()
+    assert_fits(page, size, "customer-error")
+    accrue = box(page, "form.accrue button")
+    assert accrue["y"] + accrue["height"] <= height, accrue
+    # A quick registration's customer: the incomplete-profile banner, and still in view.
+    quick = testing.make_customer(shop, complete=False).customer
+    page.fill("#q", quick.email)
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Completar perfil").wait_for()
+    assert_fits(page, size, "customer-incomplete")
+    accrue = box(page, "form.accrue button")
+    assert accrue["y"] + accrue["height"] <= height, accrue
+    page.goto(f"{live_server.url}/cashier/register/?mode=complete")
+    assert_fits(page, size, "register")
+
+
+def test_the_console_customer_list_fits_the_window(browser, live_server, size):  # noqa: F811
+    from lealtad.customers.models import Membership
+    from lealtad.network.models import Branch
+    from lealtad.program.models import Category
+
+    shop = testing.make_merchant("Panadería La Espiga del Norte", admin="adminlargo")
+    Category.objects.filter(merchant=shop.merchant).update(name="Clientes frecuentes oro")
+    Branch.objects.filter(pk=shop.branch.pk).update(name="Centro Comercial Andino")
+    made = [
+        testing.make_customer(
+            shop, complete=n != 1, first_name="María Fernanda", last_name=f"Rodríguez Peña {n}"
+        )
+        for n in range(3)
+    ]
+    # An anonymised customer (C12): no name, and a 32-character document that cannot wrap.
+    Customer.objects.filter(pk=made[2].customer.pk).update(
+        first_name="", last_name="", document_number="ANON" + "7F3A9C1E" * 3 + "B2D4"
+    )
+    for n, reg in enumerate(made):
+        Membership.objects.filter(pk=reg.membership.pk).update(
+            card_number=f"TARJETA-2026-000{n}",
+            blocked=True,
+            holder=made[0].membership if n else None,
+        )
+    page = open_page(browser, size)
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "adminlargo")
+    page.fill("#id_password", testing.PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/")
+    page.goto(f"{live_server.url}/console/customers/")
+    assert_fits(page, size, "console-customers")
