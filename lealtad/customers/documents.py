@@ -108,13 +108,17 @@ PASSPORT = (
 )
 
 
+_PE_CUI = _stdnum(pe_cui)
+
+
 def _pe_dni(value: str) -> str:
     # The DNI is 8 digits; the CUI adds a check digit some people write and others do not.
     # Checked when written, never stored: one person, one normal form.
-    return _stdnum(pe_cui)(value)[:8]
+    return _PE_CUI(value)[:8]
 
 
-# country → [(type, validator)]; validators take the compact value and return the stored form.
+# country → [(type, validator)]; validators take the compact value (or, `keeps_hyphens`, the
+# value with its separators as hyphens) and return the stored form.
 _RULES = {
     "CO": [
         (DocumentType("CC", _("Cédula de ciudadanía"), False, False), _pattern(r"[0-9]{3,10}")),
