@@ -233,3 +233,19 @@ def test_the_console_customer_list_fits_the_window(browser, live_server, size): 
     page.wait_for_url("**/console/")
     page.goto(f"{live_server.url}/console/customers/")
     assert_fits(page, size, "console-customers")
+
+
+def test_a_qr_scanned_during_a_registration_opens_that_customer(browser, live_server):  # noqa: F811
+    from lealtad.customers.actions import qr_payload
+
+    shop = testing.make_merchant("Café Aroma")
+    testing.make_cashier(shop, "carol")
+    known = testing.make_customer(shop).customer
+    page = open_page(browser, "till")
+    sign_in(page, live_server.url, "carol")
+    page.goto(f"{live_server.url}/cashier/register/")
+    page.wait_for_function("document.activeElement.id === 'id_document_number'")
+    type_field(page, "801")
+    scan(page, qr_payload(known))
+    page.get_by_role("heading", name=known.full_name).wait_for()
+    assert Customer.objects.count() == 1

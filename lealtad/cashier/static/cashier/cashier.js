@@ -41,7 +41,7 @@
   // Wherever the cursor is (the amount, the invoice), a burst that ends in one of our QR codes
   // (customers.actions.QR_PREFIX) goes to the search and switches customer; the field it fell
   // into loses it again. The gap is generous (a busy till lags): the prefix is what tells a QR.
-  // Outside the till's pages (no search form) nothing changes.
+  // Outside the till's pages (no search form, no data-scan-url) nothing changes.
   var QR_PREFIX = "LTQ1.", BURST_GAP_MS = 150, burst = { text: "", last: 0 };
   document.addEventListener("keydown", function (e) {
     var now = Date.now();
@@ -53,7 +53,7 @@
     }
     var at = burst.text.lastIndexOf(QR_PREFIX), scanned = burst.text.slice(at);
     burst.text = "";
-    var search = document.querySelector("form.search[data-scan]");
+    var search = document.querySelector("form.search[data-scan], [data-scan-url]");
     if (!search || at < 0 || scanned.length < 30) return;
     var box = search.querySelector("[name=q]"), field = e.target;
     e.preventDefault();
@@ -62,6 +62,10 @@
     if (value !== null && value.slice(-scanned.length) === scanned) {
       field.value = value.slice(0, -scanned.length);
       field.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    if (!box) {  // a till page without the search box (registration, profile)
+      location.assign(search.dataset.scanUrl + "?q=" + encodeURIComponent(scanned));
+      return;
     }
     box.value = scanned;
     search.requestSubmit();
