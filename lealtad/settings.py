@@ -134,6 +134,16 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
+# Sign-in throttling (lealtad/network/signin.py), for every way in: failures per username and
+# client address (LOGIN_MAX_FAILURES, below), and a looser count per address, within a window of
+# LOGIN_LOCKOUT_MINUTES.
+AUTHENTICATION_BACKENDS = ["lealtad.network.signin.ThrottledModelBackend"]
+LOGIN_MAX_FAILURES_PER_ADDRESS = envint("LOGIN_MAX_FAILURES_PER_ADDRESS", 30)
+# Proxies (addresses or networks) whose X-Forwarded-For names the client; no one else's is believed.
+# By default a proxy on the same machine (serve binds 127.0.0.1): without it every client would
+# share the proxy's address, and one stranger's failures would throttle everyone.
+TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", "127.0.0.1,::1")
+
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", "Español"), ("pt-br", "Português (Brasil)"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "lealtad" / "locale"]

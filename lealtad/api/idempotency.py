@@ -2,6 +2,15 @@
 
 A repeat with the same key and body within 24 hours gets the first response and moves nothing;
 the same key with another body gets 422; a repeat while the first still runs gets 409.
+
+A key belongs to one merchant and one credential (a POS API key, or the staff member behind a
+token): a cashier's refusal is never replayed to the admin who sends the same key.
+
+The key is held by a lock that lives exactly as long as the request's transaction, and the stored
+response is written in that same transaction. A request whose worker dies (kill -9, OOM, a
+terminated database backend) rolls back its work and its lock together, so the client's retry
+does the work once: there is no "in progress" row to outlive the request. On PostgreSQL the lock
+is `pg_try_advisory_xact_lock`; SQLite's write transactions (IMMEDIATE) serialise on their own.
 """
 
 import contextlib
@@ -9,7 +18,7 @@ import hashlib
 import json
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
 
@@ -22,6 +31,8 @@ IDEMPOTENT_PATHS = (
     "/api/v1/redemptions",
     "/api/v1/customers",
     "/api/v1/transactions/",
+    "/api/v1/promotions/",
+    "/api/v1/gift-offers/",
 )
 KEEP = timedelta(hours=24)
 
@@ -29,11 +40,34 @@ KEEP = timedelta(hours=24)
 def _fingerprint(request) -> str:
     body = request.body
     # The same JSON with other spacing or key order is the same request.
-    with contextlib.suppress(ValueError, UnicodeDecodeError):
+    with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
         body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(
         request.method.encode() + request.path.encode() + b"\0" + body
     ).hexdigest()
+
+
+def credential_of(actor) -> str:
+    """Who the key belongs to within the merchant: `apikey:<id>` or `user:<id>`. A staff member's
+    key survives a new token (tokens last 12 hours, keys 24): a retry after signing in again must
+    be answered from the first response, not do the work twice."""
+    return str(actor)
+
+
+def lock_id(merchant_id, credential: str, key: str) -> int:
+    """A signed 64-bit number for PostgreSQL's advisory lock; a collision only costs a 409."""
+    digest = hashlib.blake2b(f"{merchant_id}\0{credential}\0{key}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+def _try_lock(merchant_id, credential: str, key: str) -> bool:
+    if connection.vendor != "postgresql":
+        return True  # SQLite: the IMMEDIATE transaction already holds the database's write lock
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s)", [lock_id(merchant_id, credential, key)]
+        )
+        return cursor.fetchone()[0]
 
 
 def _replay(record: IdempotencyRecord):
@@ -46,6 +80,15 @@ def _replay(record: IdempotencyRecord):
     return reply
 
 
+def _in_progress():
+    return problem(
+        409,
+        "idempotency_in_progress",
+        "Request in progress",
+        "A request with this Idempotency-Key is still running; retry shortly.",
+    )
+
+
 class IdempotencyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -54,7 +97,8 @@ class IdempotencyMiddleware:
         key = request.headers.get("Idempotency-Key")
         if key is None or request.method != "POST" or not request.path.startswith(IDEMPOTENT_PATHS):
             return self.get_response(request)
-        if not 1 <= len(key) <= 255:
+        if not 1 <= len(key) <= 255 or not key.isprintable():
+            # A control character (NUL above all) cannot be stored: refused, not a 500.
             return problem(
                 422,
                 "validation_error",
@@ -65,65 +109,46 @@ class IdempotencyMiddleware:
         actor = actor_from_request(request)
         if actor is None or actor.merchant is None:
             return self.get_response(request)  # the endpoint answers 401/403
+        credential = credential_of(actor)
         now = timezone.now()
         fingerprint = _fingerprint(request)
-        for _attempt in range(2):
-            try:
-                # Committed on its own, before the work starts: simultaneous repeats see it.
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        merchant=actor.merchant,
-                        key=key,
-                        method=request.method,
-                        path=request.path[:255],
-                        request_hash=fingerprint,
-                        created_at=now,
-                    )
-                break
-            except IntegrityError:
-                existing = IdempotencyRecord.objects.filter(
-                    merchant=actor.merchant, key=key
-                ).first()
-                if existing is None:
-                    continue
-                if existing.created_at < now - KEEP:
-                    IdempotencyRecord.objects.filter(pk=existing.pk).delete()
-                    continue
-                if existing.request_hash != fingerprint:
-                    return problem(
-                        422,
-                        "idempotency_key_reused",
-                        "Idempotency-Key reused",
-                        "This Idempotency-Key was used with a different request.",
-                    )
-                if not existing.completed:
-                    return problem(
-                        409,
-                        "idempotency_in_progress",
-                        "Request in progress",
-                        "A request with this Idempotency-Key is still running; retry shortly.",
-                    )
-                return _replay(existing)
-        else:
-            return problem(409, "idempotency_in_progress", "Request in progress")
         try:
             with transaction.atomic():
+                if not _try_lock(actor.merchant.pk, credential, key):
+                    return _in_progress()
+                existing = IdempotencyRecord.objects.filter(
+                    merchant=actor.merchant, credential=credential, key=key
+                ).first()
+                if existing is not None and existing.created_at >= now - KEEP:
+                    if existing.request_hash != fingerprint:
+                        return problem(
+                            422,
+                            "idempotency_key_reused",
+                            "Idempotency-Key reused",
+                            "This Idempotency-Key was used with a different request.",
+                        )
+                    return _replay(existing)
+                if existing is not None:  # past its 24 hours: the same key is a new request
+                    existing.delete()
                 response = self.get_response(request)
                 if response.status_code >= 500:
+                    # Nothing is kept: the work and the key roll back, the client may retry.
                     raise _ServerError(response)
-                IdempotencyRecord.objects.filter(pk=record.pk).update(
+                IdempotencyRecord.objects.create(
+                    merchant=actor.merchant,
+                    credential=credential,
+                    key=key,
+                    method=request.method,
+                    path=request.path[:255],
+                    request_hash=fingerprint,
                     completed=True,
                     status_code=response.status_code,
                     response_body=response.content,
                     content_type=response.get("Content-Type", ""),
+                    created_at=now,
                 )
         except _ServerError as failure:
-            # Nothing was done: free the key so that the client may retry.
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
             return failure.response
-        except BaseException:
-            IdempotencyRecord.objects.filter(pk=record.pk).delete()
-            raise
         return response
 
 

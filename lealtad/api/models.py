@@ -6,11 +6,14 @@ from lealtad.network.models import Merchant
 class IdempotencyRecord(models.Model):
     """The first response to a POST sent with an Idempotency-Key, kept 24 hours.
 
-    The unique constraint (not a lookup) decides which of several simultaneous requests with one
-    key does the work: the others find the row and answer from it, or 409 while it runs.
+    Written in the transaction that did the work (see idempotency.py): a row exists only for a
+    request that finished, so `completed` is always true. Which of several simultaneous requests
+    does the work is decided by a lock held for that transaction; the constraint is the backstop.
     """
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    # `apikey:<id>` or `user:<id>`: a response is replayed only to the credential that caused it.
+    credential = models.CharField(max_length=64, default="")
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=8)
     path = models.CharField(max_length=255)
@@ -23,5 +26,8 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["merchant", "key"], name="idempotency_unique_key"),
+            models.UniqueConstraint(
+                fields=["merchant", "credential", "key"],
+                name="idempotency_unique_key_per_credential",
+            ),
         ]

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from lealtad.core.errors import ValidationFailed
 from lealtad.customers.documents import normalize_email, normalize_mobile
+from lealtad.network import signin
 from lealtad.network.actions import create_merchant
 from lealtad.network.models import Merchant
 
@@ -81,6 +82,6 @@ def signup(request):
         except IntegrityError:
             form.add_error("email", _("A merchant already signed up with this email."))
         else:
-            login(request, new.admin, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, new.admin, backend=signin.BACKEND)
             return redirect("console:home")
     return render(request, "console/signup.html", {"form": form})

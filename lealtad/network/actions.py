@@ -9,13 +9,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from lealtad.core.errors import ValidationFailed
 from lealtad.core.money import CURRENCY_BY_COUNTRY, MINOR_UNITS
 from lealtad.network.models import (
     ApiKey,
     Branch,
-    LoginFailure,
     Merchant,
     Network,
     Role,
@@ -38,37 +38,57 @@ DEFAULT_TIMEZONES = {
 }
 
 
-# --- login --------------------------------------------------------------------------------------
-
-
-def login_locked(username: str) -> bool:
-    since = timezone.now() - timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES)
-    failures = LoginFailure.objects.filter(username=username[:150], at__gte=since).count()
-    return failures >= settings.LOGIN_MAX_FAILURES
-
-
-def record_login_failure(username: str, ip: str | None) -> None:
-    LoginFailure.objects.create(username=username[:150], ip=ip or None)
+# --- login (the throttle is in signin.py) --------------------------------------------------------
 
 
 def issue_token(user: User) -> tuple[str, object]:
     secret = StaffToken.new_secret()
     expires_at = timezone.now() + timedelta(hours=settings.API_TOKEN_HOURS)
     StaffToken.objects.create(key_hash=StaffToken.hash(secret), user=user, expires_at=expires_at)
-    LoginFailure.objects.filter(username=user.username).delete()
     return secret, expires_at
 
 
-def issue_api_key(merchant: Merchant, branch: Branch, name: str = "POS") -> str:
+def create_api_key(merchant: Merchant, branch: Branch, name: str = "POS") -> tuple[ApiKey, str]:
+    """A POS key for `branch`. Only its hash is kept: the secret returned here is shown once."""
+    name = (name or "").strip() or "POS"
+    errors = []
+    if branch.merchant_id != merchant.pk:
+        errors.append({"field": "branch", "message": gettext("Not a branch of this merchant.")})
+    if len(name) > ApiKey._meta.get_field("name").max_length:
+        errors.append({"field": "name", "message": gettext("At most %d characters.") % 80})
+    if errors:
+        raise ValidationFailed(errors)
     secret = ApiKey.new_secret()
-    ApiKey.objects.create(
+    key = ApiKey.objects.create(
         merchant=merchant,
         branch=branch,
         name=name,
         prefix=secret[:10],
         key_hash=ApiKey.hash(secret),
     )
-    return secret
+    return key, secret
+
+
+def issue_api_key(merchant: Merchant, branch: Branch, name: str = "POS") -> str:
+    return create_api_key(merchant, branch, name)[1]
+
+
+def rename_api_key(key: ApiKey, name: str) -> ApiKey:
+    name = (name or "").strip()
+    if not name or len(name) > ApiKey._meta.get_field("name").max_length:
+        raise ValidationFailed([{"field": "name", "message": gettext("Required, at most 80.")}])
+    ApiKey.objects.filter(pk=key.pk).update(name=name)
+    key.name = name
+    return key
+
+
+def revoke_api_key(key: ApiKey, now=None) -> bool:
+    """The key stops working at once; the row stays (who used which key is history)."""
+    return bool(
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=now or timezone.now()
+        )
+    )
 
 
 # --- merchants and staff ------------------------------------------------------------------------
@@ -89,6 +109,13 @@ def _check_password(password: str, user: User | None = None) -> None:
         raise ValidationFailed(
             [{"field": "password", "message": m} for m in exc.messages]
         ) from None
+
+
+# C3: what a merchant's registration asks by default in its country (the seed's Brazilian
+# registration asks CEP, the full address and pessoa física / jurídica). The admin can change it.
+REGISTRATION_BY_COUNTRY = {
+    "BR": {"asks_postal_code": True, "asks_address": True, "asks_person_type": True},
+}
 
 
 def create_merchant(
@@ -122,6 +149,7 @@ def create_merchant(
     if errors:
         raise ValidationFailed(errors)
     _check_password(admin_password)
+    settings_ = {**REGISTRATION_BY_COUNTRY.get(country, {}), **settings_}
     with transaction.atomic():
         merchant = Merchant.objects.create(
             network=network or Network.default(),

@@ -1,7 +1,5 @@
 """The public API exactly as shared/API.md fixes it: every endpoint and every error code."""
 
-import json
-
 import pytest
 
 from lealtad.core import testing
@@ -640,31 +638,40 @@ class TestIdempotency:
         )
         problem_of(response, 422, "idempotency_key_reused")
 
-    def test_key_in_progress_is_409(self, cashier_api, alice_shop):
-        from django.utils import timezone
+    def test_a_cashiers_refusal_is_not_replayed_to_the_admin(self, cashier_api, admin_api):
+        customer = registered(cashier_api)
+        txn = cashier_api.post(
+            "/accruals", {"customer_id": customer["id"], "amount": "3000"}
+        ).json()
+        path, body = f"/transactions/{txn['id']}/reversal", {"reason": "wrong card"}
+        problem_of(cashier_api.post(path, body, idempotency_key="rev-1"), 403, "forbidden")
+        response = admin_api.post(path, body, idempotency_key="rev-1")
+        assert response.status_code == 201, response.content
+        assert "Idempotent-Replayed" not in response
+        # Each credential keeps its own answer.
+        problem_of(cashier_api.post(path, body, idempotency_key="rev-1"), 403, "forbidden")
+        again = admin_api.post(path, body, idempotency_key="rev-1")
+        assert again["Idempotent-Replayed"] == "true" and again.json() == response.json()
+        assert Transaction.objects.filter(kind="reversal").count() == 1
 
-        from lealtad.api.idempotency import _fingerprint
-        from lealtad.api.models import IdempotencyRecord
+    def test_keys_are_per_credential_within_a_merchant(self, cashier_api, pos_api):
+        customer = registered(cashier_api)
+        payload = {"customer_id": customer["id"], "amount": "5000"}
+        first = cashier_api.post("/accruals", payload, idempotency_key="till-1")
+        second = pos_api.post("/accruals", payload, idempotency_key="till-1")
+        assert (first.status_code, second.status_code) == (201, 201)
+        assert "Idempotent-Replayed" not in second
+        assert second.json()["id"] != first.json()["id"]
+
+    def test_a_new_token_of_the_same_cashier_gets_the_replay(self, cashier_api, carol):
+        from .conftest import Api
 
         customer = registered(cashier_api)
         payload = {"customer_id": customer["id"], "amount": "5000"}
-
-        class Req:
-            method, path, body = "POST", "/api/v1/accruals", json.dumps(payload).encode()
-
-        IdempotencyRecord.objects.create(
-            merchant=alice_shop.merchant,
-            key="k-4",
-            method="POST",
-            path="/api/v1/accruals",
-            request_hash=_fingerprint(Req),
-            created_at=timezone.now(),
-        )
-        problem_of(
-            cashier_api.post("/accruals", payload, idempotency_key="k-4"),
-            409,
-            "idempotency_in_progress",
-        )
+        first = cashier_api.post("/accruals", payload, idempotency_key="relogin")
+        again = Api(testing.token_for(carol)).post("/accruals", payload, idempotency_key="relogin")
+        assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+        assert Transaction.objects.filter(kind="accrual").count() == 1
 
     def test_keys_are_per_merchant(self, cashier_api, other_api):
         customer = registered(cashier_api)
@@ -676,6 +683,14 @@ class TestIdempotency:
         problem_of(
             cashier_api.post("/accruals", {}, idempotency_key="k" * 256), 422, "validation_error"
         )
+
+    @pytest.mark.parametrize("key", ["k\x00", "k\x1f1", "\x7f"])
+    def test_key_with_a_control_character_is_refused(self, cashier_api, key):
+        customer = registered(cashier_api)
+        payload = {"customer_id": customer["id"], "amount": "5000"}
+        response = cashier_api.post("/accruals", payload, idempotency_key=key)
+        problem_of(response, 422, "validation_error")
+        assert not Transaction.objects.filter(kind="accrual").exists()
 
 
 # --- bad input ----------------------------------------------------------------------------------

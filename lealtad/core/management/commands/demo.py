@@ -65,6 +65,8 @@ MERCHANTS = [
         "document": "CPF",
         "amounts": (50, 400),
         "city": "Belo Horizonte",
+        # C3: the Brazilian registration asks CEP and the full address (seed 004).
+        "postal_address": ("30130-010", "Av. Afonso Pena {n}, Centro"),
         "mobile": ("+55319", 8),
     },
     {
@@ -333,6 +335,9 @@ class Command(BaseCommand):
                 "mobile": f"{spec['mobile'][0]}{n:0{spec['mobile'][1]}d}",
                 "city": spec["city"],
             }
+            if "postal_address" in spec:
+                profile["postal_code"] = spec["postal_address"][0]
+                profile["address"] = spec["postal_address"][1].format(n=n * 10)
             if i == 0:  # one quick registration whose profile is still incomplete
                 profile = {"email": profile["email"], "city": spec["city"]}
             joined = now - dt.timedelta(days=400 - i * 20)
@@ -389,7 +394,7 @@ class Command(BaseCommand):
                     )
                 except LealtadError:
                     continue
-            if i % 3 == 0 and rewards and membership.customer.profile_complete and i != 2:
+            if i % 3 == 0 and rewards and membership.profile_complete and i != 2:
                 with contextlib.suppress(LealtadError):
                     ledger.redeem_reward(
                         membership=membership,
@@ -405,8 +410,8 @@ class Command(BaseCommand):
                 memberships__merchant=merchant, document_number=_document("CC", offset + 14)
             ).update(
                 suspended=True,
-                suspension_message="En revisión por el operador: envíe al cliente a "
-                "soporte@lealtad.example o a la línea 601 555 0100.",
+                # The till adds the network's fraud-monitoring line for the customer's country.
+                suspension_message="En revisión por el operador (monitoreo de fraude).",
             )
         # Lots that fell due in the generated history leave by expiry entries, as in real life.
         ledger.expire_points(now)
