@@ -59,10 +59,7 @@ def search_members(merchant, q: str):
         return rows
     has_digits, has_letters = any(c.isdigit() for c in q), any(c.isalpha() for c in q)
     if "@" in q or (has_digits and (len(q.split()) == 1 or not has_letters)):
-        who = Q()
-        compact = "".join(ch for ch in q if ch.isalnum()).upper()
-        if compact:
-            who |= Q(document_number=compact)
+        who = customers.documents_filter(q)
         with contextlib.suppress(ValueError):
             who |= Q(email=documents.normalize_email(q))
         with contextlib.suppress(ValueError):
