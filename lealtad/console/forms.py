@@ -3,6 +3,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lealtad.core.numbers import format_points, trimmed
 from lealtad.customers.actions import find_member
 from lealtad.network.models import Branch, Merchant
 from lealtad.offers.models import Gift, GiftKind, Promotion, PromotionKind, Target
@@ -101,7 +102,7 @@ class RulesForm(forms.Form):
                 min_value=0,
                 max_digits=16,
                 decimal_places=2,
-                initial=rule.limit if rule else None,
+                initial=trimmed(rule.limit) if rule else None,
             )
             self.fields[f"{kind}_action"] = forms.ChoiceField(
                 label=_("When it fires"),
@@ -272,8 +273,8 @@ class PromotionForm(forms.ModelForm):
         if kind == PromotionKind.SPECIAL_PRICE and reward and price and price >= reward.points_cost:
             self.add_error(
                 "special_price",
-                _("Must be lower than the prize's price (%(points)d points).")
-                % {"points": reward.points_cost},
+                _("Must be lower than the prize's price (%(points)s points).")
+                % {"points": format_points(reward.points_cost)},
             )
         target = data.get("target")
         if target == Target.CATEGORIES and not data.get("categories"):

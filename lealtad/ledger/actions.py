@@ -33,6 +33,7 @@ from lealtad.core.errors import (
     ValidationFailed,
 )
 from lealtad.core.ids import parse_id
+from lealtad.core.numbers import format_limit, format_points
 from lealtad.customers.actions import join_merchant
 from lealtad.customers.models import Customer, Membership, RedeemPolicy
 from lealtad.ledger import ledger
@@ -120,7 +121,10 @@ def accrue_points(
                 if verdict.refuse:
                     raise FraudRuleRefused(
                         _("Refused: %(rule)s (%(limit)s).")
-                        % {"rule": verdict.rule.get_kind_display(), "limit": verdict.rule.limit},
+                        % {
+                            "rule": verdict.rule.get_kind_display(),
+                            "limit": format_limit(verdict.rule.kind, verdict.rule.limit),
+                        },
                         rule=verdict.rule.kind,
                     )
             held = (manual or verdict.hold) and points > 0
@@ -284,7 +288,7 @@ def redeem_reward(
         if account.balance < cost:
             missing = cost - account.balance
             raise InsufficientPoints(
-                _("%(missing)d more points are needed.") % {"missing": missing},
+                _("%(missing)s more points are needed.") % {"missing": format_points(missing)},
                 points_missing=missing,
                 available=account.balance,
             )
@@ -415,10 +419,13 @@ def reverse_transaction(
                 if account.balance < original.points:
                     raise InsufficientPoints(
                         _(
-                            "Reversing it would take the balance below zero: %(balance)d "
-                            "available, %(points)d to take back."
+                            "Reversing it would take the balance below zero: %(balance)s "
+                            "available, %(points)s to take back."
                         )
-                        % {"balance": account.balance, "points": original.points},
+                        % {
+                            "balance": format_points(account.balance),
+                            "points": format_points(original.points),
+                        },
                         available=account.balance,
                     )
                 reversal.balance_after = account.balance - original.points

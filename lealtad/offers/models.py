@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from lealtad.core.numbers import format_percent, format_points
 from lealtad.customers.models import Membership
 from lealtad.ledger.models import Transaction
 from lealtad.network.models import Branch, Merchant, User
@@ -167,9 +168,9 @@ class Gift(models.Model):
     @property
     def summary(self) -> str:
         if self.kind == GiftKind.POINTS:
-            return _("%(points)d points") % {"points": self.points}
+            return _("%(points)s points") % {"points": format_points(self.points)}
         if self.kind == GiftKind.DISCOUNT:
-            return _("%(percent)s%% off") % {"percent": self.discount_percent.normalize()}
+            return _("%(percent)s off") % {"percent": format_percent(self.discount_percent)}
         return self.description or self.name
 
 

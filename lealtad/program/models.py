@@ -130,4 +130,6 @@ class FraudRule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.limit}"
+        from lealtad.core.numbers import format_limit
+
+        return f"{self.get_kind_display()} {format_limit(self.kind, self.limit)}"
