@@ -153,6 +153,7 @@ class RewardForm(forms.ModelForm):
             "valid_until",
             "active",
         ]
+        labels = {"valid_from": _("valid from"), "valid_until": _("valid until")}
         widgets = {
             "valid_from": forms.DateInput(attrs={"type": "date"}),
             "valid_until": forms.DateInput(attrs={"type": "date"}),

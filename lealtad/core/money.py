@@ -6,6 +6,8 @@ down (a customer never gets a fraction of a point, and we never invent one).
 
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
+
 # ISO 4217 minor units of the currencies the network trades in.
 MINOR_UNITS = {
     "ARS": 2,
@@ -65,22 +67,25 @@ def minor_units(currency: str) -> int:
 def parse_amount(value, currency: str) -> Decimal:
     """A positive amount with no more decimals than the currency has."""
     if isinstance(value, float):
-        raise InvalidAmount("amount must be a decimal string, not a float")
+        raise InvalidAmount(_("Send the amount as a decimal string, not a float."))
     try:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError) as exc:
-        raise InvalidAmount("amount is not a number") from exc
+        raise InvalidAmount(_("The amount is not a number.")) from exc
     if not amount.is_finite():
-        raise InvalidAmount("amount is not a number")
+        raise InvalidAmount(_("The amount is not a number."))
     if amount <= 0:
-        raise InvalidAmount("amount must be greater than zero")
+        raise InvalidAmount(_("The amount must be greater than zero."))
     if amount > MAX_AMOUNT:
-        raise InvalidAmount("amount is too large")
+        raise InvalidAmount(_("The amount is too large."))
     places = minor_units(currency)
     if amount.as_tuple().exponent < -places and amount != amount.quantize(
         Decimal(1).scaleb(-places)
     ):
-        raise InvalidAmount(f"{currency} amounts have at most {places} decimals")
+        raise InvalidAmount(
+            _("%(currency)s amounts have at most %(places)d decimals.")
+            % {"currency": currency, "places": places}
+        )
     return amount.quantize(Decimal(1).scaleb(-places))
 
 

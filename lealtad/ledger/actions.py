@@ -242,9 +242,17 @@ def check_can_redeem(membership: Membership) -> None:
             raise Forbidden(_("Only the card holder may redeem these points."))
     if not customer.profile_complete:
         raise ProfileIncomplete(
-            _("Missing: %(fields)s.") % {"fields": ", ".join(customer.missing_fields)},
+            _("Missing: %(fields)s.") % {"fields": missing_labels(customer)},
             missing_fields=customer.missing_fields,
         )
+
+
+def missing_labels(customer: Customer) -> str:
+    """The missing profile fields as the screens call them ("nombres, apellidos"), not as the
+    code does ("first_name, last_name")."""
+    return ", ".join(
+        str(Customer._meta.get_field(name).verbose_name) for name in customer.missing_fields
+    )
 
 
 def reward_available(reward: Reward, now) -> bool:

@@ -9,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from lealtad.core.errors import ValidationFailed
 from lealtad.core.money import CURRENCY_BY_COUNTRY, MINOR_UNITS
@@ -110,15 +111,20 @@ def create_merchant(
     currency = (currency or CURRENCY_BY_COUNTRY.get(country, "USD")).upper()
     errors = []
     if not name.strip():
-        errors.append({"field": "name", "message": "required"})
+        errors.append({"field": "name", "message": _("This field is required.")})
     if len(country) != 2 or not country.isalpha():
-        errors.append({"field": "country", "message": "an ISO 3166 alpha-2 code, e.g. CO"})
+        errors.append({"field": "country", "message": _("A two-letter country code, e.g. CO.")})
     if currency not in MINOR_UNITS:
-        errors.append({"field": "currency", "message": f"unknown currency {currency}"})
+        errors.append(
+            {
+                "field": "currency",
+                "message": _("Unknown currency: %(currency)s.") % {"currency": currency},
+            }
+        )
     if point_value is not None and point_value <= 0:
-        errors.append({"field": "point_value", "message": "must be greater than zero"})
+        errors.append({"field": "point_value", "message": _("Must be greater than zero.")})
     if User.objects.filter(username=admin_username).exists():
-        errors.append({"field": "admin_username", "message": "already taken"})
+        errors.append({"field": "admin_username", "message": _("This username is already taken.")})
     if errors:
         raise ValidationFailed(errors)
     _check_password(admin_password)
@@ -149,13 +155,21 @@ def create_staff(
     *, merchant: Merchant, username: str, password: str, role: str, branch: Branch | None = None
 ) -> User:
     if role not in (Role.CASHIER, Role.MERCHANT_ADMIN):
-        raise ValidationFailed([{"field": "role", "message": "cashier or merchant_admin"}])
+        raise ValidationFailed(
+            [{"field": "role", "message": _("Choose cashier or administrator.")}]
+        )
     if branch is None:
         branch = merchant.branches.filter(active=True).order_by("created_at").first()
     elif branch.merchant_id != merchant.pk:
-        raise ValidationFailed([{"field": "branch", "message": "not a branch of this merchant"}])
-    if not username.strip() or User.objects.filter(username=username).exists():
-        raise ValidationFailed([{"field": "username", "message": "empty or already taken"}])
+        raise ValidationFailed(
+            [{"field": "branch", "message": _("Not a branch of this merchant.")}]
+        )
+    if not username.strip():
+        raise ValidationFailed([{"field": "username", "message": _("This field is required.")}])
+    if User.objects.filter(username=username).exists():
+        raise ValidationFailed(
+            [{"field": "username", "message": _("This username is already taken.")}]
+        )
     _check_password(password)
     return User.objects.create_user(
         username=username, password=password, role=role, merchant=merchant, branch=branch
