@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lealtad.core.numbers import format_points, trimmed
 from lealtad.customers.actions import find_member
@@ -66,12 +67,18 @@ class RejectForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
+# "Active" agrees with what it describes: una categoría, sucursal o promoción activa, but un
+# premio o regalo activo (pgettext: the same English word, two Spanish and Portuguese ones).
+FEMININE_ACTIVE = pgettext_lazy("feminine", "active")
+
+
 class CategoryForm(forms.ModelForm):
     """C6. Changing a category never rewrites points already earned: it applies from now on."""
 
     class Meta:
         model = Category
         fields = ["name", "description", "multiplier", "validity_days", "audit_mode", "active"]
+        labels = {"active": FEMININE_ACTIVE}
 
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -125,6 +132,7 @@ class BranchForm(forms.ModelForm):
     class Meta:
         model = Branch
         fields = ["name", "city", "address", "active"]
+        labels = {"active": FEMININE_ACTIVE}
 
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -218,6 +226,7 @@ class PromotionForm(forms.ModelForm):
             "uses_per_customer",
             "active",
         ]
+        labels = {"active": FEMININE_ACTIVE}
         widgets = {
             "starts_on": forms.DateInput(attrs={"type": "date"}),
             "ends_on": forms.DateInput(attrs={"type": "date"}),
