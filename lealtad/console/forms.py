@@ -24,7 +24,19 @@ def unique_name(form: forms.ModelForm, message) -> str:
     return name
 
 
-class ProgramForm(forms.ModelForm):
+class DecimalsAsTyped:
+    """A form shows a stored Decimal as a person types it: 10 and 1.5, not 10.00 and 1.50."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if isinstance(field, forms.DecimalField) and isinstance(
+                self.initial.get(name), Decimal
+            ):
+                self.initial[name] = trimmed(self.initial[name])
+
+
+class ProgramForm(DecimalsAsTyped, forms.ModelForm):
     """P1, P3, C9, P6: what the merchant admin decides; coin flags stay the operator's."""
 
     class Meta:
@@ -72,7 +84,7 @@ class RejectForm(forms.Form):
 FEMININE_ACTIVE = pgettext_lazy("feminine", "active")
 
 
-class CategoryForm(forms.ModelForm):
+class CategoryForm(DecimalsAsTyped, forms.ModelForm):
     """C6. Changing a category never rewrites points already earned: it applies from now on."""
 
     class Meta:
@@ -196,7 +208,7 @@ class RewardForm(forms.ModelForm):
         return data
 
 
-class PromotionForm(forms.ModelForm):
+class PromotionForm(DecimalsAsTyped, forms.ModelForm):
     """R1. What each kind needs is asked for by `clean`, next to its field."""
 
     customers = forms.CharField(
@@ -313,7 +325,7 @@ class PromotionForm(forms.ModelForm):
         )
 
 
-class GiftForm(forms.ModelForm):
+class GiftForm(DecimalsAsTyped, forms.ModelForm):
     class Meta:
         model = Gift
         fields = [

@@ -1,6 +1,7 @@
 """Numbers on screens: one way to write points, money, percentages, multipliers and limits per
 language — never a Decimal as it is ("1E+1", "1.00")."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -88,3 +89,25 @@ def test_a_refusal_names_its_limit_as_a_count():
     page = client.get("/console/rules/").content.decode()
     assert 'value="1"' in page
     assert 'value="1.00"' not in page
+
+
+def test_console_forms_show_decimals_as_typed():
+    from lealtad.program.models import Category
+
+    shop = testing.make_merchant()
+    gift = testing.make_gift(shop, "discount", discount_percent=Decimal("10"))
+    category = Category.objects.create(
+        merchant=shop.merchant, name="Oro", multiplier=Decimal("1.5")
+    )
+    promo = testing.make_promotion(shop, "multiplier", multiplier=Decimal("2"))
+    client = Client()
+    client.force_login(shop.admin)
+    for url, value in (
+        (f"/console/gifts/{gift.pk}/", 'value="10"'),
+        (f"/console/categories/{category.pk}/", 'value="1.5"'),
+        (f"/console/promotions/{promo.pk}/", 'value="2"'),
+        ("/console/program/", 'value="1000"'),
+    ):
+        page = client.get(url).content.decode()
+        assert value in page, url
+        assert not re.search(r'value="\d+\.\d*0"', page), url
