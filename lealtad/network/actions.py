@@ -8,10 +8,11 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from lealtad.core.errors import ValidationFailed
+from lealtad.core.languages import language_for_country
 from lealtad.core.money import CURRENCY_BY_COUNTRY, MINOR_UNITS
 from lealtad.network.models import (
     ApiKey,
@@ -139,7 +140,9 @@ def create_merchant(
             **settings_,
         )
         branch = Branch.objects.create(merchant=merchant, name=branch_name)
-        default_category(merchant)
+        # Named in the merchant's language, whatever the language of who signs it up.
+        with translation.override(language_for_country(merchant.country)):
+            default_category(merchant)
         admin = User.objects.create_user(
             username=admin_username,
             password=admin_password,

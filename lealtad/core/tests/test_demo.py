@@ -68,3 +68,18 @@ def test_the_brazilian_demo_merchant_speaks_portuguese(demo):
     assert sorted(w for w in SPANISH if w in text.split()) == []
     cafe = Merchant.objects.get(country="CO")
     assert "Puntos dobles" in _texts(cafe)
+
+
+def test_a_merchant_s_own_names_are_in_its_language_whoever_signs_it_up():
+    """The default category is named in the merchant's language, not in the language of the
+    screen it was signed up from."""
+    from django.utils import translation
+
+    from lealtad.core import testing
+
+    with translation.override("es"):
+        posto = testing.make_merchant(country="BR")
+    with translation.override("pt-br"):
+        cafe = testing.make_merchant(country="CO")
+    assert posto.merchant.categories.get(is_default=True).name == "Geral"
+    assert cafe.merchant.categories.get(is_default=True).name == "General"

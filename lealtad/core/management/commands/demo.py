@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 
 from lealtad.core.errors import LealtadError
+from lealtad.core.languages import language_for_country as language_of
 from lealtad.customers.actions import qr_payload, register_customer, set_card
 from lealtad.customers.models import Customer, Membership, RedeemPolicy
 from lealtad.customers.privacy import set_marketing_consent
@@ -108,10 +109,6 @@ TEXTS = {
         "claim": "Reclamação em análise",
     },
 }
-
-
-def language_of(country: str) -> str:
-    return "pt-br" if country == "BR" else "es"
 
 
 FIRST = [
