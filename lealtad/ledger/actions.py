@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from lealtad.core import money
 from lealtad.core.errors import (
@@ -296,7 +297,12 @@ def redeem_reward(
         if account.balance < cost:
             missing = cost - account.balance
             raise InsufficientPoints(
-                _("%(missing)s more points are needed.") % {"missing": format_points(missing)},
+                ngettext(
+                    "%(missing)s more point is needed.",
+                    "%(missing)s more points are needed.",
+                    missing,
+                )
+                % {"missing": format_points(missing)},
                 points_missing=missing,
                 available=account.balance,
             )

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from lealtad.core.numbers import format_percent, format_points
 from lealtad.customers.models import Membership
@@ -168,7 +169,9 @@ class Gift(models.Model):
     @property
     def summary(self) -> str:
         if self.kind == GiftKind.POINTS:
-            return _("%(points)s points") % {"points": format_points(self.points)}
+            return ngettext("%(points)s point", "%(points)s points", self.points) % {
+                "points": format_points(self.points)
+            }
         if self.kind == GiftKind.DISCOUNT:
             return _("%(percent)s off") % {"percent": format_percent(self.discount_percent)}
         return self.description or self.name

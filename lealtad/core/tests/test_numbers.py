@@ -111,3 +111,24 @@ def test_console_forms_show_decimals_as_typed():
         page = client.get(url).content.decode()
         assert value in page, url
         assert not re.search(r'value="\d+\.\d*0"', page), url
+
+
+def test_one_point_is_singular():
+    from lealtad.core.errors import InsufficientPoints
+    from lealtad.ledger import actions
+
+    shop = testing.make_merchant()  # a point per 1000
+    made = testing.make_customer(shop)
+    client = Client()
+    client.force_login(testing.make_cashier(shop))
+    page = client.post(
+        f"/cashier/c/{made.customer.pk}/accrue/", {"amount": "1000", "invoice_number": "S-1"}
+    ).content.decode()
+    assert "+1 punto. Nuevo saldo: 1." in page
+    reward = testing.make_reward(shop, cost=2)
+    with translation.override("es"), pytest.raises(InsufficientPoints) as refused:
+        actions.redeem_reward(membership=made.membership, reward_id=reward.pk, branch=shop.branch)
+    assert str(refused.value.detail) == "Falta 1 punto."
+    with translation.override("pt-br"):
+        assert testing.make_gift(shop, "points", points=1).summary == "1 ponto"
+        assert testing.make_gift(shop, "points", points=1500).summary == "1.500 pontos"
