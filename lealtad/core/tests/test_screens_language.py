@@ -224,6 +224,31 @@ def test_every_screen_and_form_error_speaks_the_language(world, language):
         )
 
 
+@pytest.mark.parametrize("language", ["es", "pt-br"])
+def test_error_pages_speak_the_language(language):
+    """A wrong address, a page of another merchant, a refused form: Django's own pages are
+    English ("Not Found", "Forbidden"); ours are in the user's language."""
+    shop = testing.make_merchant()
+    cashier = Client(enforce_csrf_checks=True)
+    cashier.force_login(testing.make_cashier(shop))
+    cashier.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    pages = [
+        cashier.get("/no-such-page/"),
+        cashier.get("/cashier/c/00000000-0000-0000-0000-000000000000/"),
+        cashier.post("/cashier/register/", {}),  # no CSRF token
+    ]
+    assert [p.status_code for p in pages] == [404, 404, 403]
+    for page in pages:
+        text = " ".join(visible(page.content.decode()).parts)
+        assert untranslated(text, {"Lealtad"}) == [], text
+        assert ("Página no encontrada" if language == "es" else "Página não encontrada") in (
+            text
+        ) or page.status_code == 403
+    with translation.override(language):  # what server_error renders, without a request
+        text = " ".join(visible(render_to_string("500.html")).parts)
+    assert untranslated(text, {"Lealtad"}) == [] and "Lealtad" in text
+
+
 def _people(shop) -> set[str]:
     from lealtad.customers.models import Customer
     from lealtad.network.models import User
