@@ -104,10 +104,11 @@ def patterns(resolver=None, prefix=""):
 
 
 @pytest.fixture
-def world():
+def world(request):
     """A merchant with one of everything a screen shows: members (complete, incomplete), a
     prize out of stock, a 10 % gift, each kind of promotion, a held accrual, a second cashier."""
-    shop = testing.make_merchant(email_on_join=True)
+    country = getattr(request, "param", "CO")
+    shop = testing.make_merchant(email_on_join=True, country=country, point_value="5")
     member = testing.make_customer(shop, welcome_bonus=True)
     incomplete = testing.make_customer(shop, complete=False)
     reward = testing.make_reward(shop, cost=10, stock=0)
@@ -166,7 +167,11 @@ def _nonsense(fields: dict, taken_username: str) -> dict:
     return data
 
 
-@pytest.mark.parametrize("language", ["es", "pt-br"])
+@pytest.mark.parametrize(
+    ("world", "language"),
+    [("CO", "es"), ("CO", "pt-br"), ("BR", "pt-br")],
+    indirect=["world"],
+)
 def test_every_screen_and_form_error_speaks_the_language(world, language):
     shop, ids, incomplete = world
     clients = {"anonymous": Client(), "cashier": Client(), "admin": Client()}
