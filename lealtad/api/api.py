@@ -270,16 +270,26 @@ def _branch(actor, branch_id) -> Branch:
 
 @api.post("/accruals", response={201: s.AccrualOut, **PROBLEMS}, tags=["points"])
 def accrue(request, payload: s.AccrualIn):
+    """P2. `amount` is a plain decimal string ("25000.00"; no exponent, no thousands separators).
+    An invoice number is compared trimmed and case-folded ("F-1001" is "f-1001").
+
+    Errors: 422 `amount_below_minimum` (the purchase earns no point; `minimum` is the smallest
+    amount that does), 409 `duplicate_invoice` (accrued or awaiting approval here; a rejected
+    accrual frees its number), 409 `invoice_reversed` (accrued and reversed: the number stays used),
+    403 `customer_suspended`. Both 409s carry `transaction_id`, the accrual holding the number."""
     actor = merchant_actor(request)
     try:
         amount = money.parse_amount(payload.amount, actor.merchant.currency)
     except money.InvalidAmount as exc:
         raise ValidationFailed([{"field": "amount", "message": str(exc)}], str(exc)) from None
     branch = _branch(actor, payload.branch_id)
-    membership = customers.membership_or_join(actor.merchant, payload.customer_id, branch)
+    # A first accrual makes the customer a member (N2) inside the accrual's own transaction, so
+    # that a refused one (below the minimum, a duplicate invoice) makes no member either.
+    membership = customers.membership_at(actor.merchant, payload.customer_id)
     movement = ledger.accrue_points(
         merchant=actor.merchant,
         membership=membership,
+        customer=None if membership else customers.get_customer(payload.customer_id),
         amount=amount,
         branch=branch,
         staff=actor.user,
@@ -334,11 +344,17 @@ def create_reward(request, payload: s.RewardIn):
 
 @api.post("/redemptions", response={201: s.RedemptionOut, **PROBLEMS}, tags=["rewards"])
 def redeem(request, payload: s.RedemptionIn):
+    """P6. Where the merchant asks the cashier to check the customer's identity document, send
+    `"document_checked": true` once it was checked; without it: 422 `document_check_required`."""
     actor = merchant_actor(request)
     branch = _branch(actor, payload.branch_id)
     membership = customers.get_membership_for(actor.merchant, payload.customer_id)
     movement = ledger.redeem_reward(
-        membership=membership, reward_id=payload.reward_id, branch=branch, staff=actor.user
+        membership=membership,
+        reward_id=payload.reward_id,
+        branch=branch,
+        staff=actor.user,
+        document_checked=payload.document_checked,
     )
     txn = movement.transaction
     return Status(
@@ -378,3 +394,10 @@ def reverse(request, transaction_id: str, payload: s.ReversalIn):
         staff=actor.user,
     )
     return Status(201, transaction_out(reversal))
+
+
+# --- free items and gifts (R1, R2) --------------------------------------------------------------
+
+from lealtad.api.offers import router as offers_router  # noqa: E402  (needs `api` above)
+
+api.add_router("", offers_router)

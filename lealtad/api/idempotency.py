@@ -23,6 +23,8 @@ IDEMPOTENT_PATHS = (
     "/api/v1/redemptions",
     "/api/v1/customers",
     "/api/v1/transactions/",
+    "/api/v1/promotions/",
+    "/api/v1/gift-offers/",
 )
 KEEP = timedelta(hours=24)
 

@@ -10,6 +10,15 @@ ShortText = Annotated[StrictStr, StringConstraints(max_length=80, strip_whitespa
 Id = Annotated[StrictStr, StringConstraints(min_length=1, max_length=64, strip_whitespace=True)]
 
 
+class ServiceLineOut(Schema):
+    """Where the network's service is reached (C11): given with `customer_suspended`."""
+
+    country: str | None = None
+    phones: str | None = None
+    email: str | None = None
+    address: str | None = None
+
+
 class Problem(Schema):
     type: str
     title: str
@@ -17,6 +26,7 @@ class Problem(Schema):
     detail: str
     code: str
     errors: list[dict] | None = None
+    service_line: ServiceLineOut | None = None
 
 
 class TokenIn(Schema):
@@ -173,6 +183,9 @@ class RedemptionIn(Schema):
     customer_id: Id
     reward_id: Id
     branch_id: Id | None = None
+    # P6: where the merchant asks for it, the cashier confirms having checked the customer's
+    # identity document (422 document_check_required without it).
+    document_checked: StrictBool = False
 
 
 class RedemptionOut(Schema):

@@ -4,10 +4,12 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from lealtad.customers import completeness
 from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.models import Account, AccountKind, Transaction
 from lealtad.network.models import Merchant
+from lealtad.network.service_lines import suspension_notice
 from lealtad.program.models import Reward
 
 EXPIRING_WINDOW = timedelta(days=30)
@@ -43,6 +45,7 @@ def customer_out(
     merchant: Merchant,
     fresh_account: Account | None = None,
 ) -> dict:
+    missing = completeness.missing_fields(customer, merchant)
     return {
         "id": str(customer.pk),
         "document_type": customer.document_type,
@@ -55,8 +58,9 @@ def customer_out(
         "city": customer.city,
         "gender": customer.gender,
         "birth_date": customer.birth_date,
-        "profile_complete": customer.profile_complete,
-        "missing_fields": customer.missing_fields,
+        # C4: complete as this merchant asks it (its CEP and address, the person type's rule).
+        "profile_complete": not missing,
+        "missing_fields": missing,
         "points": points_of(membership, fresh_account=fresh_account),
         "coins": {"available": coins_of(customer)},
         "category": (
@@ -66,7 +70,9 @@ def customer_out(
         ),
         "blocked": bool(membership and membership.blocked),
         "suspended": customer.suspended,
-        "suspension_message": customer.suspension_message or None if customer.suspended else None,
+        "suspension_message": (
+            suspension_notice(customer, merchant) if customer.suspended else None
+        ),
     }
 
 

@@ -1,18 +1,28 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from lealtad.customers import completeness
 from lealtad.customers.documents import (
     document_types_for,
     normalize_document,
     normalize_email,
     normalize_mobile,
 )
-from lealtad.customers.models import Gender
+from lealtad.customers.models import Gender, PersonType
+
+# The profile fields a merchant may ask for (CEP, address), by their Merchant flag.
+ASKED = dict(completeness.MERCHANT_FIELDS)
 
 
 class RegisterForm(forms.Form):
     document_type = forms.ChoiceField(label=_("Document type"))
     document_number = forms.CharField(label=_("Document number"), max_length=32)
+    person_type = forms.ChoiceField(
+        label=_("Person or company"),
+        choices=PersonType.choices,
+        initial=PersonType.PERSON,
+        required=False,  # not said: the document type says it (a CNPJ is a company)
+    )
     email = forms.CharField(label=_("Email"), max_length=254)
     mobile = forms.CharField(label=_("Mobile"), max_length=30, required=False)
     city = forms.CharField(label=_("City"), max_length=80, required=False)
@@ -24,11 +34,23 @@ class RegisterForm(forms.Form):
     birth_date = forms.DateField(
         label=_("Birth date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    postal_code = forms.CharField(label=_("Postal code"), max_length=12, required=False)
+    address = forms.CharField(label=_("Address"), max_length=200, required=False)
     welcome_bonus = forms.BooleanField(
         label=_("Give the welcome bonus"), required=False, initial=True
     )
 
-    COMPLETE_ONLY = ("first_name", "last_name", "gender", "birth_date")
+    COMPLETE_ONLY = (
+        "person_type",
+        "first_name",
+        "last_name",
+        "gender",
+        "birth_date",
+        "postal_code",
+        "address",
+    )
+    # Asked only where the merchant asks them (program settings, C3).
+    ASKED_BY_MERCHANT = {"person_type": "asks_person_type", **dict(ASKED)}
 
     def __init__(self, *args, merchant, complete=False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -38,12 +60,26 @@ class RegisterForm(forms.Form):
         ]
         if merchant.welcome_bonus_points <= 0:
             del self.fields["welcome_bonus"]
-        if complete:
-            for name in ("mobile", *self.COMPLETE_ONLY):
-                self.fields[name].required = True
-        else:
-            for name in self.COMPLETE_ONLY:
+        for name, flag in self.ASKED_BY_MERCHANT.items():
+            if not getattr(merchant, flag):
                 del self.fields[name]
+        if not complete:
+            for name in self.COMPLETE_ONLY:
+                self.fields.pop(name, None)
+            return
+        # The complete registration asks what a complete profile is at this merchant, for
+        # this person type (a company gives no gender or birth date): the one rule.
+        person_type = completeness.person_type_for(
+            merchant.country,
+            self.data.get("document_type", ""),
+            self.data.get("person_type", "") if "person_type" in self.fields else "",
+        )
+        required = completeness.required_fields(person_type, merchant)
+        for name in ("mobile", "first_name", "last_name", "gender", "birth_date", *ASKED):
+            if name in self.fields:
+                self.fields[name].required = name in required
+        if person_type == PersonType.COMPANY:
+            self.fields["first_name"].label = _("Company name")
 
     def clean(self):
         """Every field's problem at once, the document's check digit included."""
@@ -78,12 +114,17 @@ class ProfileForm(forms.Form):
     birth_date = forms.DateField(
         label=_("Birth date"), widget=forms.DateInput(attrs={"type": "date"})
     )
+    postal_code = forms.CharField(label=_("Postal code"), max_length=12)
+    address = forms.CharField(label=_("Address"), max_length=200)
 
-    def __init__(self, *args, missing, **kwargs):
+    def __init__(self, *args, missing, person_type=PersonType.PERSON, **kwargs):
+        """Only the fields the profile misses (`Membership.missing_fields()`)."""
         super().__init__(*args, **kwargs)
         for name in list(self.fields):
             if name not in missing:
                 del self.fields[name]
+        if person_type == PersonType.COMPANY and "first_name" in self.fields:
+            self.fields["first_name"].label = _("Company name")
 
 
 def add_check_errors(form, data, checks) -> None:

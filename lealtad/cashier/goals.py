@@ -6,7 +6,7 @@ import zoneinfo
 from django.utils import timezone
 
 from lealtad.cashier.models import CashierGoal, GoalDefault, Registration
-from lealtad.ledger.models import Kind, Transaction
+from lealtad.ledger.models import standing_accruals
 
 DEFAULT_REGISTRATIONS, DEFAULT_ACCRUALS = 5, 20
 
@@ -38,13 +38,8 @@ def report(merchant, day: dt.date) -> list[dict]:
         .values_list("staff", "n")
     )
     accs = dict(
-        Transaction.objects.filter(
-            kind=Kind.ACCRUAL,
-            merchant=merchant,
-            created_at__gte=start,
-            created_at__lt=end,
-            staff__isnull=False,
-        )
+        standing_accruals(merchant)
+        .filter(created_at__gte=start, created_at__lt=end, staff__isnull=False)
         .values("staff")
         .annotate(n=Count("id"))
         .values_list("staff", "n")
@@ -81,9 +76,7 @@ def progress(user, merchant) -> dict:
     targets = targets_for(user, merchant)
     done = (
         Registration.objects.filter(staff=user, at__gte=since).count(),
-        Transaction.objects.filter(
-            staff=user, kind=Kind.ACCRUAL, merchant=merchant, created_at__gte=since
-        ).count(),
+        standing_accruals(merchant).filter(staff=user, created_at__gte=since).count(),
     )
     bars = [_bar(d, t) for d, t in zip(done, targets, strict=True)]
     overall = sum(bar["percent"] for bar in bars) / len(bars)

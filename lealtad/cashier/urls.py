@@ -12,6 +12,7 @@ urlpatterns = [
     path("open/<str:customer_id>/", views.open_customer, name="open"),
     path("c/<str:customer_id>/", views.customer, name="customer"),
     path("c/<str:customer_id>/accrue/", views.accrue, name="accrue"),
+    path("c/<str:customer_id>/accrue/quote/", views.accrual_quote, name="accrual_quote"),
     path("c/<str:customer_id>/profile/", views.complete_profile, name="profile"),
     path("c/<str:customer_id>/redeem/<str:reward_id>/", views.redeem, name="redeem"),
     path(

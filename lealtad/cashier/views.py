@@ -20,7 +20,7 @@ from lealtad.api.views import coins_of, points_of, reward_rows
 from lealtad.cashier import forms, goals
 from lealtad.cashier.models import Registration
 from lealtad.core import money
-from lealtad.core.errors import LealtadError, NotFound, ValidationFailed
+from lealtad.core.errors import DuplicateInvoice, LealtadError, NotFound, ValidationFailed
 from lealtad.customers import actions as customers
 from lealtad.customers.documents import normalize_document
 from lealtad.ledger import actions as ledger
@@ -122,6 +122,7 @@ def open_customer(request, customer_id):
 
 def _customer_context(request, membership):
     customer = membership.customer
+    merchant, currency = request.merchant, request.merchant.currency
     movements = (
         Transaction.objects.filter(
             account_id=membership.holder.account_id
@@ -158,9 +159,6 @@ def _customer_context(request, membership):
                 points_missing=missing,
                 affordable=missing == 0 and row["stock"] != 0,
             )
-    multipliers = [
-        p.multiplier for p in promos if p.kind == PromotionKind.MULTIPLIER and p.min_amount is None
-    ]
     offers = [
         o
         for o in GiftOffer.objects.filter(membership=membership, status=GiftStatus.OFFERED)
@@ -180,8 +178,11 @@ def _customer_context(request, membership):
         "gift_offers": offers,
         "token": uuid.uuid4().hex,
         "accrue_form": forms.AccrueForm(),
-        "point_value": request.merchant.point_value,
-        "preview_multiplier": membership.category.multiplier * max(multipliers, default=1),
+        # Amounts as people write them in the merchant's country, like the amount field reads them.
+        "point_value": money.display_amount(merchant.point_value, merchant.country, currency),
+        "minimum": money.display_amount(
+            ledger.minimum_amount(merchant, membership), merchant.country, currency, up=True
+        ),
     }
 
 
@@ -189,6 +190,12 @@ def _customer_context(request, membership):
 def customer(request, customer_id):
     membership = customers.get_membership_for(request.merchant, customer_id)
     return _page(request, "cashier/customer.html", **_customer_context(request, membership))
+
+
+def _typed_amount(request, text):
+    """The amount as people type it in this merchant's country (money.parse_typed_amount)."""
+    merchant = request.merchant
+    return money.parse_typed_amount(text, merchant.country, merchant.currency)
 
 
 @staff_view
@@ -203,7 +210,7 @@ def accrue(request, customer_id):
                 membership=membership,
                 branch=request.branch,
                 staff=request.user,
-                amount=money.normalise_typed_amount(form.cleaned_data["amount"]),
+                amount=_typed_amount(request, form.cleaned_data["amount"]),
                 invoice_number=form.cleaned_data["invoice_number"] or None,
             )
             result = movement
@@ -213,12 +220,30 @@ def accrue(request, customer_id):
         except ValidationFailed as exc:
             forms.add_errors(form, exc.errors)
         except LealtadError as exc:
-            form.add_error(
-                "invoice_number" if exc.code == "duplicate_invoice" else None, str(exc.detail)
-            )
+            field = "invoice_number" if isinstance(exc, DuplicateInvoice) else None
+            form.add_error(field, str(exc.detail))
     context = _customer_context(request, membership)
     context.update(accrue_form=form, accrued=result)
     return _page(request, "cashier/customer.html", **context)
+
+
+@staff_view
+def accrual_quote(request, customer_id):
+    """The points an amount will give, as it is typed (HTMX): the quote `accrue_points` posts,
+    promotions included, so the preview and the receipt say the same number."""
+    membership = customers.get_membership_for(request.merchant, customer_id)
+    text = request.GET.get("amount", "").strip()[:40]
+    context = {"quote": None, "error": None}
+    if text:
+        try:
+            context["quote"] = ledger.quote_accrual(
+                request.merchant, membership, _typed_amount(request, text)
+            )
+        except money.InvalidAmount as exc:
+            context["error"] = str(exc)
+        except LealtadError as exc:
+            context["error"] = str(exc.detail)
+    return render(request, "cashier/partials/quote.html", context)
 
 
 @staff_view
@@ -255,6 +280,7 @@ def redeem(request, customer_id, reward_id):
                 branch=request.branch,
                 staff=request.user,
                 promotion_id=promotion_id,
+                document_checked=bool(request.POST.get("document_checked")),
             )
         except LealtadError as exc:
             context.update(confirm=reward, token=token, confirm_error=str(exc.detail))
@@ -333,7 +359,11 @@ def check_document(request):
 def complete_profile(request, customer_id):
     membership = customers.get_membership_for(request.merchant, customer_id)
     customer = membership.customer
-    form = forms.ProfileForm(request.POST or None, missing=customer.missing_fields)
+    form = forms.ProfileForm(
+        request.POST or None,
+        missing=membership.missing_fields(),
+        person_type=customer.person_type,
+    )
     if request.method == "POST" and form.is_valid():
         try:
             customers.update_profile(customer, form.cleaned_data)

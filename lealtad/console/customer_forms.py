@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from lealtad.cashier.forms import add_check_errors
+from lealtad.customers import completeness
 from lealtad.customers.documents import (
     document_types_for,
     normalize_document,
@@ -47,6 +48,20 @@ class PersonalStep(forms.Form):
         self.fields["category"].queryset = Category.objects.filter(merchant=merchant).order_by(
             "-is_default", "name"
         )
+        if not merchant.asks_person_type:
+            del self.fields["person_type"]
+        # What a complete profile is for this person type (C3): a company gives its name and
+        # no last names, gender or birth date.
+        person_type = completeness.person_type_for(
+            merchant.country,
+            self.data.get("document_type", ""),
+            self.data.get("person_type", "") if "person_type" in self.fields else "",
+        )
+        required = completeness.required_fields(person_type, merchant)
+        for name in ("last_name", "gender", "birth_date"):
+            self.fields[name].required = name in required
+        if person_type == PersonType.COMPANY:
+            self.fields["first_name"].label = _("Company name")
 
     def clean(self):
         data = super().clean()
@@ -55,11 +70,6 @@ class PersonalStep(forms.Form):
             return normalize_document(self.country, data.get("document_type", ""), value)
 
         add_check_errors(self, data, [("document_number", document)])
-        if data.get("person_type") == PersonType.PERSON:
-            # A person's profile is complete with these (C3); a company has neither.
-            for name in ("gender", "birth_date"):
-                if not data.get(name) and name not in self.errors:
-                    self.add_error(name, _("This field is required."))
         return data
 
 
@@ -76,6 +86,9 @@ class ContactStep(forms.Form):
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
         self.country = merchant.country
+        # The CEP and the address, where this merchant asks them (C3, program settings).
+        for name, flag in completeness.MERCHANT_FIELDS:
+            self.fields[name].required = getattr(merchant, flag)
 
     def clean(self):
         data = super().clean()

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Max, Q, prefetch_related_objects
+from django.db import models as db
+from django.db.models import Avg, Count, ExpressionWrapper, Max, Q, prefetch_related_objects
 from django.forms import BooleanField
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -34,7 +35,7 @@ from lealtad.core.errors import (
     ValidationFailed,
 )
 from lealtad.customers import actions as customers
-from lealtad.customers import documents
+from lealtad.customers import completeness, documents
 from lealtad.customers.models import Customer, Membership, RedeemPolicy
 from lealtad.ledger import actions as ledger
 from lealtad.ledger.models import Kind, Status, Transaction
@@ -110,12 +111,17 @@ def customer_list(request):
         if status == "blocked":
             rows = rows.filter(blocked=True)
         elif status == "incomplete":
-            rows = rows.filter(customer__profile_complete=False)
+            rows = rows.filter(completeness.incomplete_q(merchant, prefix="customer__"))
         elif status == "dependent":
             rows = rows.filter(holder__isnull=False)
-    rows = rows.select_related(
-        "customer", "category", "registered_branch", "account", "holder__customer"
-    ).order_by("-created_at", "-pk")
+    incomplete = completeness.incomplete_q(merchant, prefix="customer__")
+    rows = (
+        rows.select_related(
+            "customer", "category", "registered_branch", "account", "holder__customer"
+        )
+        .annotate(incomplete=ExpressionWrapper(incomplete, output_field=db.BooleanField()))
+        .order_by("-created_at", "-pk")
+    )
     filtered = any(request.GET.get(k) for k in ("q", "category", "branch", "status"))
     paginator = CappedPaginator(rows, PER_PAGE, cap=SEARCH_COUNT_CAP if filtered else None)
     page = paginator.get_page(request.GET.get("page"))
@@ -242,7 +248,9 @@ def _register(request, done):
     """The last step: one transaction registers, joins, links and credits the bonus."""
     personal, contact, card = (f.cleaned_data for f in done)
     profile = {
-        k: personal[k] for k in ("first_name", "last_name", "gender", "birth_date", "person_type")
+        k: personal[k]
+        for k in ("first_name", "last_name", "gender", "birth_date", "person_type")
+        if k in personal
     }
     profile.update(contact)
     dependent = card["dependent"]

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from lealtad.core.fields import AmountField
 from lealtad.core.numbers import format_points, trimmed
 from lealtad.customers.actions import find_member
 from lealtad.network.models import Branch, Merchant
@@ -46,11 +47,21 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
             "points_validity_days",
             "welcome_bonus_points",
             "redemption_requires_document_check",
+            "asks_person_type",
+            "asks_postal_code",
+            "asks_address",
             "email_on_join",
             "email_on_accrual",
             "email_on_redemption",
         ]
         labels = {"redemption_requires_document_check": _("Redemption needs a document check")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        old = self.fields["point_value"]
+        self.fields["point_value"] = AmountField(
+            label=old.label, country=self.instance.country, currency=self.instance.currency
+        )
 
     def clean_point_value(self):
         value = self.cleaned_data["point_value"]
@@ -110,19 +121,30 @@ class CategoryForm(DecimalsAsTyped, forms.ModelForm):
 class RulesForm(forms.Form):
     """P9: one limit and one action per rule; an empty limit switches the rule off."""
 
-    def __init__(self, *args, rules, **kwargs):
+    def __init__(self, *args, rules, merchant, **kwargs):
         super().__init__(*args, **kwargs)
         current = {rule.kind: rule for rule in rules}
         for kind, label in RuleKind.choices:
             rule = current.get(kind)
-            self.fields[f"{kind}_limit"] = forms.DecimalField(
-                label=label,
-                required=False,
-                min_value=0,
-                max_digits=16,
-                decimal_places=2,
-                initial=trimmed(rule.limit) if rule else None,
-            )
+            # Limits are > 0 (0 would silently hold or refuse everything, or nothing): an invoice
+            # amount is money as people type it there; the others count, in whole numbers.
+            if kind in FraudRule.WHOLE:
+                field = forms.IntegerField(
+                    label=label,
+                    required=False,
+                    min_value=1,
+                    max_value=10**9,
+                    initial=int(rule.limit) if rule else None,
+                )
+            else:
+                field = AmountField(
+                    label=label,
+                    required=False,
+                    country=merchant.country,
+                    currency=merchant.currency,
+                    initial=rule.limit if rule else None,
+                )
+            self.fields[f"{kind}_limit"] = field
             self.fields[f"{kind}_action"] = forms.ChoiceField(
                 label=_("When it fires"),
                 choices=FraudRule._meta.get_field("action").choices,
@@ -252,7 +274,13 @@ class PromotionForm(DecimalsAsTyped, forms.ModelForm):
         self.fields["categories"].queryset = merchant.categories.filter(active=True)
         self.fields["reward"].queryset = merchant.rewards.filter(active=True)
         self.fields["reward"].empty_label = "—"
-        self.fields["min_amount"].help_text = _("Accrual promotions: only on purchases from.")
+        self.fields["min_amount"] = AmountField(
+            label=self.fields["min_amount"].label,
+            required=False,
+            country=merchant.country,
+            currency=merchant.currency,
+            help_text=_("Accrual promotions: only on purchases from."),
+        )
         if self.instance.pk and not self.is_bound:
             self.initial["customers"] = "\n".join(
                 m.card_number or m.customer.document_number

@@ -223,7 +223,7 @@ def rules(request, category_id=None):
     if category_id is not None:
         category = get_object_or_404(Category, pk=_uuid(category_id), merchant=request.merchant)
     current = FraudRule.objects.filter(merchant=request.merchant, category=category)
-    form = forms.RulesForm(request.POST or None, rules=current)
+    form = forms.RulesForm(request.POST or None, rules=current, merchant=request.merchant)
     if request.method == "POST" and form.is_valid():
         with transaction.atomic():
             for kind, _label in RuleKind.choices:

@@ -48,6 +48,33 @@ class DuplicateInvoice(LealtadError):
     code, status, title = "duplicate_invoice", 409, _("This invoice was already accrued")
 
 
+class InvoiceReversed(DuplicateInvoice):
+    """The invoice was accrued and then reversed: its number stays used (P8 keeps the record)."""
+
+    code, title = "invoice_reversed", _("This invoice was accrued and reversed")
+
+
+class AmountBelowMinimum(ValidationFailed):
+    """P1: an amount that earns no point is refused; `minimum` says what earns one."""
+
+    code, title = "amount_below_minimum", _("The amount earns no points")
+
+    def __init__(self, detail, minimum: str):
+        super().__init__([{"field": "amount", "message": str(detail)}], detail=detail)
+        self.extra["minimum"] = minimum
+
+
+class DocumentCheckRequired(ValidationFailed):
+    """P6: this merchant asks the cashier to check the physical document before a redemption."""
+
+    code, title = "document_check_required", _("Check the customer's identity document first")
+
+    def __init__(self, detail=None):
+        super().__init__(
+            [{"field": "document_checked", "message": str(detail or self.title)}], detail=detail
+        )
+
+
 class CustomerSuspended(LealtadError):
     code, status, title = "customer_suspended", 403, _("Customer suspended in the network")
 

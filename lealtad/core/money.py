@@ -4,7 +4,8 @@ Money is Decimal with the currency's minor units; points and coins are integers,
 down (a customer never gets a fraction of a point, and we never invent one).
 """
 
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+import re
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 from django.utils.translation import gettext as _
 
@@ -64,29 +65,103 @@ def minor_units(currency: str) -> int:
     return MINOR_UNITS.get(currency, 2)
 
 
+# Machine format (API, POS): digits, optionally a point and the decimals. No exponent, no sign, no
+# separators: "1e6" is not a million and "25,5" is not twenty-five and a half.
+_MACHINE = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,15})?")
+
+
 def parse_amount(value, currency: str) -> Decimal:
-    """A positive amount with no more decimals than the currency has."""
-    if isinstance(value, float):
-        raise InvalidAmount(_("Send the amount as a decimal string, not a float."))
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise InvalidAmount(_("The amount is not a number.")) from exc
+    """A positive amount with no more decimals than the currency has: a Decimal, an int or a
+    plain decimal string ("25000.00"). Anything else is refused, never guessed."""
+    if isinstance(value, Decimal):
+        amount = value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        amount = Decimal(value)
+    elif isinstance(value, str) and _MACHINE.fullmatch(value.strip()):
+        amount = Decimal(value.strip())
+    else:
+        raise InvalidAmount(_("The amount is not a number such as 25000.00."))
+    return _checked(amount, currency)
+
+
+def _checked(amount: Decimal, currency: str) -> Decimal:
     if not amount.is_finite():
-        raise InvalidAmount(_("The amount is not a number."))
+        raise InvalidAmount(_("The amount is not a number such as 25000.00."))
     if amount <= 0:
         raise InvalidAmount(_("The amount must be greater than zero."))
     if amount > MAX_AMOUNT:
         raise InvalidAmount(_("The amount is too large."))
     places = minor_units(currency)
-    if amount.as_tuple().exponent < -places and amount != amount.quantize(
-        Decimal(1).scaleb(-places)
-    ):
+    quantum = Decimal(1).scaleb(-places)
+    if amount != amount.quantize(quantum, rounding=ROUND_DOWN):
         raise InvalidAmount(
             _("%(currency)s amounts have at most %(places)d decimals.")
             % {"currency": currency, "places": places}
         )
-    return amount.quantize(Decimal(1).scaleb(-places))
+    return amount.quantize(quantum)
+
+
+# How people write amounts in each country: (thousands separator, decimal separator, decimals
+# typed at a till). Where the currency's cents are not used in daily life (Colombian, Chilean and
+# Paraguayan pesos) nobody types decimals, so either separator can only be grouping thousands.
+NUMBER_FORMATS = {
+    "AR": (".", ",", None),
+    "BO": (".", ",", None),
+    "BR": (".", ",", None),
+    "CL": (".", ",", 0),
+    "CO": (".", ",", 0),
+    "CR": (".", ",", None),
+    "EC": (".", ",", None),
+    "PY": (".", ",", 0),
+    "UY": (".", ",", None),
+    "VE": (".", ",", None),
+}
+US_STYLE = (",", ".", None)  # Mexico, Central America, Panama, Peru, Dominican Republic, US
+_CURRENCY_MARKS = re.compile(r"^(R\$|US\$|\$|[A-Z]{3})|([A-Z]{3})$")
+
+
+def number_format(country: str, currency: str) -> tuple[str, str, int]:
+    group, decimal, typed = NUMBER_FORMATS.get(country, US_STYLE)
+    return group, decimal, minor_units(currency) if typed is None else typed
+
+
+def display_amount(amount: Decimal, country: str, currency: str, up: bool = False) -> str:
+    """An amount written as people of `country` write it: 1.234.567 (CO), 1.234,56 (BR),
+    1,234.56 (PA). `up` rounds up to what can be typed (a minimum must stay reachable)."""
+    group, decimal, places = number_format(country, currency)
+    quantum = Decimal(1).scaleb(-places)
+    value = amount.quantize(quantum, rounding=ROUND_UP if up else ROUND_DOWN)
+    whole, _sep, cents = f"{value:f}".partition(".")
+    whole = f"{int(whole):,}".replace(",", group)
+    return f"{whole}{decimal}{cents}" if cents else whole
+
+
+def parse_typed_amount(text: str, country: str, currency: str) -> Decimal:
+    """An amount as a person types it in `country`, or InvalidAmount saying how to type it.
+
+    Thousands may be grouped (in threes) or not; decimals only with that country's separator and
+    no more than people use there. "1e6", "25,5" in Colombia and "1,234.56" in Brazil are refused.
+    """
+    group, decimal, places = number_format(country, currency)
+    value = re.sub(r"\s", "", str(text or ""))
+    value = _CURRENCY_MARKS.sub("", value.upper())
+    example = display_amount(Decimal(25000 if places == 0 else "1234.56"), country, currency)
+    groups = [group] if places else [group, decimal]
+    for sep in groups:
+        # Only one separator style per number; the decimal separator only where decimals exist.
+        tail = rf"({re.escape(decimal)}[0-9]{{1,{places}}})?" if places else ""
+        pattern = rf"([0-9]+|[0-9]{{1,3}}({re.escape(sep)}[0-9]{{3}})+){tail}"
+        match = re.fullmatch(pattern, value)
+        if match:
+            whole = match.group(1).replace(sep, "")
+            cents = match.group(3)[1:] if places and match.group(3) else ""
+            return _checked(Decimal(f"{whole}.{cents}" if cents else whole), currency)
+    if places == 0 and re.fullmatch(r"[0-9]+([.,][0-9]{3})*[.,][0-9]{1,2}", value):
+        raise InvalidAmount(
+            _("%(currency)s amounts are typed without decimals, as %(example)s.")
+            % {"currency": currency, "example": example}
+        )
+    raise InvalidAmount(_("Type the amount as %(example)s.") % {"example": example})
 
 
 def format_amount(amount: Decimal, currency: str) -> str:
@@ -104,19 +179,21 @@ def coins_for(amount: Decimal, cashback_rate: Decimal) -> int:
     return int((amount * cashback_rate).to_integral_value(rounding=ROUND_DOWN))
 
 
-def normalise_typed_amount(text: str) -> str:
-    """An amount as a cashier types it, into a decimal string: "25.500" and "25,500" are
-    twenty-five thousand five hundred (Latin American thousands separators), "1.250.000,50" and
-    "1,250,000.50" carry cents, "25,5" is twenty-five and a half."""
-    value = (text or "").strip().replace(" ", "").replace("$", "")
-    if "." in value and "," in value:
-        decimal_sep = "." if value.rfind(".") > value.rfind(",") else ","
-        thousands = "," if decimal_sep == "." else "."
-        return value.replace(thousands, "").replace(decimal_sep, ".")
-    for sep in (".", ","):
-        if sep in value:
-            head, *groups = value.split(sep)
-            if groups and all(len(g) == 3 and g.isdigit() for g in groups) and head.isdigit():
-                return value.replace(sep, "")  # thousands separators only
-            return value.replace(",", ".")
-    return value
+def minimum_for_points(point_value: Decimal, multiplier: Decimal = Decimal(1)) -> Decimal:
+    """The smallest amount that earns one point: point value × the whole purchases of one point
+    value it takes for the multiplier to reach a whole point (one, for any multiplier >= 1)."""
+    if multiplier <= 0:
+        raise ValueError("a multiplier must be greater than zero")
+    units = max(1, int((Decimal(1) / multiplier).to_integral_value(rounding=ROUND_UP)))
+    while points_for(point_value * units, point_value, multiplier) < 1:
+        units += 1
+    return point_value * units
+
+
+def minimum_for_coins(cashback_rate: Decimal, currency: str) -> Decimal:
+    """The smallest amount (in the currency's minor units) whose cashback is one whole coin."""
+    quantum = Decimal(1).scaleb(-minor_units(currency))
+    minimum = (Decimal(1) / cashback_rate).quantize(quantum, rounding=ROUND_UP)
+    while coins_for(minimum, cashback_rate) < 1:
+        minimum += quantum
+    return minimum

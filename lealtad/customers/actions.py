@@ -13,16 +13,16 @@ from django.utils.translation import gettext as _
 from lealtad.core.errors import (
     CustomerAnonymised,
     CustomerExists,
-    CustomerSuspended,
     InvalidDocument,
     NotFound,
     ValidationFailed,
 )
 from lealtad.core.ids import parse_id
-from lealtad.customers import documents
+from lealtad.customers import completeness, documents
 from lealtad.customers.models import Customer, Gender, Membership, PersonType, RedeemPolicy
 from lealtad.ledger.models import Account, AccountKind
 from lealtad.network.models import Branch, Merchant, User
+from lealtad.network.service_lines import suspended
 from lealtad.notifications import actions as mail
 from lealtad.program.models import Category
 
@@ -166,9 +166,10 @@ def register_customer(
     clean = clean_profile(profile, country)
     if conflicts := _unique_conflicts(clean):
         raise ValidationFailed(conflicts)
+    clean["person_type"] = completeness.person_type_for(
+        country, doc_type, clean.get("person_type") or ""
+    )
     customer = Customer(country=country, document_type=doc_type, document_number=number, **clean)
-    if doc_type in {t.code for t in documents.document_types_for(country) if t.company}:
-        customer.person_type = PersonType.COMPANY
     customer.refresh_profile_complete()
     try:
         with transaction.atomic():
@@ -203,6 +204,10 @@ def update_profile(customer: Customer, profile: dict) -> Customer:
         # C12: erased on the customer's request; personal data does not come back.
         raise CustomerAnonymised()
     clean = clean_profile(profile, customer.country, current=customer)
+    if "person_type" in clean:  # a CNPJ stays a company's, whatever was sent (C3)
+        clean["person_type"] = completeness.person_type_for(
+            customer.country, customer.document_type, clean["person_type"] or ""
+        )
     if conflicts := _unique_conflicts(clean, exclude_id=customer.pk):
         raise ValidationFailed(conflicts)
     for name, value in clean.items():
@@ -267,11 +272,24 @@ def get_membership_for(merchant: Merchant, customer_id, related=()) -> Membershi
     """The customer as this merchant knows them; 404 for customers who never came here (S4).
     `related`: more relations to load in the same query."""
     try:
-        return Membership.objects.select_related("customer", "category", "holder", *related).get(
-            merchant=merchant, customer_id=parse_id(customer_id)
-        )
+        membership = Membership.objects.select_related(
+            "customer", "category", "holder", *related
+        ).get(merchant=merchant, customer_id=parse_id(customer_id))
     except Membership.DoesNotExist:
         raise NotFound(_("Customer not found.")) from None
+    # The caller's merchant is this one: what it asks of a profile is known without a query.
+    membership.merchant = merchant
+    return membership
+
+
+def membership_at(merchant: Merchant, customer_id) -> Membership | None:
+    """The customer's membership here, or None (an accrual then joins them inside its own
+    transaction: ledger.accrue_points)."""
+    return (
+        Membership.objects.select_related("customer", "category", "holder")
+        .filter(merchant=merchant, customer_id=parse_id(customer_id))
+        .first()
+    )
 
 
 def membership_or_join(merchant: Merchant, customer_id, branch: Branch | None) -> Membership:
@@ -285,7 +303,7 @@ def membership_or_join(merchant: Merchant, customer_id, branch: Branch | None) -
         return membership
     customer = get_customer(customer_id)
     if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+        raise suspended(customer, merchant)
     membership = join_merchant(customer, merchant, branch)
     membership.customer = customer
     return membership

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -7,15 +8,24 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from lealtad.core.adminforms import ActionAdmin, ActionModelForm
+from lealtad.core.errors import CustomerExists, ValidationFailed
 from lealtad.customers import privacy
-from lealtad.customers.actions import lift_suspension, suspend_customer
-from lealtad.customers.models import Customer, Membership
-from lealtad.network.models import Role
-
-DEFAULT_SUSPENSION_MESSAGE = _(
-    "Under review by the network operator: send the customer to the network's customer service."
+from lealtad.customers.actions import (
+    PROFILE_FIELDS,
+    block_membership,
+    change_category,
+    lift_suspension,
+    register_customer,
+    set_card,
+    suspend_customer,
+    unblock_membership,
+    update_profile,
 )
-
+from lealtad.customers.models import Customer, Membership
+from lealtad.network.models import Merchant, Role
+from lealtad.network.service_lines import DEFAULT_SUSPENSION_MESSAGE
+from lealtad.program.models import Category
 
 # The confirmation page of the anonymisation, in the admin's own look (as delete_selected's).
 ANONYMISE_CONFIRMATION = """{% extends "admin/base_site.html" %}
@@ -47,19 +57,82 @@ def is_operator(user) -> bool:
 
 
 class MembershipInline(admin.TabularInline):
+    """Shown, not edited here: category, card, holder and blocks go through their actions on
+    the membership's own page."""
+
     model = Membership
     extra = 0
     fields = ("merchant", "category", "card_number", "blocked", "blocked_reason", "holder")
-    readonly_fields = ("merchant",)
-    raw_id_fields = ("holder", "category")
+    readonly_fields = fields
+    show_change_link = True
     can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CustomerAddForm(ActionModelForm):
+    """C2/C3 from the operator's site: the same registration as the till's, at a merchant (a
+    network identity exists only as someone's customer), with the same checks."""
+
+    merchant = forms.ModelChoiceField(
+        label=_("merchant"), queryset=Merchant.objects.filter(active=True).order_by("name")
+    )
+
+    class Meta:
+        model = Customer
+        # The person type follows from the document type (a CNPJ or NIT is a company).
+        fields = (
+            "merchant",
+            "country",
+            "document_type",
+            "document_number",
+            *(name for name in PROFILE_FIELDS if name != "person_type"),
+        )
+
+    def act(self):
+        data = self.cleaned_data
+        merchant = data["merchant"]
+        profile = {name: data.get(name) for name in PROFILE_FIELDS if name in self.fields}
+        try:
+            made = register_customer(
+                merchant=merchant,
+                branch=merchant.branches.filter(active=True).order_by("created_at").first(),
+                staff=None,
+                document_type=data["document_type"],
+                document_number=data["document_number"],
+                country=data["country"],
+                profile=profile,
+            )
+        except CustomerExists:
+            raise ValidationFailed(
+                [{"field": "document_number", "message": str(CustomerExists.title)}]
+            ) from None
+        return made.customer
+
+
+class CustomerChangeForm(ActionModelForm):
+    """C4: the profile changes through `update_profile`, with its checks and normal forms."""
+
+    class Meta:
+        model = Customer
+        fields = PROFILE_FIELDS
+
+    def act(self):
+        profile = {
+            name: self.cleaned_data.get(name) for name in self.changed_data if name in self.fields
+        }
+        if not profile:
+            return self.instance
+        # A fresh copy: the action compares with what is stored, not with the form's edits.
+        return update_profile(Customer.objects.get(pk=self.instance.pk), profile)
+
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ActionAdmin):
     list_display = (
         "__str__",
         "country",
@@ -81,10 +154,32 @@ class CustomerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "profile_complete",
+        "suspended",
+        "suspension_message",
+        "qr_version",
+        "anonymised_at",
     )
     inlines = [MembershipInline]
     show_full_result_count = False
     actions = ["suspend", "lift", "anonymise"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = CustomerChangeForm if obj is not None else CustomerAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return CustomerAddForm._meta.fields
+        return (*PROFILE_FIELDS, *self.readonly_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else ()
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the ledger names the customer; erasure is the anonymisation
 
     def has_operator_permission(self, request) -> bool:
         # Django offers an action with permissions=["operator"] only when this says yes.
@@ -152,11 +247,68 @@ class CustomerAdmin(admin.ModelAdmin):
         return None
 
 
+class MembershipForm(ActionModelForm):
+    """C6–C8, C11 through their actions: the category and holder of this merchant only, a card
+    nobody else at the merchant has, a block with its reason and time."""
+
+    class Meta:
+        model = Membership
+        fields = ("category", "card_number", "redeem_policy", "holder", "blocked", "blocked_reason")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "category" in self.fields:
+            self.fields["category"].queryset = Category.objects.filter(
+                merchant_id=self.instance.merchant_id
+            )
+
+    def act(self):
+        data = self.cleaned_data
+        membership = Membership.objects.select_related("merchant").get(pk=self.instance.pk)
+        changed = set(self.changed_data)
+        if changed & {"card_number", "redeem_policy", "holder"}:
+            membership = set_card(
+                membership,
+                card_number=data.get("card_number"),
+                redeem_policy=data.get("redeem_policy"),
+                holder=data.get("holder"),
+                category=data.get("category"),
+            )
+        elif "category" in changed:
+            membership = change_category(membership, data["category"])
+        if "blocked" in changed or ("blocked_reason" in changed and data.get("blocked")):
+            if data.get("blocked"):
+                if membership.blocked:
+                    unblock_membership(membership)
+                membership = block_membership(membership, data.get("blocked_reason", ""))
+            else:
+                membership = unblock_membership(membership)
+        membership.refresh_from_db()
+        return membership
+
+
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ActionAdmin):
+    form = MembershipForm
     list_display = ("customer", "merchant", "category", "blocked", "created_at")
     list_filter = ("blocked", "merchant")
     list_select_related = ("customer", "merchant", "category")
-    raw_id_fields = ("customer", "holder", "category", "account", "registered_branch")
+    raw_id_fields = ("holder",)
+    readonly_fields = (
+        "customer",
+        "merchant",
+        "account",
+        "registered_branch",
+        "blocked_at",
+        "marketing_consent",
+        "marketing_consent_at",
+        "created_at",
+    )
     search_fields = ("=customer__document_number", "=card_number")
     show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # a customer joins a merchant at its till, console or API (join_merchant)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its account holds points and movements

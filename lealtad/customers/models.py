@@ -19,7 +19,8 @@ class PersonType(models.TextChoices):
     COMPANY = "company", _("Company")
 
 
-# C3/C4: the one rule set that decides whether a profile is complete. Redemption needs it.
+# C3: a natural person's complete profile. The whole rule (companies, the fields a merchant asks
+# for) is in customers/completeness.py.
 REQUIRED_FOR_COMPLETE_PROFILE = (
     "first_name",
     "last_name",
@@ -85,7 +86,11 @@ class Customer(models.Model):
 
     @property
     def missing_fields(self) -> list[str]:
-        return [name for name in REQUIRED_FOR_COMPLETE_PROFILE if not getattr(self, name)]
+        """What the network's own rule misses (C3, by person type); a merchant may ask more:
+        `Membership.missing_fields()` is what redemption at that merchant needs."""
+        from lealtad.customers import completeness
+
+        return completeness.missing_fields(self)
 
     def refresh_profile_complete(self) -> None:
         self.profile_complete = not self.missing_fields
@@ -152,6 +157,17 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} @ {self.merchant}"
+
+    def missing_fields(self) -> list[str]:
+        """C3/C4: what this customer's profile misses for this merchant (its person type and
+        the fields this merchant asks for)."""
+        from lealtad.customers import completeness
+
+        return completeness.missing_fields(self.customer, self.merchant)
+
+    @property
+    def profile_complete(self) -> bool:
+        return not self.missing_fields()
 
     @property
     def spending_account_id(self) -> int:

@@ -12,7 +12,7 @@ Where a customer's personal data lives, and what anonymisation does with it:
   `ConsentRecord`, channel "anonymised"); a block reason is the merchant's and is kept, less the
   customer's identifiers. Holder and dependent links stay: the others are other people.
 - `OutgoingEmail`: address, subject, body and last error are blanked; e-mails still waiting are
-  cancelled (counted as out of attempts, so `send-emails` never takes them).
+  cancelled (`cancelled_at`, so `send-emails` never takes them).
 - `GiftOffer.note`: staff free text about the customer, blanked.
 - `IdempotencyRecord`: a registration's stored API response (kept 24 hours for replays) holds the
   profile; it is rewritten to the anonymised profile so a replay still answers without re-running.
@@ -43,7 +43,7 @@ from lealtad.customers.models import ConsentRecord, Customer, Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.models import AccountKind, Kind, Transaction
 from lealtad.network.models import Merchant, User
-from lealtad.notifications.actions import MAX_ATTEMPTS
+from lealtad.notifications import actions as mail
 from lealtad.notifications.models import OutgoingEmail
 from lealtad.offers.models import GiftOffer, PromotionUse
 
@@ -299,11 +299,8 @@ def export_data(membership: Membership) -> dict:
 
 
 def _email_status(email: OutgoingEmail) -> str:
-    if email.sent_at:
-        return "sent"
-    if email.last_error == EMAIL_CANCELLED:
-        return "cancelled"
-    return "failed" if email.attempts >= MAX_ATTEMPTS else "pending"
+    # An e-mail that failed is retried until sent (M3): to the customer it is still pending.
+    return "pending" if email.status == "failing" else email.status
 
 
 def export_csv(membership: Membership) -> str:
@@ -433,11 +430,7 @@ def anonymise(
         report.customer = locked
 
         emails = OutgoingEmail.objects.filter(customer=locked)
-        # Waiting ones are counted as out of attempts: `deliver` only takes rows below the limit.
-        report.emails_cancelled = emails.filter(
-            sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS
-        ).update(attempts=MAX_ATTEMPTS)
-        emails.filter(sent_at__isnull=True).update(last_error=EMAIL_CANCELLED)
+        report.emails_cancelled = mail.cancel(emails, EMAIL_CANCELLED, now=now)
         emails.filter(sent_at__isnull=False).update(last_error="")
         report.emails_blanked = emails.update(to="", subject="", body="")
         report.gift_notes_blanked = (

@@ -5,7 +5,6 @@ concurrently; duplicates are stopped by database constraints, not by looking fir
 import datetime as dt
 import zoneinfo
 from calendar import monthrange
-from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -17,16 +16,13 @@ from django.utils.translation import ngettext
 from lealtad.core import money
 from lealtad.core.errors import (
     AlreadyReversed,
-    CustomerBlocked,
-    CustomerSuspended,
-    DuplicateInvoice,
+    AmountBelowMinimum,
+    DocumentCheckRequired,
     Forbidden,
-    FraudRuleRefused,
     InsufficientPoints,
     NotFound,
     NotReversible,
     OutOfStock,
-    ProfileIncomplete,
     PromotionUnavailable,
     PromotionUsedUp,
     RewardUnavailable,
@@ -34,163 +30,24 @@ from lealtad.core.errors import (
     ValidationFailed,
 )
 from lealtad.core.ids import parse_id
-from lealtad.core.numbers import format_limit, format_points
-from lealtad.customers.actions import join_merchant
-from lealtad.customers.models import Customer, Membership, RedeemPolicy
+from lealtad.core.numbers import format_points
+from lealtad.customers import gate
+from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
+from lealtad.ledger.accrual import (  # noqa: F401 (the callers' one home for value moves)
+    Movement,
+    accrue_points,
+    minimum_amount,
+    points_expiry,
+    quote_accrual,
+)
 from lealtad.ledger.models import Account, AccountKind, Kind, Lot, LotStatus, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
+from lealtad.network.service_lines import suspended
 from lealtad.notifications import actions as mail
 from lealtad.offers import promotions
 from lealtad.offers.models import Promotion, PromotionKind, PromotionUse
-from lealtad.program import fraud
-from lealtad.program.models import AuditMode, Reward
-
-
-@dataclass
-class Movement:
-    transaction: Transaction
-    available: int
-    pending: int
-
-    @property
-    def points(self) -> int:
-        return abs(self.transaction.points)
-
-
-def _points_expiry(membership: Membership, merchant: Merchant, now) -> dt.datetime:
-    days = membership.category.validity_days or merchant.points_validity_days
-    return now + dt.timedelta(days=days)
-
-
-def _is_duplicate_invoice(exc: IntegrityError) -> bool:
-    text = str(exc)
-    return "transaction_unique_invoice" in text or "invoice_number" in text
-
-
-def accrue_points(
-    *,
-    merchant: Merchant,
-    amount: Decimal,
-    branch: Branch,
-    customer: Customer | None = None,
-    membership: Membership | None = None,
-    staff: User | None = None,
-    invoice_number: str | None = None,
-    now=None,
-) -> Movement:
-    """P2: points = floor(amount / point value) × category multiplier, posted or held (P9).
-
-    Pass the customer, or their membership here when the caller already has it (one query less).
-    """
-    now = now or timezone.now()
-    customer = membership.customer if membership is not None else customer
-    if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
-    amount = money.parse_amount(amount, merchant.currency)
-    if membership is None:
-        membership = join_merchant(customer, merchant, branch, now=now)
-    category = membership.category
-    manual = category.audit_mode == AuditMode.MANUAL
-    rules = [] if manual else fraud.rules_for(category)
-    account_id = membership.spending_account_id
-    promos = []
-    if promotions.accrual_promotions_may_apply(merchant, now):
-        promos = promotions.applicable(merchant, membership, now, kinds=promotions.ACCRUAL_KINDS)
-    try:
-        with transaction.atomic():
-            verdict = fraud.Verdict()
-            if rules or any(p.uses_per_customer for p in promos):
-                # Judged under the account's lock: simultaneous accruals cannot both slip under
-                # a daily limit, nor both take a promotion's last use.
-                ledger.lock_account(account_id)
-                if promos:
-                    promos = promotions.applicable(
-                        merchant, membership, now, kinds=promotions.ACCRUAL_KINDS
-                    )
-            earned = promotions.accrual_points(merchant, membership, amount, now, promos)
-            points = earned.points
-            if rules:
-                verdict = fraud.judge(
-                    rules,
-                    merchant=merchant,
-                    account_id=account_id,
-                    amount=amount,
-                    points=points,
-                    now=now,
-                )
-                if verdict.refuse:
-                    raise FraudRuleRefused(
-                        _("Refused: %(rule)s (%(limit)s).")
-                        % {
-                            "rule": verdict.rule.get_kind_display(),
-                            "limit": format_limit(verdict.rule.kind, verdict.rule.limit),
-                        },
-                        rule=verdict.rule.kind,
-                    )
-            held = (manual or verdict.hold) and points > 0
-            hold_rule = (
-                "category_manual_approval"
-                if manual
-                else (verdict.rule.kind if verdict.rule else "")
-            )
-            account = ledger.lock_and_add(
-                account_id,
-                now,
-                available=0 if held else points,
-                pending=points if held else 0,
-            )
-            txn = Transaction.objects.create(
-                account_id=account.id,
-                kind=Kind.ACCRUAL,
-                status=Status.PENDING if held else Status.POSTED,
-                points=points,
-                balance_after=None if held else account.balance,
-                merchant=merchant,
-                branch=branch,
-                staff=staff,
-                customer=customer,
-                amount=amount,
-                currency=merchant.currency,
-                invoice_number=invoice_number or None,
-                hold_rule=hold_rule if held else "",
-                created_at=now,
-                posted_at=None if held else now,
-            )
-            if points:
-                expires_at = _points_expiry(membership, merchant, now)
-                ledger.open_lot(account, txn, points, expires_at, now, held=held)
-            if earned.applied:
-                PromotionUse.objects.bulk_create(
-                    PromotionUse(
-                        promotion=promo,
-                        membership=membership,
-                        transaction=txn,
-                        points=extra,
-                        branch=branch,
-                        staff=staff,
-                        at=now,
-                    )
-                    for promo, extra in earned.applied
-                )
-            txn.promotions_applied = earned.applied
-            if not held and points > 0:
-                mail.queue(
-                    mail.Event.ACCRUAL,
-                    merchant,
-                    customer,
-                    now=now,
-                    points=points,
-                    balance=account.balance,
-                )
-    except IntegrityError as exc:
-        if invoice_number and _is_duplicate_invoice(exc):
-            raise DuplicateInvoice(
-                _("Invoice %(invoice)s was already accrued at this merchant.")
-                % {"invoice": invoice_number}
-            ) from None
-        raise
-    return Movement(txn, account.balance, account.pending)
+from lealtad.program.models import Reward
 
 
 def grant_welcome_bonus(membership: Membership, branch, staff, now=None) -> int:
@@ -225,35 +82,13 @@ def credit_bonus(
         created_at=now,
         posted_at=now,
     )
-    ledger.credit(account, txn, points, _points_expiry(membership, membership.merchant, now), now)
+    ledger.credit(account, txn, points, points_expiry(membership, membership.merchant, now), now)
     return txn
 
 
 def check_can_redeem(membership: Membership) -> None:
-    """P6 / C4 / C8 / C11: who may redeem at all, whatever the prize."""
-    customer = membership.customer
-    if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
-    if membership.blocked:
-        raise CustomerBlocked(membership.blocked_reason or None)
-    if membership.holder_id:
-        if membership.holder.blocked:
-            raise CustomerBlocked(membership.holder.blocked_reason or None)
-        if membership.holder.redeem_policy != RedeemPolicy.ALL_CARDS:
-            raise Forbidden(_("Only the card holder may redeem these points."))
-    if not customer.profile_complete:
-        raise ProfileIncomplete(
-            _("Missing: %(fields)s.") % {"fields": missing_labels(customer)},
-            missing_fields=customer.missing_fields,
-        )
-
-
-def missing_labels(customer: Customer) -> str:
-    """The missing profile fields as the screens call them ("nombres, apellidos"), not as the
-    code does ("first_name, last_name")."""
-    return ", ".join(
-        str(Customer._meta.get_field(name).verbose_name) for name in customer.missing_fields
-    )
+    """P6 / C4 / C8 / C11: who may redeem at all, whatever the prize (the one exit gate)."""
+    gate.check_exit(membership, gate.Exit.REWARD)
 
 
 def reward_available(reward: Reward, now) -> bool:
@@ -272,13 +107,18 @@ def redeem_reward(
     branch: Branch,
     staff: User | None = None,
     promotion_id=None,
+    document_checked: bool = False,
     now=None,
 ) -> Movement:
     """P6: points deducted at once (soonest-expiring first), stock reduced. With a promotion
-    (R1), the prize costs the promotion's special price."""
+    (R1), the prize costs the promotion's special price. A merchant that asks for the physical
+    document gets no redemption without the cashier's `document_checked`, whichever way it comes
+    (till, API)."""
     now = now or timezone.now()
     merchant = membership.merchant
     check_can_redeem(membership)
+    if merchant.redemption_requires_document_check and document_checked is not True:
+        raise DocumentCheckRequired(_("Check the customer's document first."))
     try:
         reward = Reward.objects.get(pk=parse_id(reward_id), merchant=merchant)
     except Reward.DoesNotExist:
@@ -494,7 +334,7 @@ def adjust_points(
             posted_at=now,
         )
         if points > 0:
-            ledger.credit(account, txn, points, _points_expiry(membership, merchant, now), now)
+            ledger.credit(account, txn, points, points_expiry(membership, merchant, now), now)
         else:
             ledger.debit(account, txn, -points, lots, now)
     return Movement(txn, account.balance, account.pending)
@@ -612,11 +452,20 @@ def earn_coins(
     """K2: amount × the issuer's cashback rate, rounded down; valid for the network's months."""
     now = now or timezone.now()
     if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
-    if not merchant.coin_issuer:
+        raise suspended(customer, merchant)
+    if not merchant.coin_issuer or merchant.cashback_rate <= 0:
         raise Forbidden(_("This merchant does not issue coins."))
     amount = money.parse_amount(amount, merchant.currency)
     coins = money.coins_for(amount, merchant.cashback_rate)
+    if coins < 1:
+        # As with points: a purchase that earns nothing posts nothing.
+        minimum = money.minimum_for_coins(merchant.cashback_rate, merchant.currency)
+        shown = money.display_amount(minimum, merchant.country, merchant.currency, up=True)
+        raise AmountBelowMinimum(
+            _("The smallest purchase that earns coins is %(minimum)s %(currency)s.")
+            % {"minimum": shown, "currency": merchant.currency},
+            minimum=money.format_amount(minimum, merchant.currency),
+        )
     wallet = coin_wallet(customer)
     months = merchant.network.coin_validity_months
     with transaction.atomic():
@@ -645,8 +494,7 @@ def pay_with_coins(
 ) -> Movement:
     """K3 (the ledger side): debit coins at an acceptor merchant, oldest first."""
     now = now or timezone.now()
-    if customer.suspended:
-        raise CustomerSuspended(customer.suspension_message or None)
+    gate.check_coin_exit(customer, merchant)
     if not merchant.coin_acceptor:
         raise Forbidden(_("This merchant does not accept coins."))
     if not isinstance(coins, int) or coins <= 0:

@@ -91,7 +91,9 @@ class Transaction(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(max_digits=16, decimal_places=2, null=True)
     currency = models.CharField(max_length=3, blank=True)
-    invoice_number = models.CharField(max_length=64, null=True)
+    invoice_number = models.CharField(max_length=64, null=True)  # as typed (trimmed)
+    # Its normal form (ledger.invoices.invoice_key): what "the same invoice" means.
+    invoice_key = models.CharField(max_length=64, null=True)
     reward = models.ForeignKey(Reward, null=True, on_delete=models.PROTECT, related_name="+")
     reverses = models.OneToOneField(
         "self", null=True, on_delete=models.PROTECT, related_name="reversed_by"
@@ -105,11 +107,13 @@ class Transaction(models.Model):
 
     class Meta:
         constraints = [
-            # P2: one invoice number is accrued once per merchant. The constraint, not a lookup,
-            # is what makes 20 simultaneous submissions of one invoice produce exactly one accrual.
+            # P2: one invoice is accrued once per merchant, in any case or spacing. The
+            # constraint, not a lookup, is what makes 20 simultaneous submissions of one invoice
+            # produce exactly one accrual. A rejected accrual frees its number; a reversed one
+            # stays posted (the reversal is another row) and keeps it.
             models.UniqueConstraint(
-                fields=["merchant", "invoice_number"],
-                condition=Q(kind="accrual", invoice_number__isnull=False),
+                fields=["merchant", "invoice_key"],
+                condition=Q(kind="accrual", invoice_key__isnull=False) & ~Q(status="rejected"),
                 name="transaction_unique_invoice",
             ),
         ]
@@ -124,6 +128,17 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.points:+d}"
+
+
+def standing_accruals(merchant):
+    """The merchant's accruals that still stand: not rejected at approval, not reversed, and
+    worth a point (0-point accruals predate the minimum purchase). What a cashier's goal counts:
+    a goal met by refused or voided sales is not met."""
+    return (
+        Transaction.objects.filter(merchant=merchant, kind=Kind.ACCRUAL, points__gt=0)
+        .exclude(status=Status.REJECTED)
+        .filter(reversed_by__isnull=True)
+    )
 
 
 class LotStatus(models.TextChoices):

@@ -9,6 +9,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from lealtad.core.errors import ValidationFailed
@@ -61,16 +62,47 @@ def issue_token(user: User) -> tuple[str, object]:
     return secret, expires_at
 
 
-def issue_api_key(merchant: Merchant, branch: Branch, name: str = "POS") -> str:
+def create_api_key(merchant: Merchant, branch: Branch, name: str = "POS") -> tuple[ApiKey, str]:
+    """A POS key for `branch`. Only its hash is kept: the secret returned here is shown once."""
+    name = (name or "").strip() or "POS"
+    errors = []
+    if branch.merchant_id != merchant.pk:
+        errors.append({"field": "branch", "message": gettext("Not a branch of this merchant.")})
+    if len(name) > ApiKey._meta.get_field("name").max_length:
+        errors.append({"field": "name", "message": gettext("At most %d characters.") % 80})
+    if errors:
+        raise ValidationFailed(errors)
     secret = ApiKey.new_secret()
-    ApiKey.objects.create(
+    key = ApiKey.objects.create(
         merchant=merchant,
         branch=branch,
         name=name,
         prefix=secret[:10],
         key_hash=ApiKey.hash(secret),
     )
-    return secret
+    return key, secret
+
+
+def issue_api_key(merchant: Merchant, branch: Branch, name: str = "POS") -> str:
+    return create_api_key(merchant, branch, name)[1]
+
+
+def rename_api_key(key: ApiKey, name: str) -> ApiKey:
+    name = (name or "").strip()
+    if not name or len(name) > ApiKey._meta.get_field("name").max_length:
+        raise ValidationFailed([{"field": "name", "message": gettext("Required, at most 80.")}])
+    ApiKey.objects.filter(pk=key.pk).update(name=name)
+    key.name = name
+    return key
+
+
+def revoke_api_key(key: ApiKey, now=None) -> bool:
+    """The key stops working at once; the row stays (who used which key is history)."""
+    return bool(
+        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=now or timezone.now()
+        )
+    )
 
 
 # --- merchants and staff ------------------------------------------------------------------------
@@ -91,6 +123,13 @@ def _check_password(password: str, user: User | None = None) -> None:
         raise ValidationFailed(
             [{"field": "password", "message": m} for m in exc.messages]
         ) from None
+
+
+# C3: what a merchant's registration asks by default in its country (the seed's Brazilian
+# registration asks CEP, the full address and pessoa física / jurídica). The admin can change it.
+REGISTRATION_BY_COUNTRY = {
+    "BR": {"asks_postal_code": True, "asks_address": True, "asks_person_type": True},
+}
 
 
 def create_merchant(
@@ -129,6 +168,7 @@ def create_merchant(
     if errors:
         raise ValidationFailed(errors)
     _check_password(admin_password)
+    settings_ = {**REGISTRATION_BY_COUNTRY.get(country, {}), **settings_}
     with transaction.atomic():
         merchant = Merchant.objects.create(
             network=network or Network.default(),

@@ -48,6 +48,11 @@ class Merchant(models.Model):
     )
     welcome_bonus_points = models.PositiveIntegerField(_("welcome bonus (points)"), default=0)
     redemption_requires_document_check = models.BooleanField(default=False)
+    # C3: what this merchant's registration asks on top of the network's rule (in Brazil, CEP
+    # and address); a profile without them is incomplete here (customers/completeness.py).
+    asks_postal_code = models.BooleanField(_("ask for the postal code"), default=False)
+    asks_address = models.BooleanField(_("ask for the address"), default=False)
+    asks_person_type = models.BooleanField(_("ask whether person or company"), default=False)
     # M1: which e-mails customers get from this merchant.
     email_on_join = models.BooleanField(_("e-mail on joining the program"), default=True)
     email_on_accrual = models.BooleanField(_("e-mail on each accrual"), default=False)
@@ -198,3 +203,43 @@ class LoginFailure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["username", "at"])]
+
+
+class ServiceAudience(models.TextChoices):
+    """Who the network's service line is for (the seeds' usuarios@, comercios@, monitoreo@)."""
+
+    CUSTOMERS = "customers", _("Customers")
+    MERCHANTS = "merchants", _("Merchants and cashiers")
+    FRAUD = "fraud", _("Fraud monitoring (suspended customers)")
+
+
+class ServiceLine(models.Model):
+    """C11: where the network's service is reached, per country and audience; the till shows
+    the right one to a suspended customer. A row with no country serves every other country."""
+
+    network = models.ForeignKey(Network, on_delete=models.CASCADE, related_name="service_lines")
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("Empty: every other country.")
+    )
+    audience = models.CharField(_("for"), max_length=12, choices=ServiceAudience.choices)
+    phones = models.CharField(_("phones"), max_length=200, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    hours = models.CharField(_("opening hours"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("service line")
+        verbose_name_plural = _("service lines")
+        ordering = ["audience", "country"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "country", "audience"], name="serviceline_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(phones="") | ~Q(email="") | ~Q(address=""),
+                name="serviceline_says_something",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_audience_display()} {self.country or '*'}"

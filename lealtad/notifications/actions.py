@@ -1,10 +1,13 @@
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
 import django
 from django.conf import settings
 from django.core import mail
 from django.core.mail import EmailMessage
 from django.db import connection, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -13,7 +16,10 @@ from lealtad.network.models import Merchant
 from lealtad.notifications.models import Event, OutgoingEmail
 
 log = logging.getLogger("lealtad.mail")
-MAX_ATTEMPTS = 5
+# M3: after a failure an e-mail waits 10 s, 20 s, 40 s, … up to 5 minutes between attempts, and
+# is tried until the mail server takes it: an outage of hours loses nothing.
+RETRY_FIRST_SECONDS = 10
+RETRY_MAX_SECONDS = 300
 FLAGS = {
     Event.JOIN: "email_on_join",
     Event.ACCRUAL: "email_on_accrual",
@@ -47,14 +53,30 @@ def queue(event: str, merchant: Merchant, customer: Customer, now=None, **contex
     )
 
 
+def retry_delay(attempts: int) -> timedelta:
+    """How long an e-mail that failed `attempts` times waits: doubling, capped."""
+    first = getattr(settings, "EMAIL_RETRY_FIRST_SECONDS", RETRY_FIRST_SECONDS)
+    cap = getattr(settings, "EMAIL_RETRY_MAX_SECONDS", RETRY_MAX_SECONDS)
+    return timedelta(seconds=min(cap, first * 2 ** min(max(attempts - 1, 0), 30)))
+
+
+def waiting(now=None):
+    """E-mails due now: not sent, not cancelled, their backoff over."""
+    now = now or timezone.now()
+    return OutgoingEmail.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        sent_at__isnull=True,
+        cancelled_at__isnull=True,
+    )
+
+
 def deliver(batch: int = 100, now=None) -> tuple[int, int]:
-    """Send what waits in the outbox, oldest first; returns (sent, failed). Several senders
+    """Send what is due in the outbox, oldest first; returns (sent, failed). Several senders
     may run at once on PostgreSQL: each takes rows the others have not locked."""
+    now = now or timezone.now()
     sent = failed = 0
     with transaction.atomic():
-        rows = OutgoingEmail.objects.filter(
-            sent_at__isnull=True, attempts__lt=MAX_ATTEMPTS
-        ).order_by("created_at")
+        rows = waiting(now).order_by("created_at")
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True)
         rows = list(rows[:batch])
@@ -63,26 +85,57 @@ def deliver(batch: int = 100, now=None) -> tuple[int, int]:
         mailer = _mailer()
         try:
             mailer.open()
-        except Exception as exc:  # the mail server is down: every row waits for the next pass
+        except Exception as exc:  # the mail server is down: every row waits for its next turn
             for row in rows:
-                _failed(row, exc)
+                _failed(row, exc, now)
             return 0, len(rows)
         try:
             for row in rows:
                 message = EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.to])
                 try:
-                    mailer.send_messages([message])
+                    if not mailer.send_messages([message]):
+                        # A backend that swallows its error says so only by counting 0.
+                        raise RuntimeError("the mail backend sent nothing")
                 except Exception as exc:  # any failure of the mail server: retried later
-                    _failed(row, exc)
+                    _failed(row, exc, now)
                     failed += 1
                 else:
-                    row.sent_at = now or timezone.now()
+                    row.sent_at = now
                     row.attempts += 1
-                    row.save(update_fields=["sent_at", "attempts"])
+                    row.next_attempt_at = None
+                    row.save(update_fields=["sent_at", "attempts", "next_attempt_at"])
                     sent += 1
         finally:
             mailer.close()
     return sent, failed
+
+
+def cancel(emails, reason: str, now=None) -> int:
+    """Stop e-mails still waiting (the customer was anonymised): the one way one is not sent."""
+    return emails.filter(sent_at__isnull=True, cancelled_at__isnull=True).update(
+        cancelled_at=now or timezone.now(), next_attempt_at=None, last_error=reason[:300]
+    )
+
+
+def retry_now(emails) -> int:
+    """The operator's "try again now", after fixing the mail server."""
+    return emails.filter(sent_at__isnull=True, cancelled_at__isnull=True).update(
+        next_attempt_at=None
+    )
+
+
+@dataclass
+class OutboxState:
+    pending: int  # never tried yet
+    failing: int  # tried, not sent, will be tried again
+    oldest_failing: object  # created_at of the oldest failing one, or None
+
+
+def outbox_state() -> OutboxState:
+    unsent = OutgoingEmail.objects.filter(sent_at__isnull=True, cancelled_at__isnull=True)
+    failing = unsent.filter(attempts__gt=0)
+    oldest = failing.order_by("created_at").values_list("created_at", flat=True).first()
+    return OutboxState(unsent.filter(attempts=0).count(), failing.count(), oldest)
 
 
 def _mailer():
@@ -92,8 +145,18 @@ def _mailer():
     return mail.get_connection()
 
 
-def _failed(row: OutgoingEmail, exc: Exception) -> None:
+def _failed(row: OutgoingEmail, exc: Exception, now) -> None:
     row.attempts += 1
     row.last_error = f"{type(exc).__name__}: {exc}"[:300]
-    row.save(update_fields=["attempts", "last_error"])
-    log.warning("e-mail %s not sent (attempt %d): %s", row.pk, row.attempts, exc)
+    row.next_attempt_at = now + retry_delay(row.attempts)
+    row.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    # Loud, not silent: every failure is logged, and an error once it has failed for long.
+    level = logging.ERROR if row.attempts >= 10 else logging.WARNING
+    log.log(
+        level,
+        "e-mail %s not sent (attempt %d, next at %s): %s",
+        row.pk,
+        row.attempts,
+        row.next_attempt_at.isoformat(),
+        exc,
+    )

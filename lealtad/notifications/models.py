@@ -27,15 +27,30 @@ class OutgoingEmail(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
+    # M3: a failed e-mail waits until then (a capped backoff) and is tried again, for as long
+    # as it takes: none is ever given up on. Null: due now.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Only a deliberate act stops an e-mail (the customer was anonymised); `last_error` says why.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(
-                fields=["created_at"], condition=Q(sent_at__isnull=True), name="outbox_unsent"
+                fields=["next_attempt_at", "created_at"],
+                condition=Q(sent_at__isnull=True, cancelled_at__isnull=True),
+                name="outbox_waiting",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.event} → {self.to}"
+
+    @property
+    def status(self) -> str:
+        if self.sent_at is not None:
+            return "sent"
+        if self.cancelled_at is not None:
+            return "cancelled"
+        return "failing" if self.attempts else "pending"

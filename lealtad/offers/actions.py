@@ -10,7 +10,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lealtad.core.errors import (
-    CustomerSuspended,
     GiftUnavailable,
     NotFound,
     PromotionUnavailable,
@@ -18,6 +17,7 @@ from lealtad.core.errors import (
     ValidationFailed,
 )
 from lealtad.core.ids import parse_id
+from lealtad.customers import gate
 from lealtad.customers.models import Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.actions import credit_bonus
@@ -44,8 +44,7 @@ def give_free_item(
 ) -> PromotionUse:
     """R1: the cashier hands over a promotion's free item; its use is counted."""
     now = now or timezone.now()
-    if membership.customer.suspended:
-        raise CustomerSuspended(membership.customer.suspension_message or None)
+    gate.check_exit(membership, gate.Exit.FREE_ITEM)
     promo_pk = parse_id(promotion_id)
     with transaction.atomic():
         # The account's lock serialises this customer's takes, as for the accrual bonuses.
@@ -120,8 +119,7 @@ def redeem_gift(
     """R2: the customer takes their gift. A points gift is credited through the ledger in the
     same transaction; a second redemption of the same offer is refused, never doubled."""
     now = now or timezone.now()
-    if membership.customer.suspended:
-        raise CustomerSuspended(membership.customer.suspension_message or None)
+    gate.check_exit(membership, gate.Exit.GIFT)
     try:
         offer = GiftOffer.objects.select_related("gift").get(
             pk=parse_id(offer_id), membership=membership

@@ -89,9 +89,31 @@ class Promotion(models.Model):
     class Meta:
         ordering = ["-starts_on", "name"]
         indexes = [models.Index(fields=["merchant", "ends_on"])]
+        # The forms' ranges, held by the database too (as the categories' factor and the
+        # rules' limits are): a 0 or negative setting silently means nothing, or everything.
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_on__gte=models.F("starts_on")), name="promo_window"
+            ),
+            models.CheckConstraint(
+                condition=Q(multiplier__isnull=True) | Q(multiplier__gt=1, multiplier__lte=100),
+                name="promo_multiplier_1_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(bonus_points__isnull=True) | Q(bonus_points__gte=1),
+                name="promo_bonus_gte_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(special_price__isnull=True) | Q(special_price__gte=1),
+                name="promo_special_price_gte_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_amount__isnull=True) | Q(min_amount__gte=0),
+                name="promo_min_amount_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(uses_per_customer__isnull=True) | Q(uses_per_customer__gte=1),
+                name="promo_uses_gte_1",
             ),
         ]
 
@@ -160,6 +182,17 @@ class Gift(models.Model):
             models.CheckConstraint(
                 condition=~Q(kind="discount") | Q(discount_percent__isnull=False),
                 name="gift_discount_has_percent",
+            ),
+            models.CheckConstraint(
+                condition=Q(points__isnull=True) | Q(points__gte=1), name="gift_points_gte_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_percent__isnull=True)
+                | Q(discount_percent__gt=0, discount_percent__lte=100),
+                name="gift_discount_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_days__gte=1, valid_days__lte=3660), name="gift_valid_days_range"
             ),
         ]
 

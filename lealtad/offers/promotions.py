@@ -78,6 +78,7 @@ class AccrualPoints:
     points: int
     base: int
     applied: list[tuple[Promotion, int]] = field(default_factory=list)
+    amount: Decimal | None = None
 
     @property
     def extra(self) -> int:

@@ -1,12 +1,20 @@
 import uuid
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from lealtad.network.models import Merchant
+
+
+def greater_than_zero(value) -> None:
+    """A factor or a limit of 0 is never what a merchant means: it silently turns a category's
+    points, or a rule, into nothing (the database refuses it too)."""
+    if value is not None and value <= 0:
+        raise ValidationError(_("Must be greater than zero."), code="min_value")
 
 
 class AuditMode(models.TextChoices):
@@ -28,7 +36,7 @@ class Category(models.Model):
         max_digits=6,
         decimal_places=2,
         default=Decimal("1"),
-        validators=[MinValueValidator(Decimal("0"))],
+        validators=[greater_than_zero],
     )
     validity_days = models.PositiveIntegerField(
         _("points validity (days)"), null=True, blank=True, validators=[MinValueValidator(1)]
@@ -49,8 +57,10 @@ class Category(models.Model):
             models.UniqueConstraint(
                 fields=["merchant"], condition=Q(is_default=True), name="category_one_default"
             ),
+            models.CheckConstraint(condition=Q(multiplier__gt=0), name="category_multiplier_gt_0"),
             models.CheckConstraint(
-                condition=Q(multiplier__gte=0), name="category_multiplier_gte_0"
+                condition=Q(validity_days__isnull=True) | Q(validity_days__gte=1),
+                name="category_validity_days_gte_1",
             ),
         ]
 
@@ -108,7 +118,7 @@ class FraudRule(models.Model):
     )
     kind = models.CharField(_("rule"), max_length=24, choices=RuleKind.choices)
     limit = models.DecimalField(
-        _("limit"), max_digits=16, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+        _("limit"), max_digits=16, decimal_places=2, validators=[greater_than_zero]
     )
     action = models.CharField(
         _("when it fires"), max_length=8, choices=RuleAction.choices, default=RuleAction.HOLD
@@ -126,10 +136,29 @@ class FraudRule(models.Model):
                 condition=Q(category__isnull=False),
                 name="fraudrule_one_per_kind_per_category",
             ),
-            models.CheckConstraint(condition=Q(limit__gte=0), name="fraudrule_limit_gte_0"),
+            models.CheckConstraint(condition=Q(limit__gt=0), name="fraudrule_limit_gt_0"),
         ]
 
     def __str__(self) -> str:
-        from lealtad.core.numbers import format_limit
+        return f"{self.get_kind_display()} {self.shown_limit()}"
 
-        return f"{self.get_kind_display()} {format_limit(self.kind, self.limit)}"
+    # Rules that count (accruals, minutes, points) take whole numbers; the invoice amount is money.
+    WHOLE = (
+        RuleKind.MAX_ACCRUALS_PER_DAY,
+        RuleKind.MIN_MINUTES_BETWEEN,
+        RuleKind.MAX_POINTS_PER_DAY,
+    )
+
+    def clean(self):
+        if self.kind in self.WHOLE and self.limit is not None and self.limit != int(self.limit):
+            raise ValidationError({"limit": _("A whole number.")})
+
+    def shown_limit(self) -> str:
+        """The limit as people read it: "3" accruals, "1.000.000" COP, never "(3.00)"."""
+        from lealtad.core import money
+
+        merchant = self.merchant
+        if self.kind in self.WHOLE:
+            group = money.number_format(merchant.country, merchant.currency)[0]
+            return f"{int(self.limit):,}".replace(",", group)
+        return money.display_amount(self.limit, merchant.country, merchant.currency)

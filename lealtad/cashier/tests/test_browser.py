@@ -5,6 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from lealtad.core import testing
 
@@ -95,7 +96,7 @@ def test_a_new_customer_from_search_to_redemption(browser, live_server):
     assert goal(page, 0) == 20  # 1 of 5 registrations
 
     page.fill("#id_amount", "150.000")
-    assert "150" in page.text_content(".preview")
+    expect(page.locator(".preview")).to_contain_text("Otorga 150 puntos")
     page.fill("#id_invoice_number", "F-100")
     page.get_by_role("button", name="Acumular", exact=True).click()
     page.get_by_text("+150 puntos").wait_for()
@@ -167,3 +168,36 @@ def test_keyboard_only(browser, live_server):
     page.keyboard.press("Enter")
     page.get_by_text("+42 puntos").wait_for()
     shot(page, "09-keyboard")
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1024, 600), (390, 844)])
+def test_the_preview_is_what_the_accrual_gives_and_keeps_the_cursor(browser, live_server, size):
+    """ "Otorga 25", then +50: the preview must be the accrual's own quote, promotions included,
+    and quoting must not take the cursor out of the amount."""
+    from decimal import Decimal
+
+    shop = testing.make_merchant("Café Promo")
+    testing.make_cashier(shop, "carol")
+    testing.make_promotion(shop, kind="multiplier", multiplier=Decimal("2"), name="Doble")
+    testing.make_promotion(shop, kind="bonus", bonus_points=50, name="Bono")
+    member = testing.make_customer(shop).membership
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    sign_in(page, live_server.url, "carol")
+    page.goto(f"{live_server.url}/cashier/c/{member.customer_id}/")
+    amount = page.locator("#id_amount")
+    amount.click()
+    page.keyboard.type("25.000", delay=40)
+    expect(page.locator(".preview")).to_contain_text("Otorga 100 puntos")
+    expect(page.locator(".preview")).to_contain_text("Incluye +50 de Bono.")
+    expect(amount).to_be_focused()
+    shot(page, f"preview-{size[0]}")
+    page.keyboard.press("Enter")
+    page.get_by_text("+100 puntos").wait_for()
+    assert page.text_content("#available").strip() == "100"
+    amount.click()
+    page.keyboard.type("999", delay=40)
+    expect(page.locator(".preview")).to_contain_text(
+        "La compra mínima que da puntos es de 1.000 COP."
+    )
+    expect(amount).to_be_focused()
+    assert page.input_value("#id_amount") == "999"

@@ -257,22 +257,52 @@ def test_customer_page_query_count_is_flat(till, shop, member):
 
 
 @pytest.mark.parametrize(
-    ("typed", "normal"),
+    ("country", "currency", "typed", "normal"),
     [
-        ("25.500", "25500"),
-        ("25,500", "25500"),
-        ("1.250.000", "1250000"),
-        ("1.250.000,50", "1250000.50"),
-        ("1,250,000.50", "1250000.50"),
-        ("25,5", "25.5"),
-        ("25.5", "25.5"),
-        ("$ 12.000", "12000"),
+        ("CO", "COP", "25.500", "25500.00"),
+        ("CO", "COP", "25,500", "25500.00"),  # pesos have no cents: either mark groups thousands
+        ("CO", "COP", "1.250.000", "1250000.00"),
+        ("CO", "COP", "$ 12.000", "12000.00"),
+        ("CO", "COP", "12000", "12000.00"),
+        ("BR", "BRL", "1.234,56", "1234.56"),
+        ("BR", "BRL", "R$ 12,5", "12.50"),
+        ("BR", "BRL", "1.234", "1234.00"),
+        ("PA", "USD", "1,234.56", "1234.56"),
+        ("PA", "USD", "12.5", "12.50"),
     ],
 )
-def test_amounts_as_cashiers_type_them(typed, normal):
-    from lealtad.core.money import normalise_typed_amount
+def test_amounts_as_cashiers_type_them(country, currency, typed, normal):
+    from decimal import Decimal
 
-    assert normalise_typed_amount(typed) == normal
+    from lealtad.core.money import parse_typed_amount
+
+    assert parse_typed_amount(typed, country, currency) == Decimal(normal)
+
+
+@pytest.mark.parametrize(
+    ("country", "currency", "typed", "message"),
+    [
+        ("CO", "COP", "25,5", "sin decimales"),
+        ("CO", "COP", "25.00", "sin decimales"),
+        ("CO", "COP", "1e6", "25.000"),
+        ("CO", "COP", "1.25.000", "25.000"),
+        ("BR", "BRL", "1,234.56", "1.234,56"),
+        ("BR", "BRL", "12.5", "1.234,56"),
+        ("BR", "BRL", "1,234", "1.234,56"),
+        ("PA", "USD", "1.234,56", "1,234.56"),
+        ("PA", "USD", "12.505", "1,234.56"),
+    ],
+)
+def test_amounts_in_another_countrys_format_are_refused_saying_how(
+    country, currency, typed, message
+):
+    from django.utils import translation
+
+    from lealtad.core.money import InvalidAmount, parse_typed_amount
+
+    with translation.override("es"), pytest.raises(InvalidAmount) as refused:
+        parse_typed_amount(typed, country, currency)
+    assert message in str(refused.value)
 
 
 def test_brazilian_cashiers_get_portuguese(db):

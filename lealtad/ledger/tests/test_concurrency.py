@@ -116,6 +116,26 @@ def test_20_accruals_of_one_invoice_make_one(shop, member):
     assert check_ledger() == []
 
 
+def test_one_invoice_typed_in_different_cases_at_once_makes_one(shop, member):
+    spellings = ["F-999", "f-999", " F-999", "F-999 ", "f-999  "]
+
+    def accrue(i):
+        return actions.accrue_points(
+            merchant=shop.merchant,
+            customer=member.customer,
+            amount=Decimal(7),
+            branch=shop.branch,
+            invoice_number=spellings[i % len(spellings)],
+        )
+
+    results = run_together(10, accrue)
+    assert sum(isinstance(r, actions.Movement) for r in results) == 1
+    refused = [r for r in results if isinstance(r, errors.DuplicateInvoice)]
+    assert len(refused) == 9 and {r.code for r in refused} == {"duplicate_invoice"}
+    assert balance_of(member) == 7
+    assert check_ledger() == []
+
+
 def test_one_invoice_for_different_customers_at_once_makes_one(shop):
     members = [testing.make_customer(shop).membership for _ in range(10)]
 

@@ -74,15 +74,19 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(who=st.integers(0, 1), amount=st.integers(1, 60_000))
     def accrue(self, who, amount):
         member = self.members[who]
-        movement = actions.accrue_points(
-            merchant=self.shop.merchant,
-            customer=member.customer,
-            amount=Decimal(amount),
-            branch=self.shop.branch,
-            now=self.now,
-        )
         points = amount // 1000
-        assert movement.transaction.points == points
+        try:
+            movement = actions.accrue_points(
+                merchant=self.shop.merchant,
+                customer=member.customer,
+                amount=Decimal(amount),
+                branch=self.shop.branch,
+                now=self.now,
+            )
+        except errors.AmountBelowMinimum:
+            assert points == 0  # nothing earned, nothing posted
+            return
+        assert movement.transaction.points == points > 0
         if points:
             txn_id = movement.transaction.pk
             self.lots[member.pk].append(Lot(txn_id, points, self.now + dt.timedelta(VALIDITY)))

@@ -154,3 +154,82 @@ def test_a_held_accrual_is_told_when_approved(smtp):
     ledger.approve_accrual(merchant=shop.merchant, transaction_id=held.transaction.pk)
     assert deliver() == (1, 0)
     assert "30 puntos" in decoded(smtp.messages[0][1])
+
+
+def test_an_outage_longer_than_any_limit_loses_nothing_and_sends_once():
+    """M3: the mail server is down for 40 attempts (the old code gave up after 5), then comes
+    up on the same port: the e-mail arrives exactly once."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from lealtad.notifications.actions import RETRY_MAX_SECONDS, retry_delay
+
+    shop = testing.make_merchant()
+    made = testing.make_customer(shop)
+    port = free_port()
+    now = timezone.now()
+    with override_settings(**parse_email_url(f"smtp://127.0.0.1:{port}?timeout=2")):
+        for attempt in range(1, 41):
+            assert deliver(now=now) == (0, 1)
+            row = OutgoingEmail.objects.get()
+            assert row.attempts == attempt and row.sent_at is None and row.cancelled_at is None
+            assert row.next_attempt_at == now + retry_delay(attempt)
+            # Not hammered: before its turn, it is not tried again.
+            assert deliver(now=row.next_attempt_at - dt.timedelta(seconds=1)) == (0, 0)
+            now = row.next_attempt_at
+        assert retry_delay(40) == dt.timedelta(seconds=RETRY_MAX_SECONDS)  # capped
+        assert "ConnectionRefusedError" in row.last_error
+        inbox = Inbox()
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        try:
+            assert deliver(now=now) == (1, 0)
+            assert deliver(now=now + dt.timedelta(days=1)) == (0, 0)
+        finally:
+            controller.stop()
+    assert [to for to, _content in inbox.messages] == [[made.customer.email]]
+    row = OutgoingEmail.objects.get()
+    assert row.sent_at == now and row.attempts == 41 and row.status == "sent"
+
+
+def test_the_operator_sees_what_is_failing_and_sends_it_again(smtp):
+    from lealtad.network.models import User
+
+    shop = testing.make_merchant()
+    testing.make_customer(shop)
+    with override_settings(**parse_email_url(f"smtp://127.0.0.1:{free_port()}?timeout=2")):
+        assert deliver() == (0, 1)
+    client = Client()
+    client.force_login(User.objects.create_superuser("op", "op@example.com", testing.PASSWORD))
+    url = "/admin/notifications/outgoingemail/"
+    page = client.get(url + "?status=failing")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "no se han podido enviar" in text and "ConnectionRefusedError" in text
+    row = OutgoingEmail.objects.get()
+    assert deliver() == (0, 0)  # waiting for its turn
+    client.post(url, {"action": "retry_now", "_selected_action": [row.pk]})
+    assert deliver() == (1, 0)
+    assert len(smtp.messages) == 1
+
+
+def test_a_backend_that_fails_silently_does_not_mark_the_email_sent(monkeypatch):
+    """A mailer configured with fail_silently (Django 6.1's MAILERS options allow it) hides the
+    SMTP error and counts 0 sent: the e-mail must stay waiting, not be marked sent."""
+    from lealtad.notifications import actions
+
+    shop = testing.make_merchant()
+    testing.make_customer(shop)
+    configured = actions._mailer
+
+    def fail_silently():
+        mailer = configured()
+        mailer.fail_silently = True
+        return mailer
+
+    monkeypatch.setattr(actions, "_mailer", fail_silently)
+    with override_settings(**parse_email_url(f"smtp://127.0.0.1:{free_port()}?timeout=2")):
+        assert deliver() == (0, 1)
+    row = OutgoingEmail.objects.get()
+    assert row.sent_at is None and row.attempts == 1 and row.next_attempt_at

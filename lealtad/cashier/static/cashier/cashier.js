@@ -1,34 +1,14 @@
-// The cashier screen's one script: the points an amount will give, as it is typed, and Esc to
+// The cashier screen's one script: focus, the amount's quote kept in its place, and Esc to
 // close a dialog or leave a form. Everything works without it.
 (function () {
-  // The same reading of a typed amount as the server's (money.normalise_typed_amount).
-  function amountOf(text) {
-    var v = (text || "").replace(/[\s$]/g, "");
-    if (v.indexOf(".") >= 0 && v.indexOf(",") >= 0) {
-      var dec = v.lastIndexOf(".") > v.lastIndexOf(",") ? "." : ",";
-      v = v.split(dec === "." ? "," : ".").join("").replace(dec, ".");
-    } else {
-      [".", ","].forEach(function (sep) {
-        if (v.indexOf(sep) < 0) return;
-        var parts = v.split(sep);
-        var grouped = /^\d+$/.test(parts[0]) && parts.slice(1).every(function (g) {
-          return /^\d{3}$/.test(g);
-        });
-        v = grouped ? parts.join("") : v.replace(",", ".");
-      });
-    }
-    return parseFloat(v);
-  }
+  // The points an amount gives are quoted by the server as it is typed (HTMX on the amount field:
+  // the very quote the accrual posts, promotions included). That small swap must not run the
+  // page's set-up again, which would move the cursor out of the amount.
   function preview() {
-    var form = document.querySelector("form.accrue");
-    if (!form) return;
-    var input = form.querySelector("[name=amount]"), out = form.querySelector(".preview");
-    var value = parseFloat(form.dataset.pointValue), mult = parseFloat(form.dataset.multiplier);
-    input.addEventListener("input", function () {
-      var amount = amountOf(input.value);
-      var points = amount > 0 ? Math.floor(Math.floor(amount / value) * mult) : 0;
-      out.textContent = points > 0 ? out.dataset.template.replace("%s", points) : "";
-    });
+    var out = document.getElementById("accrual-quote");
+    if (!out || out.dataset.bound) return;
+    out.dataset.bound = "1";
+    out.addEventListener("htmx:afterSettle", function (e) { e.stopPropagation(); });
   }
   function focusFirst() {
     var target = document.querySelector("#confirm [autofocus], #accrued, .dialog button")

@@ -66,6 +66,8 @@ MERCHANTS = [
         "document": "CPF",
         "amounts": (50, 400),
         "city": "Belo Horizonte",
+        # C3: the Brazilian registration asks CEP and the full address (seed 004).
+        "postal_address": ("30130-010", "Av. Afonso Pena {n}, Centro"),
         "mobile": ("+55319", 8),
     },
     {
@@ -382,6 +384,9 @@ class Command(BaseCommand):
                 "mobile": f"{spec['mobile'][0]}{n:0{spec['mobile'][1]}d}",
                 "city": spec["city"],
             }
+            if "postal_address" in spec:
+                profile["postal_code"] = spec["postal_address"][0]
+                profile["address"] = spec["postal_address"][1].format(n=n * 10)
             if i == 0:  # one quick registration whose profile is still incomplete
                 profile = {"email": profile["email"], "city": spec["city"]}
             joined = now - dt.timedelta(days=400 - i * 20)
@@ -431,7 +436,7 @@ class Command(BaseCommand):
                     break
                 events.append((at, self._accrual(merchant, reg.customer, rng, spec, n, visit, at)))
                 at += dt.timedelta(days=rng.randint(15, 40))
-            if i % 3 == 0 and rewards and membership.customer.profile_complete and i != 2:
+            if i % 3 == 0 and rewards and membership.profile_complete and i != 2:
                 redeemed_at = now - dt.timedelta(days=2)
                 events.append((redeemed_at, self._redemption(membership, rewards, redeemed_at)))
         if holder is not None:
@@ -444,8 +449,8 @@ class Command(BaseCommand):
                 memberships__merchant=merchant, document_number=_document("CC", offset + 14)
             ).update(
                 suspended=True,
-                suspension_message="En revisión por el operador: envíe al cliente a "
-                "soporte@lealtad.example o a la línea 601 555 0100.",
+                # The till adds the network's fraud-monitoring line for the customer's country.
+                suspension_message="En revisión por el operador (monitoreo de fraude).",
             )
         # What fell due after each account's last movement leaves by an expiry entry, now: after
         # it, as in real life.

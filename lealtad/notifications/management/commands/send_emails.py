@@ -3,11 +3,14 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from lealtad.notifications.actions import deliver
+from lealtad.notifications.actions import deliver, outbox_state
 
 
 class Command(BaseCommand):
-    help = "Send the customer e-mails waiting in the outbox (M1); --loop keeps doing it."
+    help = (
+        "Send the customer e-mails waiting in the outbox (M1, M3); --loop keeps doing it. "
+        "A failed e-mail is retried with a capped backoff until it is sent."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -20,10 +23,15 @@ class Command(BaseCommand):
             while True:
                 sent, failed = deliver()
                 total_sent, total_failed = total_sent + sent, total_failed + failed
-                if sent == 0:  # nothing left, or the mail server is down: wait
+                if sent == 0:  # nothing due, or the mail server is down: wait
                     break
             if not options["loop"]:
-                self.stdout.write(f"sent {total_sent} e-mails, {total_failed} failed")
+                state = outbox_state()
+                line = f"sent {total_sent} e-mails, {total_failed} failed"
+                line += f"; waiting: {state.pending} new, {state.failing} to retry"
+                if state.oldest_failing:
+                    line += f" (failing since {state.oldest_failing.isoformat()})"
+                self.stdout.write(line)
                 return
             close_old_connections()
             time.sleep(options["loop"])

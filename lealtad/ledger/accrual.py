@@ -1,0 +1,219 @@
+"""P2: accruals. One quote computes what an amount gives a customer now; the till's preview shows
+it and `accrue_points` posts it, so the two can never disagree.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lealtad.core import money
+from lealtad.core.errors import (
+    AmountBelowMinimum,
+    DuplicateInvoice,
+    FraudRuleRefused,
+    InvoiceReversed,
+)
+from lealtad.customers.actions import join_merchant
+from lealtad.customers.models import Customer, Membership
+from lealtad.ledger import ledger
+from lealtad.ledger.invoices import display_number, invoice_key
+from lealtad.ledger.models import Kind, Status, Transaction
+from lealtad.network.models import Branch, Merchant, User
+from lealtad.network.service_lines import suspended
+from lealtad.notifications import actions as mail
+from lealtad.offers import promotions
+from lealtad.offers.models import PromotionUse
+from lealtad.program import fraud
+from lealtad.program.models import AuditMode
+
+
+@dataclass
+class Movement:
+    transaction: Transaction
+    available: int
+    pending: int
+
+    @property
+    def points(self) -> int:
+        return abs(self.transaction.points)
+
+
+def points_expiry(membership: Membership, merchant: Merchant, now) -> dt.datetime:
+    days = membership.category.validity_days or merchant.points_validity_days
+    return now + dt.timedelta(days=days)
+
+
+def minimum_amount(merchant: Merchant, membership: Membership) -> Decimal:
+    """The smallest purchase that earns this customer one point (P1 with the category's factor)."""
+    return money.minimum_for_points(merchant.point_value, membership.category.multiplier)
+
+
+def quote_accrual(
+    merchant: Merchant, membership: Membership, amount, now=None, promos=None
+) -> promotions.AccrualPoints:
+    """What `amount` gives this customer now: the category's points, the best active multiplier
+    promotion and every bonus (R1). Refuses (AmountBelowMinimum) an amount that earns no point
+    by itself: a 0-point accrual is not a purchase, and a bonus must not make one count.
+
+    `promos`: the accrual promotions already looked up (under the account's lock when posting).
+    """
+    now = now or timezone.now()
+    amount = money.parse_amount(amount, merchant.currency)
+    minimum = minimum_amount(merchant, membership)
+    if amount < minimum:
+        shown = money.display_amount(minimum, merchant.country, merchant.currency, up=True)
+        raise AmountBelowMinimum(
+            _("The smallest purchase that earns points is %(minimum)s %(currency)s.")
+            % {"minimum": shown, "currency": merchant.currency},
+            minimum=money.format_amount(minimum, merchant.currency),
+        )
+    if promos is None:
+        promos = []
+        if promotions.accrual_promotions_may_apply(merchant, now):
+            promos = promotions.applicable(
+                merchant, membership, now, kinds=promotions.ACCRUAL_KINDS
+            )
+    earned = promotions.accrual_points(merchant, membership, amount, now, promos)
+    earned.amount = amount
+    return earned
+
+
+def _standing_accrual(merchant: Merchant, key: str) -> Transaction | None:
+    return (
+        Transaction.objects.filter(merchant=merchant, kind=Kind.ACCRUAL, invoice_key=key)
+        .exclude(status=Status.REJECTED)
+        .first()
+    )
+
+
+def _duplicate(merchant: Merchant, invoice_number: str, key: str) -> DuplicateInvoice:
+    """Why this invoice number is taken: accrued (posted or awaiting approval), or accrued and
+    reversed, which keeps the number used for good."""
+    existing = _standing_accrual(merchant, key)
+    if existing is not None and Transaction.objects.filter(reverses=existing).exists():
+        return InvoiceReversed(
+            _(
+                "Invoice %(invoice)s was accrued and then reversed at this merchant; a reversed "
+                "invoice cannot be accrued again."
+            )
+            % {"invoice": invoice_number},
+            transaction_id=str(existing.pk),
+        )
+    return DuplicateInvoice(
+        _("Invoice %(invoice)s was already accrued at this merchant.")
+        % {"invoice": invoice_number},
+        transaction_id=str(existing.pk) if existing else None,
+    )
+
+
+def accrue_points(
+    *,
+    merchant: Merchant,
+    amount: Decimal,
+    branch: Branch,
+    customer: Customer | None = None,
+    membership: Membership | None = None,
+    staff: User | None = None,
+    invoice_number: str | None = None,
+    now=None,
+) -> Movement:
+    """P2: points = floor(amount / point value) × category multiplier (+ R1), posted or held (P9).
+
+    Pass the customer, or their membership here when the caller already has it (one query less).
+    """
+    now = now or timezone.now()
+    customer = membership.customer if membership is not None else customer
+    if customer.suspended:
+        raise suspended(customer, merchant)
+    amount = money.parse_amount(amount, merchant.currency)
+    invoice_number = display_number(invoice_number)
+    key = invoice_key(invoice_number)
+    try:
+        with transaction.atomic():
+            # Joining and accruing stand or fall together: a refused amount makes no member.
+            if membership is None:
+                membership = join_merchant(customer, merchant, branch, now=now)
+            invoice = (invoice_number, key)
+            movement = _post(merchant, membership, customer, amount, branch, staff, now, invoice)
+    except IntegrityError as exc:
+        if key and ("transaction_unique_invoice" in str(exc) or "invoice_key" in str(exc)):
+            raise _duplicate(merchant, invoice_number, key) from None
+        raise
+    return movement
+
+
+def _post(merchant, membership, customer, amount, branch, staff, now, invoice) -> Movement:
+    category = membership.category
+    manual = category.audit_mode == AuditMode.MANUAL
+    rules = [] if manual else fraud.rules_for(category)
+    account_id = membership.spending_account_id
+    quote = quote_accrual(merchant, membership, amount, now)  # refuses before any lock is taken
+    limited = any(p.uses_per_customer for p, _extra in quote.applied)
+    if rules or limited:
+        # Judged under the account's lock: simultaneous accruals cannot both slip under a daily
+        # limit, nor both take a promotion's last use.
+        ledger.lock_account(account_id)
+    if limited:
+        promos = promotions.applicable(merchant, membership, now, kinds=promotions.ACCRUAL_KINDS)
+        quote = quote_accrual(merchant, membership, amount, now, promos)
+    points = quote.points
+    verdict = fraud.Verdict()
+    if rules:
+        verdict = fraud.judge(
+            rules, merchant=merchant, account_id=account_id, amount=amount, points=points, now=now
+        )
+        if verdict.refuse:
+            raise FraudRuleRefused(
+                _("Refused: %(rule)s (%(limit)s).")
+                % {"rule": verdict.rule.get_kind_display(), "limit": verdict.rule.shown_limit()},
+                rule=verdict.rule.kind,
+            )
+    held = manual or verdict.hold
+    hold_rule = (
+        "category_manual_approval" if manual else (verdict.rule.kind if verdict.rule else "")
+    )
+    account = ledger.lock_and_add(
+        account_id, now, available=0 if held else points, pending=points if held else 0
+    )
+    txn = Transaction.objects.create(
+        account_id=account.id,
+        kind=Kind.ACCRUAL,
+        status=Status.PENDING if held else Status.POSTED,
+        points=points,
+        balance_after=None if held else account.balance,
+        merchant=merchant,
+        branch=branch,
+        staff=staff,
+        customer=customer,
+        amount=amount,
+        currency=merchant.currency,
+        invoice_number=invoice[0],
+        invoice_key=invoice[1],
+        hold_rule=hold_rule if held else "",
+        created_at=now,
+        posted_at=None if held else now,
+    )
+    ledger.open_lot(account, txn, points, points_expiry(membership, merchant, now), now, held=held)
+    if quote.applied:
+        PromotionUse.objects.bulk_create(
+            PromotionUse(
+                promotion=promo,
+                membership=membership,
+                transaction=txn,
+                points=extra,
+                branch=branch,
+                staff=staff,
+                at=now,
+            )
+            for promo, extra in quote.applied
+        )
+    txn.promotions_applied = quote.applied
+    if not held:
+        mail.queue(
+            mail.Event.ACCRUAL, merchant, customer, now=now, points=points, balance=account.balance
+        )
+    return Movement(txn, account.balance, account.pending)
