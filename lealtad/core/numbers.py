@@ -3,7 +3,9 @@ active language's separators (es and pt-BR: "1.250,5"; en: "1,250.5").
 
 A Decimal printed as it is shows its internals: `Decimal("10").normalize()` is "1E+1" and a limit
 of one is "1.00". Screens, e-mails and messages go through these functions (or the template
-filters of the same names in `{% load numbers %}`), never through str() or normalize().
+filters of the same names, builtins in every template), never through str() or normalize().
+A fraud rule's limit is FraudRule.shown_limit(); amounts people type are parsed by
+money.parse_typed_amount, the reverse of money.display_amount.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -53,12 +55,17 @@ def format_points(value) -> str:
     return formats.number_format(int(number), 0, use_l10n=True, force_grouping=True)
 
 
-def format_money(amount, currency: str = "") -> str:
+def format_money(amount, currency: str = "", country: str | None = None) -> str:
     """An amount in the currency's minor units, without ",00" when it is whole: "25.000 COP",
-    "12,50 BRL"."""
+    "12,5 BRL". With the merchant's country, as people write it there (money.display_amount:
+    "1,234.56 USD" in Panamá), whatever the screen's language."""
     number = _decimal(amount)
     if number is None:
         return ""
+    if country:
+        from lealtad.core.money import display_amount
+
+        return f"{display_amount(number, country, currency)} {currency}".strip()
     text = format_number(number, minor_units(currency) if currency else 2)
     return f"{text} {currency}" if currency else text
 
@@ -88,16 +95,6 @@ def format_rate(value) -> str:
     if number is None:
         return ""
     return format_percent(number * 100)
-
-
-def format_limit(kind: str, limit) -> str:
-    """A fraud rule's limit as what it counts: an amount, a number of accruals or points, or
-    minutes: never "1.00" for one accrual."""
-    from lealtad.program.models import RuleKind
-
-    if kind == RuleKind.MAX_INVOICE_AMOUNT:
-        return format_number(limit, 2)
-    return format_points(limit)  # accruals, points and minutes are whole
 
 
 def trimmed(value):

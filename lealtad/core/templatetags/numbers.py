@@ -15,5 +15,10 @@ register.filter("rate", numbers.format_rate)
 
 
 @register.filter
-def money(amount, currency=""):
-    return numbers.format_money(amount, currency)
+def money(amount, merchant_or_currency=""):
+    """{{ amount|money:merchant }} as written in the merchant's country, or
+    {{ amount|money:"BRL" }} in the screen's language."""
+    if hasattr(merchant_or_currency, "country"):
+        merchant = merchant_or_currency
+        return numbers.format_money(amount, merchant.currency, merchant.country)
+    return numbers.format_money(amount, merchant_or_currency)

@@ -38,13 +38,15 @@ def test_numbers_are_written_the_language_s_way(language, expected):
         ] == expected
 
 
-def test_limits_are_written_as_what_they_count():
-    with translation.override("es"):
-        assert numbers.format_limit(RuleKind.MAX_ACCRUALS_PER_DAY, Decimal("1.00")) == "1"
-        assert numbers.format_limit(RuleKind.MAX_POINTS_PER_DAY, Decimal("2500.00")) == "2.500"
-        assert numbers.format_limit(RuleKind.MAX_INVOICE_AMOUNT, Decimal("150000.50")) == (
-            "150.000,5"
-        )
+def test_limits_and_money_are_written_as_what_they_count():
+    shop = testing.make_merchant()  # Colombia
+    rule = FraudRule(merchant=shop.merchant, kind=RuleKind.MAX_ACCRUALS_PER_DAY, limit=Decimal("1"))
+    assert rule.shown_limit() == "1"
+    rule.kind, rule.limit = RuleKind.MAX_POINTS_PER_DAY, Decimal("2500.00")
+    assert rule.shown_limit() == "2.500"
+    with translation.override("en"):  # the country decides how money is written, not the screen
+        assert numbers.format_money(Decimal("150000.00"), "COP", "CO") == "150.000 COP"
+        assert numbers.format_money(Decimal("1234.5"), "USD", "PA") == "1,234.50 USD"
     assert numbers.trimmed(Decimal("1.00")) == Decimal("1")
     assert str(numbers.trimmed(Decimal("10"))) == "10"
     assert str(numbers.trimmed(Decimal("12.50"))) == "12.5"
