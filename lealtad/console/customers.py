@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from lealtad.console import customer_forms as forms
@@ -528,7 +529,12 @@ def customer_block(request, customer_id):
         except ValidationFailed as exc:
             messages.error(request, _said(exc))
         else:
-            messages.success(request, _("Blocked for redemption."))
+            messages.success(
+                request,
+                pgettext("female", "Blocked for redemption.")
+                if membership.customer.gender == "F"
+                else _("Blocked for redemption."),
+            )
     return redirect(_back(request, membership))
 
 
@@ -568,7 +574,14 @@ def blocked(request):
                 form.add_error(field, error["message"])
         else:
             messages.success(
-                request, _("%(name)s is blocked for redemption.") % {"name": membership.customer}
+                request,
+                (
+                    # The sentence agrees with the customer: "bloqueada" for a woman.
+                    pgettext("female", "%(name)s is blocked for redemption.")
+                    if membership.customer.gender == "F"
+                    else _("%(name)s is blocked for redemption.")
+                )
+                % {"name": membership.customer},
             )
             return redirect("console:blocked")
     rows = (
