@@ -100,6 +100,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
             ],
+            # points, money, percent, multiplier, rate, number: every template formats numbers
+            # the one way (lealtad/core/numbers.py) without a {% load %}.
+            "builtins": ["lealtad.core.templatetags.numbers"],
         },
     },
 ]
@@ -152,6 +155,7 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", "127.0.0.1,::1")
 LANGUAGE_CODE = "es"
 LANGUAGES = [("es", "Español"), ("pt-br", "Português (Brasil)"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "lealtad" / "locale"]
+FORMAT_MODULE_PATH = ["lealtad.formats"]  # Latin American number separators for "es"
 TIME_ZONE = env("TIME_ZONE", "America/Bogota")
 USE_I18N = True
 USE_TZ = True

@@ -7,11 +7,12 @@ from django.urls import include, path
 from lealtad.api.api import api
 from lealtad.cashier import views as cashier_views
 from lealtad.console.signup import signup
-from lealtad.core.views import healthz, home
+from lealtad.core.views import favicon, healthz, home
 
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("login/", cashier_views.SignIn.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

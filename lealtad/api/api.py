@@ -21,6 +21,7 @@ from lealtad.core import money
 from lealtad.core.errors import LealtadError, NotFound, ValidationFailed
 from lealtad.core.ids import parse_id
 from lealtad.customers import actions as customers
+from lealtad.customers import identity
 from lealtad.ledger import actions as ledger
 from lealtad.network import actions as network
 from lealtad.network.models import Branch, Role
@@ -193,8 +194,10 @@ def search_customers(request, q: str = ""):
     results = []
     for customer in found:
         membership = memberships.get(customer.pk)
-        account = membership.account if membership else None
-        results.append(customer_out(membership, customer, actor.merchant, account))
+        if membership is None:  # never joined this merchant: a masked card to enrol them
+            results.append(identity.card_of(customer))
+        else:
+            results.append(customer_out(membership, customer, actor.merchant, membership.account))
     return {"results": results}
 
 
@@ -208,11 +211,70 @@ def get_customer(request, customer_id: str):
 @api.patch(
     "/customers/{customer_id}", response={200: s.CustomerOut, **PROBLEMS}, tags=["customers"]
 )
-def update_customer(request, customer_id: str, payload: s.ProfileIn):
+def update_customer(request, customer_id: str, payload: s.ProfilePatchIn):
+    """Fill in or correct the profile. A contact or document already set answers 409
+    `confirmation_required`: change it through /contact-changes (docs/api-contact-changes.md)."""
     actor = merchant_actor(request)
     membership = customers.get_membership_for(actor.merchant, customer_id)
-    customer = customers.update_profile(membership.customer, payload.dict(exclude_unset=True))
+    customer = identity.update_profile(
+        membership.customer, payload.dict(exclude_unset=True), _requester(actor)
+    )
     return customer_out(membership, customer, actor.merchant)
+
+
+def _requester(actor) -> identity.Requester:
+    return identity.Requester(actor.merchant, user=actor.user, api_key=actor.api_key)
+
+
+@api.post(
+    "/customers/{customer_id}/contact-changes",
+    response={201: s.ContactChangeOut, **PROBLEMS},
+    tags=["customers"],
+)
+def start_contact_change(request, customer_id: str, payload: s.ContactChangeIn):
+    """Change a set e-mail, mobile or document: a 6-digit code goes to the new address (the
+    document's to the contact on file); the change applies on confirm. An empty contact is
+    filled in at once (`status: applied`)."""
+    actor = merchant_actor(request)
+    membership = customers.get_membership_for(actor.merchant, customer_id)
+    change = identity.start_change(
+        membership.customer, _requester(actor), payload.dict(exclude_unset=True)
+    )
+    return Status(201, identity.change_out(change))
+
+
+@api.get(
+    "/customers/{customer_id}/contact-changes/{change_id}",
+    response={200: s.ContactChangeOut, **PROBLEMS},
+    tags=["customers"],
+)
+def get_contact_change(request, customer_id: str, change_id: str):
+    actor = merchant_actor(request)
+    return identity.change_out(identity.get_change_for(actor.merchant, customer_id, change_id))
+
+
+@api.post(
+    "/customers/{customer_id}/contact-changes/{change_id}/confirm",
+    response={200: s.ContactChangeOut, **PROBLEMS},
+    tags=["customers"],
+)
+def confirm_contact_change(
+    request, customer_id: str, change_id: str, payload: s.ContactChangeConfirmIn
+):
+    actor = merchant_actor(request)
+    change = identity.get_change_for(actor.merchant, customer_id, change_id)
+    return identity.change_out(identity.confirm_change(change, payload.code, payload.owner_code))
+
+
+@api.post(
+    "/customers/{customer_id}/contact-changes/{change_id}/resend",
+    response={202: s.ContactChangeOut, **PROBLEMS},
+    tags=["customers"],
+)
+def resend_contact_change(request, customer_id: str, change_id: str):
+    actor = merchant_actor(request)
+    change = identity.get_change_for(actor.merchant, customer_id, change_id)
+    return Status(202, identity.change_out(identity.resend_code(change)))
 
 
 @api.get(

@@ -21,6 +21,7 @@ from datetime import timedelta
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from lealtad.api.auth import actor_from_request
 from lealtad.api.models import IdempotencyRecord
@@ -104,7 +105,7 @@ class IdempotencyMiddleware:
                 "validation_error",
                 "The data sent is not valid",
                 "Idempotency-Key must be 1 to 255 characters.",
-                errors=[{"field": "Idempotency-Key", "message": "1 to 255 characters"}],
+                errors=[{"field": "Idempotency-Key", "message": _("From 1 to 255 characters.")}],
             )
         actor = actor_from_request(request)
         if actor is None or actor.merchant is None:

@@ -103,6 +103,13 @@ class ProfileIn(Schema):
     person_type: Literal["person", "company"] | None = None
 
 
+class ProfilePatchIn(ProfileIn):
+    # The document changes only through a confirmed contact change: sent here, a different
+    # one answers 409 confirmation_required.
+    document_type: Annotated[StrictStr, StringConstraints(max_length=8)] | None = None
+    document_number: Annotated[StrictStr, StringConstraints(max_length=32)] | None = None
+
+
 class CustomerIn(ProfileIn):
     document_type: DocumentTypeCode
     document_number: Annotated[StrictStr, StringConstraints(min_length=1, max_length=32)]
@@ -128,6 +135,7 @@ class CategoryRef(Schema):
 
 class CustomerOut(Schema):
     id: str
+    member: Literal[True] = True
     document_type: str
     document_number: str
     country: str
@@ -148,8 +156,53 @@ class CustomerOut(Schema):
     suspension_message: str | None = None
 
 
+class CustomerCardOut(Schema):
+    """A customer of the network who never joined the caller's merchant: enough to recognise
+    and enrol them (the first accrual does), masked; the full profile once they are a member."""
+
+    id: str
+    member: Literal[False]
+    first_name: str
+    last_name: str
+    email: str | None = Field(description="masked: a***@example.com")
+    mobile: str | None = Field(description="masked: +57 *** *** 4321")
+    document_type: str
+    document_last_digits: str
+    country: str
+    suspended: bool
+
+
 class CustomerList(Schema):
-    results: list[CustomerOut]
+    results: list[Annotated[CustomerOut | CustomerCardOut, Field(discriminator="member")]]
+
+
+class ContactChangeIn(Schema):
+    """One of: `email`, `mobile`, or `document_type` with `document_number`."""
+
+    email: Annotated[StrictStr, StringConstraints(max_length=254)] | None = None
+    mobile: Annotated[StrictStr, StringConstraints(max_length=30)] | None = None
+    document_type: Annotated[StrictStr, StringConstraints(max_length=8)] | None = None
+    document_number: Annotated[StrictStr, StringConstraints(max_length=32)] | None = None
+
+
+class ContactChangeConfirmIn(Schema):
+    code: Annotated[StrictStr, StringConstraints(min_length=1, max_length=12)]
+    # For an e-mail or mobile: the code sent to the contact on file (`owner_code_sent_to`).
+    owner_code: Annotated[StrictStr, StringConstraints(max_length=12)] | None = None
+
+
+class ContactChangeOut(Schema):
+    id: str
+    customer_id: str
+    field: Literal["email", "mobile", "document", "profile"]
+    status: Literal["pending", "confirmed", "applied", "cancelled"]
+    code_sent_to: str | None
+    owner_code_sent_to: str | None
+    expires_at: dt.datetime | None
+    attempts_left: int
+    resends_left: int
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
 
 
 class QrOut(Schema):

@@ -48,6 +48,8 @@ def customer_out(
     missing = completeness.missing_fields(customer, merchant)
     return {
         "id": str(customer.pk),
+        # Only members get this shape; a search shows others as a masked card (member: false).
+        "member": True,
         "document_type": customer.document_type,
         "document_number": customer.document_number,
         "country": customer.country,

@@ -2,13 +2,15 @@
 calls one action and renders; HTMX (hx-boost) turns every link and form into one request that
 swaps the page body, so the screen answers at once and still works without JavaScript."""
 
+import contextlib
 import uuid
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +23,7 @@ from lealtad.cashier.models import Registration
 from lealtad.core import money
 from lealtad.core.errors import DuplicateInvoice, LealtadError, NotFound, ValidationFailed
 from lealtad.customers import actions as customers
-from lealtad.customers.documents import normalize_document
+from lealtad.customers import documents, identity, screens
 from lealtad.ledger import actions as ledger
 from lealtad.ledger.models import Status, Transaction
 from lealtad.network import signin
@@ -86,27 +88,44 @@ def home(request):
     return _page(request, "cashier/home.html")
 
 
-def _guess_field(q: str) -> str:
+def _register_prefill(q: str, country: str) -> dict | None:
+    """What the registration form starts with for a search that found no one; None when the
+    text cannot be an e-mail, a mobile or a document of this country (a name, a letter)."""
     if "@" in q:
-        return "email"
-    if q.startswith("+") or (
-        q.replace(" ", "").isdigit() and len(q.replace(" ", "")) >= 10 and q.strip().startswith("3")
-    ):
-        return "mobile"
-    return "document_number"
+        with contextlib.suppress(ValueError):
+            return {"email": documents.normalize_email(q)}
+        return None
+    candidates = documents.document_candidates(q, [country])
+    checked = {t.code for t in documents.document_types_for(country) if t.has_check_digit}
+    # Many mobiles are also valid free-format numbers (a Colombian 310 555 1234 is a valid
+    # cédula): a mobile of this country wins, unless a check digit says it is a document.
+    if q.startswith("+") or not any(kind in checked for kind, _n in candidates):
+        with contextlib.suppress(ValueError):
+            return {"mobile": documents.normalize_mobile(q, country)}
+    return {"document_number": q} if candidates else None
 
 
 @staff_view
 def search(request):
     q = request.GET.get("q", "").strip()[:200]
     found = customers.find_customers(q, country=request.merchant.country)
-    if len(found) == 1:
+    members = customers.memberships_at(request.merchant, found)
+    if len(found) == 1 and found[0].pk in members:
         # One request from Enter to the customer's card: a scanner's QR lands here too.
-        customers.join_merchant(found[0], request.merchant, request.branch)
         return _customer_page(request, found[0].pk)
+    if len(found) == 1:
+        # Never here before: a masked card to recognise and enrol them, not their profile.
+        return _page(request, "cashier/home.html", q=q, stranger=identity.card_of(found[0]))
     if found:
-        return _page(request, "cashier/home.html", q=q, choices=found)
-    register_url = f"{reverse('cashier:register')}?{_guess_field(q)}={q}" if q else None
+        choices = [
+            {"member": members.get(c.pk), "customer": c, "card": identity.card_of(c)} for c in found
+        ]
+        return _page(request, "cashier/home.html", q=q, choices=choices)
+    if q.startswith(customers.QR_PREFIX):
+        # Tampered, truncated or replaced by a newer one: not a document to register.
+        return _page(request, "cashier/home.html", q=q, invalid_qr=True)
+    prefill = _register_prefill(q, request.merchant.country) if q else None
+    register_url = f"{reverse('cashier:register')}?{urlencode(prefill)}" if prefill else None
     return _page(request, "cashier/home.html", q=q, not_found=bool(q), register_url=register_url)
 
 
@@ -122,10 +141,20 @@ def _customer_page(request, customer_id, **extra):
 
 @staff_view
 def open_customer(request, customer_id):
-    """From a search: the customer joins this merchant on first contact (N2)."""
+    """From a search: a member's card; a customer of the network who never came here is shown
+    masked, and joins this merchant (N2) only when the cashier enrols them (a POST)."""
     customer = customers.get_customer(customer_id)
-    customers.join_merchant(customer, request.merchant, request.branch)
-    return redirect("cashier:customer", customer_id=customer.pk)
+    if request.method == "POST":
+        try:
+            customers.membership_or_join(request.merchant, customer.pk, request.branch)
+        except LealtadError as exc:  # suspended in the network: the operator's message says why
+            return _page(
+                request, "cashier/home.html", stranger=identity.card_of(customer), notice=exc.detail
+            )
+        return redirect("cashier:customer", customer_id=customer.pk)
+    if customers.memberships_at(request.merchant, [customer]):
+        return redirect("cashier:customer", customer_id=customer.pk)
+    return _page(request, "cashier/home.html", stranger=identity.card_of(customer))
 
 
 def _customer_context(request, membership):
@@ -310,6 +339,7 @@ def redeem(request, customer_id, reward_id):
 
 @staff_view
 def register(request):
+    existing = None
     complete = request.GET.get("mode") == "complete" or request.POST.get("mode") == "complete"
     form = forms.RegisterForm(
         request.POST or None,
@@ -338,29 +368,40 @@ def register(request):
         except ValidationFailed as exc:
             forms.add_errors(form, exc.errors)
         except LealtadError as exc:
-            if exc.code == "customer_exists":
-                return redirect("cashier:open", customer_id=exc.extra["customer_id"])
-            form.add_error(None, str(exc.detail))
+            if exc.code != "customer_exists":
+                form.add_error(None, str(exc.detail))
+            else:
+                # Say so, keep what was typed, and let the cashier open that customer.
+                form.add_error("document_number", _("This document is already registered."))
+                existing = exc.extra["customer_id"]
         else:
             Registration.objects.create(
                 staff=request.user, membership=reg.membership, at=reg.membership.created_at
             )
             return _customer_page(request, reg.customer.pk, registered=reg)
-    return _page(request, "cashier/register.html", form=form, complete=complete)
+    return _page(request, "cashier/register.html", form=form, complete=complete, existing=existing)
 
 
 @staff_view
 def check_document(request):
-    """As the cashier leaves the field: the check digit's verdict, before the form is sent."""
+    """As the cashier leaves the field: the check digit's verdict, or that the document is
+    already registered, before the form is sent."""
+    country, doc_type = request.merchant.country, request.GET.get("document_type", "").upper()
+    message, existing = "", None
     try:
-        normalize_document(
-            request.merchant.country,
-            request.GET.get("document_type", ""),
-            request.GET.get("document_number", ""),
+        number = documents.normalize_document(
+            country, doc_type, request.GET.get("document_number", "")
         )
     except ValueError as exc:
-        return HttpResponse(str(exc))
-    return HttpResponse("")
+        message = str(exc)
+    else:
+        existing = customers.identity_of(country, doc_type, number)
+        if existing:
+            message = _("This document is already registered.")
+    # A template, not the text itself: the message can quote what was typed.
+    return render(
+        request, "cashier/partials/document_check.html", {"message": message, "existing": existing}
+    )
 
 
 @staff_view
@@ -374,12 +415,27 @@ def complete_profile(request, customer_id):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            customers.update_profile(customer, form.cleaned_data)
+            identity.update_profile(customer, form.cleaned_data, _requester(request))
         except ValidationFailed as exc:
             forms.add_errors(form, exc.errors)
         else:
             return redirect("cashier:customer", customer_id=customer.pk)
     return _page(request, "cashier/profile.html", form=form, customer=customer)
+
+
+def _requester(request) -> identity.Requester:
+    return identity.Requester(request.merchant, user=request.user, channel="till")
+
+
+@staff_view
+def contact_change(request, customer_id):
+    """A set e-mail, mobile or document changes with the code the customer received."""
+    membership = customers.get_membership_for(request.merchant, customer_id)
+    outcome = screens.contact_change(request, membership, _requester(request))
+    if outcome.done:
+        return _customer_page(request, membership.customer_id, notice=outcome.message)
+    back = reverse("cashier:customer", args=[membership.customer_id])
+    return _page(request, "cashier/contact.html", back=back, **outcome.context)
 
 
 @login_required

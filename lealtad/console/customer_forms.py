@@ -3,6 +3,7 @@ list's filters, the category, blocks (C11) and reversals (P8)."""
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lealtad.cashier.forms import add_check_errors
 from lealtad.customers import completeness
@@ -155,7 +156,10 @@ STEPS = (PersonalStep, ContactStep, CardStep)
 class CustomerFilter(forms.Form):
     q = forms.CharField(label=_("Search"), max_length=160, required=False)
     category = forms.ModelChoiceField(
-        label=_("Category"), queryset=Category.objects.none(), required=False, empty_label=_("All")
+        label=_("Category"),
+        queryset=Category.objects.none(),
+        required=False,
+        empty_label=pgettext_lazy("feminine", "All"),  # todas las categorías
     )
     branch = forms.ChoiceField(label=_("Registered at"), required=False)
     status = forms.ChoiceField(
@@ -174,7 +178,7 @@ class CustomerFilter(forms.Form):
         self.fields["category"].queryset = Category.objects.filter(merchant=merchant).order_by(
             "name"
         )
-        self.fields["branch"].choices = [("", _("All"))] + [
+        self.fields["branch"].choices = [("", pgettext_lazy("feminine", "All"))] + [
             (str(b.pk), b.name) for b in merchant.branches.order_by("name")
         ]
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from lealtad.console import customer_forms as forms
@@ -59,10 +60,7 @@ def search_members(merchant, q: str):
         return rows
     has_digits, has_letters = any(c.isdigit() for c in q), any(c.isalpha() for c in q)
     if "@" in q or (has_digits and (len(q.split()) == 1 or not has_letters)):
-        who = Q()
-        compact = "".join(ch for ch in q if ch.isalnum()).upper()
-        if compact:
-            who |= Q(document_number=compact)
+        who = customers.documents_filter(q)
         with contextlib.suppress(ValueError):
             who |= Q(email=documents.normalize_email(q))
         with contextlib.suppress(ValueError):
@@ -428,6 +426,22 @@ def _back(request, membership) -> str:
 
 
 @admin_view
+def customer_contact(request, customer_id):
+    """A set e-mail, mobile or document changes with the code the customer received."""
+    from lealtad.customers import identity, screens
+
+    membership = _member(request, customer_id)
+    by = identity.Requester(request.merchant, user=request.user, channel="console")
+    outcome = screens.contact_change(request, membership, by)
+    if outcome.done:
+        messages.success(request, outcome.message)
+        return redirect(_back(request, membership))
+    return _page(
+        request, "console/contact.html", back=_back(request, membership), **outcome.context
+    )
+
+
+@admin_view
 @require_POST
 def customer_category(request, customer_id):
     membership = _member(request, customer_id)
@@ -515,7 +529,12 @@ def customer_block(request, customer_id):
         except ValidationFailed as exc:
             messages.error(request, _said(exc))
         else:
-            messages.success(request, _("Blocked for redemption."))
+            messages.success(
+                request,
+                pgettext("female", "Blocked for redemption.")
+                if membership.customer.gender == "F"
+                else _("Blocked for redemption."),
+            )
     return redirect(_back(request, membership))
 
 
@@ -555,7 +574,14 @@ def blocked(request):
                 form.add_error(field, error["message"])
         else:
             messages.success(
-                request, _("%(name)s is blocked for redemption.") % {"name": membership.customer}
+                request,
+                (
+                    # The sentence agrees with the customer: "bloqueada" for a woman.
+                    pgettext("female", "%(name)s is blocked for redemption.")
+                    if membership.customer.gender == "F"
+                    else _("%(name)s is blocked for redemption.")
+                )
+                % {"name": membership.customer},
             )
             return redirect("console:blocked")
     rows = (

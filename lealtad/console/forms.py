@@ -2,8 +2,10 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from lealtad.core.fields import AmountField
+from lealtad.core.numbers import format_points, trimmed
 from lealtad.customers.actions import find_member
 from lealtad.network.models import Branch, Merchant
 from lealtad.offers.models import Gift, GiftKind, Promotion, PromotionKind, Target
@@ -23,7 +25,19 @@ def unique_name(form: forms.ModelForm, message) -> str:
     return name
 
 
-class ProgramForm(forms.ModelForm):
+class DecimalsAsTyped:
+    """A form shows a stored Decimal as a person types it: 10 and 1.5, not 10.00 and 1.50."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if isinstance(field, forms.DecimalField) and isinstance(
+                self.initial.get(name), Decimal
+            ):
+                self.initial[name] = trimmed(self.initial[name])
+
+
+class ProgramForm(DecimalsAsTyped, forms.ModelForm):
     """P1, P3, C9, P6: what the merchant admin decides; coin flags stay the operator's."""
 
     class Meta:
@@ -76,12 +90,18 @@ class RejectForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
 
-class CategoryForm(forms.ModelForm):
+# "Active" agrees with what it describes: una categoría, sucursal o promoción activa, but un
+# premio o regalo activo (pgettext: the same English word, two Spanish and Portuguese ones).
+FEMININE_ACTIVE = pgettext_lazy("feminine", "active")
+
+
+class CategoryForm(DecimalsAsTyped, forms.ModelForm):
     """C6. Changing a category never rewrites points already earned: it applies from now on."""
 
     class Meta:
         model = Category
         fields = ["name", "description", "multiplier", "validity_days", "audit_mode", "active"]
+        labels = {"active": FEMININE_ACTIVE}
 
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -146,6 +166,7 @@ class BranchForm(forms.ModelForm):
     class Meta:
         model = Branch
         fields = ["name", "city", "address", "active"]
+        labels = {"active": FEMININE_ACTIVE}
 
     def __init__(self, *args, merchant, **kwargs):
         super().__init__(*args, **kwargs)
@@ -174,6 +195,7 @@ class RewardForm(forms.ModelForm):
             "valid_until",
             "active",
         ]
+        labels = {"valid_from": _("valid from"), "valid_until": _("valid until")}
         widgets = {
             "valid_from": forms.DateInput(attrs={"type": "date"}),
             "valid_until": forms.DateInput(attrs={"type": "date"}),
@@ -208,7 +230,7 @@ class RewardForm(forms.ModelForm):
         return data
 
 
-class PromotionForm(forms.ModelForm):
+class PromotionForm(DecimalsAsTyped, forms.ModelForm):
     """R1. What each kind needs is asked for by `clean`, next to its field."""
 
     customers = forms.CharField(
@@ -238,6 +260,7 @@ class PromotionForm(forms.ModelForm):
             "uses_per_customer",
             "active",
         ]
+        labels = {"active": FEMININE_ACTIVE}
         widgets = {
             "starts_on": forms.DateInput(attrs={"type": "date"}),
             "ends_on": forms.DateInput(attrs={"type": "date"}),
@@ -300,8 +323,8 @@ class PromotionForm(forms.ModelForm):
         if kind == PromotionKind.SPECIAL_PRICE and reward and price and price >= reward.points_cost:
             self.add_error(
                 "special_price",
-                _("Must be lower than the prize's price (%(points)d points).")
-                % {"points": reward.points_cost},
+                _("Must be lower than the prize's price (%(points)s points).")
+                % {"points": format_points(reward.points_cost)},
             )
         target = data.get("target")
         if target == Target.CATEGORIES and not data.get("categories"):
@@ -330,7 +353,7 @@ class PromotionForm(forms.ModelForm):
         )
 
 
-class GiftForm(forms.ModelForm):
+class GiftForm(DecimalsAsTyped, forms.ModelForm):
     class Meta:
         model = Gift
         fields = [

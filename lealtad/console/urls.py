@@ -41,6 +41,9 @@ urlpatterns = [
         name="customer_category",
     ),
     path("customers/<str:customer_id>/card/", customers.customer_card, name="customer_card"),
+    path(
+        "customers/<str:customer_id>/contact/", customers.customer_contact, name="customer_contact"
+    ),
     path("customers/<str:customer_id>/block/", customers.customer_block, name="customer_block"),
     path(
         "customers/<str:customer_id>/unblock/", customers.customer_unblock, name="customer_unblock"

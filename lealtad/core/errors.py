@@ -139,3 +139,32 @@ class CustomerAnonymised(ValidationFailed):
 
     def __init__(self, detail=None):
         super().__init__([{"field": "customer", "message": str(self.title)}], detail=detail)
+
+
+class ConfirmationRequired(LealtadError):
+    """A shared identity's contact or document already set changes only with the customer's
+    code (customers.identity)."""
+
+    code, status, title = (
+        "confirmation_required",
+        409,
+        _("The customer must confirm this change with a code"),
+    )
+
+
+class FieldCannotBeCleared(ValidationFailed):
+    code, title = "field_cannot_be_cleared", _("This field cannot be erased")
+
+
+class InvalidCode(LealtadError):
+    code, status, title = "invalid_code", 422, _("Wrong code")
+
+
+class ChangeClosed(LealtadError):
+    """The change was cancelled: too many wrong codes, expired, or replaced by a newer one."""
+
+    code, status, title = "change_cancelled", 409, _("This change is no longer open")
+
+
+class TooManyCodes(LealtadError):
+    code, status, title = "too_many_codes", 429, _("Too many codes sent")

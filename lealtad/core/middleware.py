@@ -49,7 +49,9 @@ class MerchantLanguageMiddleware:
             merchant = (
                 getattr(request.user, "merchant", None) if request.user.is_authenticated else None
             )
-            language = "pt-br" if merchant is not None and merchant.country == "BR" else "es"
+            from lealtad.core.languages import language_for_country
+
+            language = language_for_country(merchant.country if merchant is not None else None)
             translation.activate(language)
             request.LANGUAGE_CODE = language
         return self.get_response(request)

@@ -22,3 +22,10 @@ def home(request):
     if user.is_authenticated and getattr(user, "merchant_id", None):
         return redirect("cashier:home")
     return render(request, "core/home.html")
+
+
+def favicon(request):
+    """Browsers and the admin ask /favicon.ico whatever the page links: send them to the icon."""
+    from django.templatetags.static import static
+
+    return redirect(static("core/favicon.ico"), permanent=True)

@@ -158,11 +158,8 @@ def register_customer(
         field = "document_type" if exc.code == "unsupported_document_type" else "document_number"
         raise InvalidDocument([{"field": field, "message": str(exc)}], detail=str(exc)) from None
     doc_type = document_type.strip().upper()
-    existing = Customer.objects.filter(
-        country=country, document_type=doc_type, document_number=number
-    ).values_list("pk", flat=True)
-    if existing:
-        raise CustomerExists(customer_id=str(existing[0]))
+    if existing := identity_of(country, doc_type, number):
+        raise CustomerExists(customer_id=str(existing))
     clean = clean_profile(profile, country)
     if conflicts := _unique_conflicts(clean):
         raise ValidationFailed(conflicts)
@@ -189,13 +186,21 @@ def register_customer(
                 [{"field": "card_number", "message": _("Another customer has this card.")}]
             ) from None
         # Lost a race with a simultaneous registration of the same identity, email or mobile.
-        existing = Customer.objects.filter(
-            country=country, document_type=doc_type, document_number=number
-        ).values_list("pk", flat=True)
-        if existing:
-            raise CustomerExists(customer_id=str(existing[0])) from None
+        if existing := identity_of(country, doc_type, number):
+            raise CustomerExists(customer_id=str(existing)) from None
         raise ValidationFailed(_unique_conflicts(clean)) from None
     return Registration(customer, membership, bonus)
+
+
+def identity_of(country: str, document_type: str, number: str):
+    """The id of the customer with this document (already in its normal form), or None."""
+    return (
+        Customer.objects.filter(
+            country=country, document_type=document_type, document_number=number
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def update_profile(customer: Customer, profile: dict) -> Customer:
@@ -333,10 +338,7 @@ def find_customers(q: str, country: str | None = None, limit: int = 10) -> list[
         except ValueError:
             return []
         return list(Customer.objects.filter(email=email)[:limit])
-    filters = Q()
-    compact = "".join(ch for ch in q if ch.isalnum()).upper()
-    if compact:
-        filters |= Q(document_number=compact)
+    filters = documents_filter(q)
     # A mobile typed in national form is read in the merchant's country; any other country's
     # number comes in international form (+…). Parsing is CPU, so only what can match is tried.
     if q.startswith("+") or country:
@@ -345,6 +347,15 @@ def find_customers(q: str, country: str | None = None, limit: int = 10) -> list[
     if not filters:
         return []
     return list(Customer.objects.filter(filters).order_by("created_at")[:limit])
+
+
+def documents_filter(q: str, prefix: str = "") -> Q:
+    """Customers whose document `q` can be, read with the normal form of each document type
+    (the same as registration's): "83022414" finds Panamá's 8-302-2414."""
+    filters = Q()
+    for doc_type, number in documents.document_candidates(q):
+        filters |= Q(**{f"{prefix}document_type": doc_type, f"{prefix}document_number": number})
+    return filters
 
 
 def memberships_at(merchant: Merchant, found: list[Customer]) -> dict:

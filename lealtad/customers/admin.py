@@ -15,6 +15,7 @@ from lealtad.customers.actions import (
     PROFILE_FIELDS,
     block_membership,
     change_category,
+    documents_filter,
     lift_suspension,
     register_customer,
     set_card,
@@ -26,6 +27,20 @@ from lealtad.customers.models import Customer, Membership
 from lealtad.network.models import Merchant, Role
 from lealtad.network.service_lines import DEFAULT_SUSPENSION_MESSAGE
 from lealtad.program.models import Category
+
+
+class DocumentSearch:
+    """The admin's search finds a document however it is written, like the till's: the normal
+    form of every document type the text can be (Panamá's 83022414 is 8-302-2414)."""
+
+    document_prefix = ""
+
+    def get_search_results(self, request, queryset, search_term):
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if by_document := documents_filter(search_term, self.document_prefix):
+            found |= queryset.filter(by_document)
+        return found, may_have_duplicates
+
 
 # The confirmation page of the anonymisation, in the admin's own look (as delete_selected's).
 ANONYMISE_CONFIRMATION = """{% extends "admin/base_site.html" %}
@@ -132,7 +147,7 @@ class CustomerChangeForm(ActionModelForm):
 
 
 @admin.register(Customer)
-class CustomerAdmin(ActionAdmin):
+class CustomerAdmin(DocumentSearch, ActionAdmin):
     list_display = (
         "__str__",
         "country",
@@ -170,10 +185,15 @@ class CustomerAdmin(ActionAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return CustomerAddForm._meta.fields
-        return (*PROFILE_FIELDS, *self.readonly_fields)
+        return (*PROFILE_FIELDS, *(f for f in self.readonly_fields if f not in PROFILE_FIELDS))
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields if obj is not None else ()
+        # A set e-mail or mobile is the shared identity's: it changes only with the customer's
+        # codes (customers.identity), asked from a till, the console or the API, never here.
+        if obj is None:
+            return ()
+        contacts = tuple(name for name in ("email", "mobile") if getattr(obj, name))
+        return (*self.readonly_fields, *contacts)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -288,7 +308,8 @@ class MembershipForm(ActionModelForm):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ActionAdmin):
+class MembershipAdmin(DocumentSearch, ActionAdmin):
+    document_prefix = "customer__"
     form = MembershipForm
     list_display = ("customer", "merchant", "category", "blocked", "created_at")
     list_filter = ("blocked", "merchant")

@@ -1,10 +1,13 @@
 """National identity documents (C1), mobiles and emails: validation and normal forms.
 
 python-stdnum validates check digits where a document defines them; where it has no module we
-check the format only. The compact form returned by `normalize_document` is what is stored and
-what makes an identity unique, so "123.456.789-09" and "12345678909" are the same person.
+check the format only. The normal form returned by `normalize_document` is what is stored and
+what makes an identity unique, so "123.456.789-09" and "12345678909" are the same person; a
+search goes through the same function (`document_candidates`), so whatever spelling registers
+a document also finds it.
 """
 
+import contextlib
 import re
 from dataclasses import dataclass
 
@@ -63,9 +66,12 @@ def _pattern(regex: str):
     return validate
 
 
-def _stdnum(module):
+def _stdnum(module, keeps_hyphens=False):
+    # `keeps_hyphens`: the document needs them to read its parts (Costa Rica's 1-613-584 is
+    # 0106130584, not 0001613584); that module's own compact() drops them.
     def validate(value: str) -> str:
-        if len(value) > 1 and len(set(value)) == 1:
+        digits = _compact(value)
+        if len(digits) > 1 and len(set(digits)) == 1:
             # 111.111.111-11 passes the CPF arithmetic but is no one's document.
             raise InvalidDocument(_("The document number is not valid."))
         try:
@@ -81,6 +87,7 @@ def _stdnum(module):
         except stdnum_errors.ValidationError:
             raise InvalidDocument(_("The document number is not valid.")) from None
 
+    validate.keeps_hyphens = keeps_hyphens
     return validate
 
 
@@ -88,13 +95,37 @@ def _compact(value: str) -> str:
     return re.sub(r"[\s.\-/]", "", value).upper()
 
 
-PASSPORT = (DocumentType("PP", _("Passport"), False, False), _pattern(r"[A-Z0-9]{5,20}"))
+def _hyphenated(value: str) -> str:
+    """Every run of separators (space, dot, slash, hyphen) as one hyphen."""
+    return re.sub(r"[\s./\-]+", "-", value.strip()).strip("-").upper()
 
-# country → [(type, validator)]; validators take the compact value and return the stored form.
+
+# Free-format numbers still need a digit: "MARIA" is a name typed in the search, not a passport.
+_WITH_DIGIT = r"(?=[A-Z]*[0-9])"
+PASSPORT = (
+    DocumentType("PP", _("Passport"), False, False),
+    _pattern(_WITH_DIGIT + r"[A-Z0-9]{5,20}"),
+)
+
+
+_PE_CUI = _stdnum(pe_cui)
+
+
+def _pe_dni(value: str) -> str:
+    # The DNI is 8 digits; the CUI adds a check digit some people write and others do not.
+    # Checked when written, never stored: one person, one normal form.
+    return _PE_CUI(value)[:8]
+
+
+# country → [(type, validator)]; validators take the compact value (or, `keeps_hyphens`, the
+# value with its separators as hyphens) and return the stored form.
 _RULES = {
     "CO": [
         (DocumentType("CC", _("Cédula de ciudadanía"), False, False), _pattern(r"[0-9]{3,10}")),
-        (DocumentType("CE", _("Cédula de extranjería"), False, False), _pattern(r"[A-Z0-9]{3,12}")),
+        (
+            DocumentType("CE", _("Cédula de extranjería"), False, False),
+            _pattern(_WITH_DIGIT + r"[A-Z0-9]{3,12}"),
+        ),
         (DocumentType("NIT", _("NIT"), True, True), _stdnum(co_nit)),
         (DocumentType("TI", _("Tarjeta de identidad"), False, False), _pattern(r"[0-9]{6,11}")),
     ],
@@ -105,7 +136,7 @@ _RULES = {
     # Panama's cédula: province-book-entry, e.g. 8-123-4567, PE-12-345, E-8-12345, N-19-1234.
     "PA": [
         (DocumentType("CIP", _("Cédula de identidad personal"), False, False), None),
-        (DocumentType("RUC", _("RUC"), True, False), _pattern(r"[0-9A-Z]{5,20}")),
+        (DocumentType("RUC", _("RUC"), True, False), _pattern(_WITH_DIGIT + r"[0-9A-Z]{5,20}")),
     ],
     "GT": [
         (DocumentType("DPI", _("DPI (CUI)"), False, True), None),
@@ -119,13 +150,15 @@ _RULES = {
         (DocumentType("CURP", _("CURP"), False, True), _stdnum(curp)),
         (DocumentType("RFC", _("RFC"), True, True), _stdnum(rfc)),
     ],
-    "CR": [(DocumentType("CED", _("Cédula física"), False, False), _stdnum(cr_cpf))],
+    "CR": [
+        (DocumentType("CED", _("Cédula física"), False, False), _stdnum(cr_cpf, keeps_hyphens=True))
+    ],
     "EC": [
         (DocumentType("CI", _("Cédula de identidad"), False, True), _stdnum(ec_ci)),
         (DocumentType("RUC", _("RUC"), True, True), _stdnum(ec_ruc)),
     ],
     "PE": [
-        (DocumentType("DNI", _("DNI (CUI)"), False, True), _stdnum(pe_cui)),
+        (DocumentType("DNI", _("DNI (CUI)"), False, True), _pe_dni),
         (DocumentType("RUC", _("RUC"), True, True), _stdnum(pe_ruc)),
     ],
     "CL": [(DocumentType("RUT", _("RUT"), False, True), _stdnum(rut))],
@@ -140,7 +173,8 @@ _PANAMA_CEDULA = re.compile(r"(?:[1-9]|1[0-3]|PE|E|N|[1-9]AV|[1-9]PI)-[0-9]{1,4}
 
 
 def _panama_cedula(raw: str) -> str:
-    value = re.sub(r"\s", "", raw).upper()
+    # Spaces or dots between the parts are read as the card's hyphens.
+    value = re.sub(r"\s*[-\s.]\s*", "-", raw.strip()).upper()
     if not _PANAMA_CEDULA.fullmatch(value):
         raise InvalidDocument(_("Write the cédula as on the card, e.g. 8-123-4567."))
     # Leading zeros in the book and entry do not make another person.
@@ -190,11 +224,52 @@ def normalize_document(country: str, doc_type: str, number: str) -> str:
         return PASSPORT[1](_compact(raw))
     for known, validator in _RULES.get(country, []):
         if known.code == doc_type:
+            if getattr(validator, "keeps_hyphens", False):
+                return validator(_hyphenated(raw))
             return validator(_compact(raw))
     raise UnsupportedDocumentType(
         _("%(type)s is not a document type of %(country)s.")
         % {"type": doc_type, "country": country or "?"}
     )
+
+
+_PANAMA_PROVINCES = (
+    "PE",
+    "E",
+    "N",
+    *(str(n) for n in range(1, 14)),
+    *(f"{n}{kind}" for n in range(1, 10) for kind in ("AV", "PI")),
+)
+
+
+def _panama_readings(text: str) -> set[str]:
+    """A cédula typed without its hyphens (83022414) reads several ways (8-302-2414,
+    8-30-22414, …): each one that is a cédula is a candidate."""
+    value, readings = _compact(text), set()
+    for province in _PANAMA_PROVINCES:
+        rest = value[len(province) :]
+        if not value.startswith(province) or not rest.isdigit():
+            continue
+        for cut in range(1, min(len(rest), 5)):
+            with contextlib.suppress(InvalidDocument):
+                readings.add(_panama_cedula(f"{province}-{rest[:cut]}-{rest[cut:]}"))
+    return readings
+
+
+def document_candidates(text: str, countries=None) -> set[tuple[str, str]]:
+    """Every (type, normal form) a search text can be, in `countries` (all we know by default):
+    the same normal form as registration, so a document is found however it was written."""
+    raw = (text or "").strip()
+    if not raw or len(raw) > 32:
+        return set()
+    found = set()
+    for country in countries or SUPPORTED_COUNTRIES:
+        for doc_type in document_types_for(country):
+            with contextlib.suppress(InvalidDocument):
+                found.add((doc_type.code, normalize_document(country, doc_type.code, raw)))
+        if country == "PA" and raw.isalnum():
+            found.update(("CIP", reading) for reading in _panama_readings(raw))
+    return found
 
 
 def format_document(country: str, doc_type: str, compact: str) -> str:

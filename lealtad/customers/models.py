@@ -189,3 +189,73 @@ class ConsentRecord(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["membership", "at"])]
+
+
+class IdentityChange(models.Model):
+    """A merchant's request to change a shared identity's contact or document, and its audit:
+    who asked (merchant, staff or API key), the old and new values, when, and how it ended.
+    A contact or document already set changes only when the customer confirms with the code
+    sent for it (`code_hash` keeps an HMAC of the code, never the code); filling in an empty
+    field or correcting a name is recorded as `applied` at once."""
+
+    class Field(models.TextChoices):
+        EMAIL = "email", _("email")
+        MOBILE = "mobile", _("mobile")
+        DOCUMENT = "document", _("document")
+        PROFILE = "profile", _("profile")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for the customer's code")
+        CONFIRMED = "confirmed", _("Confirmed by the customer")
+        APPLIED = "applied", _("Applied")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="identity_changes"
+    )
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    field = models.CharField(max_length=10, choices=Field.choices)
+    # JSON text of the fields concerned, e.g. {"email": "a@x.com"}; blanked by anonymisation.
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    sent_to = models.CharField(max_length=254, blank=True)
+    # A contact change also needs a code sent to a contact already on file: the new address
+    # alone could be the requester's own, and would prove nothing about the customer.
+    owner_sent_to = models.CharField(max_length=254, blank=True)
+    channel = models.CharField(max_length=10, default="api")
+    requested_by = models.ForeignKey(
+        "network.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_by_key = models.ForeignKey(
+        "network.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    code_hash = models.CharField(max_length=64, blank=True)
+    owner_code_hash = models.CharField(max_length=64, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    resends = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "created_at"], name="identity_change_idx")]
+
+
+class ContactCodeSms(models.Model):
+    """A confirmation code waiting for the SMS channel (there is no SMS provider yet): the
+    sender takes the unsent rows. Blanked by anonymisation like the e-mail outbox."""
+
+    change = models.ForeignKey(IdentityChange, on_delete=models.CASCADE, related_name="sms")
+    to = models.CharField(max_length=20)
+    body = models.CharField(max_length=300)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(sent_at__isnull=True), name="contact_sms_unsent"
+            )
+        ]

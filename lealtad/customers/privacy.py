@@ -295,6 +295,21 @@ def export_data(membership: Membership) -> dict:
             }
             for email in emails
         ],
+        # Changes of contact or document this merchant asked for (customers.identity).
+        "identity_changes": [
+            {
+                "field": change.field,
+                "status": change.state,
+                "old": json.loads(change.old_value or "{}"),
+                "new": json.loads(change.new_value or "{}"),
+                "channel": change.channel,
+                "at": iso(change.created_at),
+                "decided_at": iso(change.decided_at),
+            }
+            for change in customer.identity_changes.filter(merchant=merchant).order_by(
+                "created_at", "pk"
+            )
+        ],
     }
 
 
@@ -436,11 +451,29 @@ def anonymise(
         report.gift_notes_blanked = (
             GiftOffer.objects.filter(membership__customer=locked).exclude(note="").update(note="")
         )
+        _erase_identity_changes(locked, now)
         merchant_ids = [m.merchant_id for m in memberships]
         report.api_replays_redacted = _redact_api_replays(locked, merchant_ids)
         _rename_admin_log(locked, memberships)
     log.info("customer %s anonymised by %s", locked.pk, by.username if by else "-")
     return report
+
+
+def _erase_identity_changes(customer: Customer, now) -> None:
+    """The audit of contact and document changes keeps who asked and when, not the values;
+    a change still waiting can no longer be confirmed, and unsent codes are not sent."""
+    from lealtad.customers.models import ContactCodeSms, IdentityChange
+
+    changes = IdentityChange.objects.filter(customer=customer)
+    changes.filter(state=IdentityChange.State.PENDING).update(
+        state=IdentityChange.State.CANCELLED, decided_at=now
+    )
+    changes.update(
+        old_value="", new_value="", sent_to="", owner_sent_to="", code_hash="", owner_code_hash=""
+    )
+    sms = ContactCodeSms.objects.filter(change__customer=customer)
+    sms.filter(sent_at__isnull=True).delete()  # nothing left to send
+    sms.update(to="", body="")
 
 
 def _scrubber(customer: Customer):

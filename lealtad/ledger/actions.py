@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from lealtad.core import money
 from lealtad.core.errors import (
@@ -29,6 +30,7 @@ from lealtad.core.errors import (
     ValidationFailed,
 )
 from lealtad.core.ids import parse_id
+from lealtad.core.numbers import format_points
 from lealtad.customers import gate
 from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
@@ -135,7 +137,12 @@ def redeem_reward(
         if account.balance < cost:
             missing = cost - account.balance
             raise InsufficientPoints(
-                _("%(missing)d more points are needed.") % {"missing": missing},
+                ngettext(
+                    "%(missing)s more point is needed.",
+                    "%(missing)s more points are needed.",
+                    missing,
+                )
+                % {"missing": format_points(missing)},
                 points_missing=missing,
                 available=account.balance,
             )
@@ -266,10 +273,13 @@ def reverse_transaction(
                 if account.balance < original.points:
                     raise InsufficientPoints(
                         _(
-                            "Reversing it would take the balance below zero: %(balance)d "
-                            "available, %(points)d to take back."
+                            "Reversing it would take the balance below zero: %(balance)s "
+                            "available, %(points)s to take back."
                         )
-                        % {"balance": account.balance, "points": original.points},
+                        % {
+                            "balance": format_points(account.balance),
+                            "points": format_points(original.points),
+                        },
                         available=account.balance,
                     )
                 reversal.balance_after = account.balance - original.points

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from lealtad.customers.admin import DocumentSearch
 from lealtad.ledger.models import Account, Entry, Lot, Transaction
 
 
@@ -19,7 +20,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Account)
-class AccountAdmin(ReadOnlyAdmin):
+class AccountAdmin(DocumentSearch, ReadOnlyAdmin):
+    document_prefix = "customer__"
     list_display = ("id", "kind", "customer", "merchant", "balance", "pending", "updated_at")
     list_filter = ("kind",)
     list_select_related = ("customer", "merchant")
@@ -27,7 +29,8 @@ class AccountAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Transaction)
-class TransactionAdmin(ReadOnlyAdmin):
+class TransactionAdmin(DocumentSearch, ReadOnlyAdmin):
+    document_prefix = "customer__"
     list_display = (
         "created_at",
         "kind",

@@ -8,10 +8,12 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from lealtad.core.errors import ValidationFailed
+from lealtad.core.languages import language_for_country
 from lealtad.core.money import CURRENCY_BY_COUNTRY, MINOR_UNITS
 from lealtad.network.models import (
     ApiKey,
@@ -137,15 +139,20 @@ def create_merchant(
     currency = (currency or CURRENCY_BY_COUNTRY.get(country, "USD")).upper()
     errors = []
     if not name.strip():
-        errors.append({"field": "name", "message": "required"})
+        errors.append({"field": "name", "message": _("This field is required.")})
     if len(country) != 2 or not country.isalpha():
-        errors.append({"field": "country", "message": "an ISO 3166 alpha-2 code, e.g. CO"})
+        errors.append({"field": "country", "message": _("A two-letter country code, e.g. CO.")})
     if currency not in MINOR_UNITS:
-        errors.append({"field": "currency", "message": f"unknown currency {currency}"})
+        errors.append(
+            {
+                "field": "currency",
+                "message": _("Unknown currency: %(currency)s.") % {"currency": currency},
+            }
+        )
     if point_value is not None and point_value <= 0:
-        errors.append({"field": "point_value", "message": "must be greater than zero"})
+        errors.append({"field": "point_value", "message": _("Must be greater than zero.")})
     if User.objects.filter(username=admin_username).exists():
-        errors.append({"field": "admin_username", "message": "already taken"})
+        errors.append({"field": "admin_username", "message": _("This username is already taken.")})
     if errors:
         raise ValidationFailed(errors)
     _check_password(admin_password)
@@ -161,7 +168,9 @@ def create_merchant(
             **settings_,
         )
         branch = Branch.objects.create(merchant=merchant, name=branch_name)
-        default_category(merchant)
+        # Named in the merchant's language, whatever the language of who signs it up.
+        with translation.override(language_for_country(merchant.country)):
+            default_category(merchant)
         admin = User.objects.create_user(
             username=admin_username,
             password=admin_password,
@@ -177,13 +186,21 @@ def create_staff(
     *, merchant: Merchant, username: str, password: str, role: str, branch: Branch | None = None
 ) -> User:
     if role not in (Role.CASHIER, Role.MERCHANT_ADMIN):
-        raise ValidationFailed([{"field": "role", "message": "cashier or merchant_admin"}])
+        raise ValidationFailed(
+            [{"field": "role", "message": _("Choose cashier or administrator.")}]
+        )
     if branch is None:
         branch = merchant.branches.filter(active=True).order_by("created_at").first()
     elif branch.merchant_id != merchant.pk:
-        raise ValidationFailed([{"field": "branch", "message": "not a branch of this merchant"}])
-    if not username.strip() or User.objects.filter(username=username).exists():
-        raise ValidationFailed([{"field": "username", "message": "empty or already taken"}])
+        raise ValidationFailed(
+            [{"field": "branch", "message": _("Not a branch of this merchant.")}]
+        )
+    if not username.strip():
+        raise ValidationFailed([{"field": "username", "message": _("This field is required.")}])
+    if User.objects.filter(username=username).exists():
+        raise ValidationFailed(
+            [{"field": "username", "message": _("This username is already taken.")}]
+        )
     _check_password(password)
     return User.objects.create_user(
         username=username, password=password, role=role, merchant=merchant, branch=branch

@@ -28,7 +28,9 @@ FLAGS = {
 
 
 def language_for(merchant: Merchant) -> str:
-    return "pt-br" if merchant.country == "BR" else "es"
+    from lealtad.core.languages import language_for_country
+
+    return language_for_country(merchant.country)
 
 
 def queue(event: str, merchant: Merchant, customer: Customer, now=None, **context):

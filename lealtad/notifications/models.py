@@ -14,6 +14,8 @@ class Event(models.TextChoices):
     JOIN = "join", _("Joining the program")
     ACCRUAL = "accrual", _("Each accrual")
     REDEMPTION = "redemption", _("Each redemption")
+    # A confirmation code for a change of contact or document (customers.identity).
+    CODE = "code", _("A confirmation code")
 
 
 class OutgoingEmail(models.Model):

@@ -8,7 +8,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from lealtad.core.numbers import format_percent, format_points
 from lealtad.customers.models import Membership
 from lealtad.ledger.models import Transaction
 from lealtad.network.models import Branch, Merchant, User
@@ -200,9 +202,11 @@ class Gift(models.Model):
     @property
     def summary(self) -> str:
         if self.kind == GiftKind.POINTS:
-            return _("%(points)d points") % {"points": self.points}
+            return ngettext("%(points)s point", "%(points)s points", self.points) % {
+                "points": format_points(self.points)
+            }
         if self.kind == GiftKind.DISCOUNT:
-            return _("%(percent)s%% off") % {"percent": self.discount_percent.normalize()}
+            return _("%(percent)s off") % {"percent": format_percent(self.discount_percent)}
         return self.description or self.name
 
 

@@ -63,11 +63,14 @@ def test_search_by_document_opens_the_customer_in_one_request(till, member):
     assert member.customer.last_name in response.content.decode()
 
 
-def test_a_customer_of_another_merchant_joins_when_found(till, shop):
+def test_a_customer_of_another_merchant_joins_when_enrolled(till, shop):
     other = testing.make_merchant("Otro")
     stranger = testing.make_customer(other).customer
     response = till.get("/cashier/search/", {"q": stranger.email})
-    assert response["HX-Push-Url"] == f"/cashier/c/{stranger.pk}/"
+    assert "HX-Push-Url" not in response  # a masked card, not their profile
+    assert not Membership.objects.filter(customer=stranger, merchant=shop.merchant).exists()
+    response = till.post(f"/cashier/open/{stranger.pk}/")
+    assert response["Location"] == f"/cashier/c/{stranger.pk}/"
     assert Membership.objects.filter(customer=stranger, merchant=shop.merchant).exists()
 
 

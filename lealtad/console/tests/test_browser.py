@@ -69,7 +69,7 @@ def test_sign_up_configure_hold_and_approve(browser, live_server):  # noqa: F811
     till.get_by_text("Cliente registrado.").wait_for()
     till.fill("#id_amount", "500.000")
     till.get_by_role("button", name="Acumular", exact=True).click()
-    till.get_by_text("1000 puntos en espera de aprobación").wait_for()
+    till.get_by_text("1.000 puntos en espera de aprobación").wait_for()
     shot(till, "k3-held")
     assert till.text_content("#available").strip() == "0"
 
@@ -82,7 +82,7 @@ def test_sign_up_configure_hold_and_approve(browser, live_server):  # noqa: F811
     assert Transaction.objects.get(kind="accrual").status == "posted"
 
     till.reload()
-    assert till.text_content("#available").strip() == "1000"
+    assert till.text_content("#available").strip() == "1.000"
     shot(till, "k5-spendable")
 
 

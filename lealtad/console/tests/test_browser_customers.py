@@ -116,7 +116,7 @@ def test_register_dependent_reverse_and_block(browser, live_server):  # noqa: F8
     page.fill("#id_customer", "H-100")
     page.fill("#id_reason", "Revisión de facturas duplicadas")
     page.get_by_role("button", name="Bloquear").click()
-    page.get_by_text("está bloqueado para redimir").wait_for()
+    page.get_by_text("está bloqueada para redimir").wait_for()  # Rosa: agreement
     shot(page, "c6-blocked-list")
     holder.refresh_from_db()
     assert holder.blocked

@@ -4,6 +4,7 @@ import logging
 
 import pytest
 from django.db import DatabaseError
+from django.test import Client
 
 from lealtad.core import testing
 
@@ -155,3 +156,26 @@ def test_the_django_5_2_policy_middleware_sends_the_same_policy(settings):
     response = PolicyMiddleware(lambda request: HttpResponse("ok"))(RequestFactory().get("/"))
     assert response["Content-Security-Policy"] == header_value(POLICY)
     assert response["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self'")
+
+
+def test_every_page_links_an_icon_that_exists(client):
+    """No 404 for the icon on every page: the base templates link it, /favicon.ico leads to it."""
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    shop = testing.make_merchant()
+    staff = Client()
+    staff.force_login(testing.make_cashier(shop))
+    admin = Client()
+    admin.force_login(shop.admin)
+    pages = [client.get("/"), client.get("/login/"), staff.get("/cashier/"), admin.get("/console/")]
+    for page in pages:
+        assert page.status_code == 200
+        icons = re.findall(r'<link rel="icon" href="/static/([^"]+)"', page.content.decode())
+        assert icons == ["core/favicon.svg", "core/favicon.ico"]
+        assert all(finders.find(icon) for icon in icons)
+    redirect = client.get("/favicon.ico")
+    assert (redirect.status_code, redirect["Location"]) == (301, "/static/core/favicon.ico")
+    with open(finders.find("core/favicon.ico"), "rb") as ico:
+        assert ico.read(4) == b"\0\0\1\0"  # an ICO header

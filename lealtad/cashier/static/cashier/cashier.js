@@ -16,6 +16,55 @@
       || document.querySelector("[autofocus]");
     if (target && target.focus) target.focus();
   }
+  // A scanner types the customer's QR code as a burst of keys, without pauses, ending in Enter.
+  // Wherever the cursor is (the amount, the invoice), a burst that ends in one of our QR codes
+  // (customers.actions.QR_PREFIX) goes to the search and switches customer; the field it fell
+  // into loses it again. The gap is generous (a busy till lags): the prefix is what tells a QR.
+  // Outside the till's pages (no search form, no data-scan-url) nothing changes.
+  var QR_PREFIX = "LTQ1.", BURST_GAP_MS = 150, burst = { text: "", last: 0 };
+  document.addEventListener("keydown", function (e) {
+    var now = Date.now();
+    if (now - burst.last > BURST_GAP_MS) burst.text = "";
+    burst.last = now;
+    if (e.key !== "Enter") {
+      if (e.key.length === 1) burst.text += e.key;
+      return;
+    }
+    var at = burst.text.lastIndexOf(QR_PREFIX), scanned = burst.text.slice(at);
+    burst.text = "";
+    var search = document.querySelector("form.search[data-scan], [data-scan-url]");
+    if (!search || at < 0 || scanned.length < 30) return;
+    var box = search.querySelector("[name=q]"), field = e.target;
+    e.preventDefault();
+    e.stopPropagation();
+    var value = field !== box && typeof field.value === "string" ? field.value : null;
+    if (value !== null && value.slice(-scanned.length) === scanned) {
+      field.value = value.slice(0, -scanned.length);
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+    if (!box) {  // a till page without the search box (registration, profile)
+      location.assign(search.dataset.scanUrl + "?q=" + encodeURIComponent(scanned));
+      return;
+    }
+    box.value = scanned;
+    search.requestSubmit();
+  }, true);
+  // A link marked data-keep="form-id" (the register form's Quick / Complete) carries what was
+  // typed in that form, so switching the form's mode loses nothing.
+  document.addEventListener("click", function (e) {
+    var link = e.target.closest && e.target.closest("a[data-keep]");
+    var form = link && document.getElementById(link.dataset.keep);
+    if (!form) return;
+    var url = new URL(link.href, location.href);
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.type === "hidden" || el.disabled) return;
+      if (el.type === "checkbox") url.searchParams.set(el.name, el.checked ? "on" : "");
+      else if (el.value !== "") url.searchParams.set(el.name, el.value);
+    });
+    e.preventDefault();
+    e.stopPropagation();
+    location.assign(url.href);
+  }, true);
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
     var esc = document.querySelector("[data-esc]");
@@ -46,8 +95,13 @@
       apply();
     });
   }
-  function init() { preview(); focusFirst(); depends(); }
-  document.addEventListener("DOMContentLoaded", init);
-  document.addEventListener("htmx:load", function (e) { if (e.target === document.body) init(); });
-  document.addEventListener("htmx:afterSettle", init);
+  function bind() { preview(); depends(); }
+  // The cursor moves only when a page arrives (a load, or a boosted swap of the whole body),
+  // never after a partial swap such as the document check: by the time that answers, the
+  // cashier is typing in the next field.
+  document.addEventListener("DOMContentLoaded", function () { bind(); focusFirst(); });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    bind();
+    if (e.detail && e.detail.target === document.body) focusFirst();
+  });
 })();

@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from lealtad.core.errors import LealtadError
+from lealtad.core.languages import language_for_country as language_of
 from lealtad.customers.actions import qr_payload, register_customer, set_card
 from lealtad.customers.models import Customer, Membership, RedeemPolicy
 from lealtad.customers.privacy import set_marketing_consent
@@ -86,6 +87,31 @@ MERCHANTS = [
         "mobile": ("+5076", 7),
     },
 ]
+
+# What the demo writes in each merchant's own words: a Brazilian till shows Portuguese.
+TEXTS = {
+    "es": {
+        "birthday": "Cumpleaños",
+        "dessert": "Postre de la casa",
+        "double": "Puntos dobles",
+        "special": "Precio especial",
+        "points_gift": "Bono 100",
+        "discount_gift": "Descuento 10 %",
+        "thanks": "Gracias por su visita",
+        "claim": "Reclamo en revisión",
+    },
+    "pt-br": {
+        "birthday": "Aniversário",
+        "dessert": "Sobremesa da casa",
+        "double": "Pontos em dobro",
+        "special": "Preço especial",
+        "points_gift": "Bônus 100",
+        "discount_gift": "Desconto 10%",
+        "thanks": "Obrigado pela visita",
+        "claim": "Reclamação em análise",
+    },
+}
+
 
 FIRST = [
     "Ana",
@@ -193,6 +219,11 @@ class Command(BaseCommand):
         existing = User.objects.filter(username=f"{spec['key']}.admin").first()
         if existing:
             return existing.merchant
+        # What the actions name by themselves (the default category) in the merchant's language.
+        with translation.override(language_of(spec["country"])):
+            return self._new_merchant(spec, rng)
+
+    def _new_merchant(self, spec: dict, rng: random.Random) -> Merchant:
         extra = {
             k: spec[k]
             for k in (
@@ -240,10 +271,10 @@ class Command(BaseCommand):
             for name, cost, stock in spec["rewards"]
         ]
         self._customers(spec, merchant, branches, categories, rewards, rng)
-        self._offers(merchant, rewards)
+        self._offers(merchant, rewards, TEXTS[language_of(spec["country"])])
         return merchant
 
-    def _offers(self, merchant, rewards):
+    def _offers(self, merchant, rewards, texts):
         """R1/R2: a running promotion of each kind a till shows, and a gift waiting."""
         from lealtad.customers.models import Membership
         from lealtad.offers.actions import offer_gift
@@ -254,16 +285,16 @@ class Command(BaseCommand):
         window = {"starts_on": today - dt.timedelta(days=7), "ends_on": today + dt.timedelta(60)}
         Promotion.objects.create(
             merchant=merchant,
-            name="Cumpleaños",
+            name=texts["birthday"],
             kind="free_item",
-            item="Postre de la casa",
+            item=texts["dessert"],
             target="birthday",
             uses_per_customer=1,
             **window,
         )
         Promotion.objects.create(
             merchant=merchant,
-            name="Puntos dobles",
+            name=texts["double"],
             kind="multiplier",
             multiplier=Decimal(2),
             min_amount=merchant.point_value * 20,
@@ -272,57 +303,75 @@ class Command(BaseCommand):
         if rewards:
             Promotion.objects.create(
                 merchant=merchant,
-                name="Precio especial",
+                name=texts["special"],
                 kind="special_price",
                 reward=rewards[0],
                 special_price=max(rewards[0].points_cost // 2, 1),
                 **window,
             )
-        points = Gift.objects.create(merchant=merchant, name="Bono 100", kind="points", points=100)
+        points = Gift.objects.create(
+            merchant=merchant, name=texts["points_gift"], kind="points", points=100
+        )
         Gift.objects.create(
             merchant=merchant,
-            name="Descuento 10%",
+            name=texts["discount_gift"],
             kind="discount",
             discount_percent=Decimal(10),
         )
         member = Membership.objects.filter(merchant=merchant).order_by("created_at")[1:2].first()
         if member is not None:
-            offer_gift(gift=points, membership=member, note="Gracias por su visita")
+            offer_gift(gift=points, membership=member, note=texts["thanks"])
 
-    def _dependent(self, spec, merchant, branches, holder, now):
+    def _dependent(self, spec, merchant, branches, holder, now, events):
         """A dependent (C8): the holder's child, whose purchases land on the holder's balance."""
         offset = {"cafe": 0, "posto": 100, "farmacia": 200}[spec["key"]]
         n = offset + 50
-        with contextlib.suppress(LealtadError):
-            child = register_customer(
-                merchant=merchant,
-                branch=branches[0],
-                staff=None,
-                document_type=spec["document"],
-                document_number=_document(spec["document"], n),
-                country=spec["country"],
-                profile={
-                    "first_name": FIRST[n % len(FIRST)],
-                    "last_name": holder.customer.last_name,
-                    "email": _ascii(f"dependiente.{n}@example.com").lower(),
-                    "city": spec["city"],
-                },
-                card={"card_number": f"{spec['key'].upper()}-{n:05d}-D", "holder": holder},
-                now=now - dt.timedelta(days=60),
-            )
-            ledger.accrue_points(
-                merchant=merchant,
-                customer=child.customer,
-                amount=Decimal(spec["amounts"][1]),
-                branch=branches[0],
-                invoice_number=f"{spec['key'].upper()}-{n:03d}-00",
-                now=now - dt.timedelta(days=30),
-            )
+        joined = now - dt.timedelta(days=60)
+
+        def register():
+            with contextlib.suppress(LealtadError):
+                child = register_customer(
+                    merchant=merchant,
+                    branch=branches[0],
+                    staff=None,
+                    document_type=spec["document"],
+                    document_number=_document(spec["document"], n),
+                    country=spec["country"],
+                    profile={
+                        "first_name": FIRST[n % len(FIRST)],
+                        "last_name": holder.customer.last_name,
+                        "email": _ascii(f"dependiente.{n}@example.com").lower(),
+                        "city": spec["city"],
+                    },
+                    card={"card_number": f"{spec['key'].upper()}-{n:05d}-D", "holder": holder},
+                    now=joined,
+                )
+                accrued_at = now - dt.timedelta(days=30)
+                events.append(
+                    (
+                        accrued_at,
+                        lambda: ledger.accrue_points(
+                            merchant=merchant,
+                            customer=child.customer,
+                            amount=Decimal(spec["amounts"][1]),
+                            branch=branches[0],
+                            invoice_number=f"{spec['key'].upper()}-{n:03d}-00",
+                            now=accrued_at,
+                        ),
+                    )
+                )
+
+        events.append((joined, register))
 
     def _customers(self, spec, merchant, branches, categories, rewards, rng):
+        """The merchant's history, written in the order it happened: each account's entries are
+        posted oldest first, so every statement's running balance adds up (balance_after is the
+        balance when the entry was written)."""
         offset = {"cafe": 0, "posto": 100, "farmacia": 200}[spec["key"]]
         now = timezone.now()
+        texts = TEXTS[language_of(spec["country"])]
         holder = None
+        events = []  # (when, what): accruals, redemptions, the dependent, run in time order
         for i in range(14):
             n = offset + i + 1
             first, last = FIRST[(n * 3) % len(FIRST)], LAST[(n * 5) % len(LAST)]
@@ -342,6 +391,8 @@ class Command(BaseCommand):
                 profile = {"email": profile["email"], "city": spec["city"]}
             joined = now - dt.timedelta(days=400 - i * 20)
             try:
+                # Registrations come first: each opens its own account, with the welcome bonus
+                # as its first entry.
                 reg = register_customer(
                     merchant=merchant,
                     branch=branches[i % len(branches)],
@@ -374,36 +425,24 @@ class Command(BaseCommand):
                 membership.category = categories[0]
                 membership.save(update_fields=["category"])
             if i == 2:
-                membership.blocked, membership.blocked_reason = True, "Reclamo en revisión"
+                membership.blocked, membership.blocked_reason = True, texts["claim"]
                 membership.blocked_at = now
                 membership.save(update_fields=["blocked", "blocked_reason", "blocked_at"])
-            low, high = spec["amounts"]
+            # Visits spread over the last year, one after the other; the oldest lots fall due
+            # within 30 days. None after the last hour: history, not the future.
+            at = joined + dt.timedelta(days=10)
             for visit in range(rng.randint(3, 9)):
-                # Spread visits over the last year; the oldest lots fall due within 30 days.
-                at = joined + dt.timedelta(days=10 + visit * rng.randint(15, 40))
-                at = min(at, now - dt.timedelta(hours=visit + 1))
-                amount = Decimal(rng.randint(low, high))
-                try:
-                    ledger.accrue_points(
-                        merchant=merchant,
-                        customer=reg.customer,
-                        amount=amount,
-                        branch=branches[visit % len(branches)],
-                        invoice_number=f"{spec['key'].upper()}-{n:03d}-{visit:02d}",
-                        now=at,
-                    )
-                except LealtadError:
-                    continue
+                if at > now - dt.timedelta(hours=1):
+                    break
+                events.append((at, self._accrual(merchant, reg.customer, rng, spec, n, visit, at)))
+                at += dt.timedelta(days=rng.randint(15, 40))
             if i % 3 == 0 and rewards and membership.profile_complete and i != 2:
-                with contextlib.suppress(LealtadError):
-                    ledger.redeem_reward(
-                        membership=membership,
-                        reward_id=rewards[0].pk,
-                        branch=branches[0],
-                        now=now - dt.timedelta(days=2),
-                    )
+                redeemed_at = now - dt.timedelta(days=2)
+                events.append((redeemed_at, self._redemption(membership, rewards, redeemed_at)))
         if holder is not None:
-            self._dependent(spec, merchant, branches, holder, now)
+            self._dependent(spec, merchant, branches, holder, now, events)
+        for _when, happen in self._in_time_order(events):
+            happen()
         if spec["key"] == "cafe":
             # One customer under the operator's fraud review: suspended in the whole network.
             Customer.objects.filter(
@@ -413,5 +452,49 @@ class Command(BaseCommand):
                 # The till adds the network's fraud-monitoring line for the customer's country.
                 suspension_message="En revisión por el operador (monitoreo de fraude).",
             )
-        # Lots that fell due in the generated history leave by expiry entries, as in real life.
+        # What fell due after each account's last movement leaves by an expiry entry, now: after
+        # it, as in real life.
         ledger.expire_points(now)
+
+    @staticmethod
+    def _in_time_order(events):
+        """Events may add events (a dependent's purchases once registered): run them oldest
+        first; lots falling due before an event leave, stamped then, before it."""
+        while events:
+            events.sort(key=lambda event: event[0])
+            when, happen = events.pop(0)
+            ledger.expire_points(when)
+            yield when, happen
+
+    @staticmethod
+    def _accrual(merchant, customer, rng, spec, n, visit, at):
+        amount = Decimal(rng.randint(*spec["amounts"]))
+        branches = list(merchant.branches.order_by("created_at"))
+
+        def accrue():
+            with contextlib.suppress(LealtadError):
+                ledger.accrue_points(
+                    merchant=merchant,
+                    customer=customer,
+                    amount=amount,
+                    branch=branches[visit % len(branches)],
+                    invoice_number=f"{spec['key'].upper()}-{n:03d}-{visit:02d}",
+                    now=at,
+                )
+
+        return accrue
+
+    @staticmethod
+    def _redemption(membership, rewards, at):
+        branch = membership.merchant.branches.order_by("created_at").first()
+
+        def redeem():
+            with contextlib.suppress(LealtadError):
+                ledger.redeem_reward(
+                    membership=membership,
+                    reward_id=rewards[0].pk,
+                    branch=branch,
+                    now=at,
+                )
+
+        return redeem
