@@ -78,7 +78,7 @@ def test_a_new_customer_from_search_to_redemption(browser, live_server):
     testing.make_reward(shop, cost=100, name="Desayuno")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     sign_in(page, live_server.url, "carol")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'q'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'q'")
     shot(page, "01-home")
 
     page.fill("#q", "80555666")
@@ -153,17 +153,21 @@ def test_keyboard_only(browser, live_server):
     made = testing.make_customer(shop)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/login/")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_username'")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'id_username'"
+    )
     page.keyboard.type("caja")
     page.keyboard.press("Tab")
     page.keyboard.type(testing.PASSWORD)
     page.keyboard.press("Enter")
     page.wait_for_url("**/cashier/")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'q'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'q'")
     page.keyboard.type(made.customer.email)  # the search field has the focus
     page.keyboard.press("Enter")
     page.wait_for_selector("#id_amount")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'id_amount'")
+    page.wait_for_function(
+        "() => document.activeElement && document.activeElement.id === 'id_amount'"
+    )
     page.keyboard.type("42.50")
     page.keyboard.press("Enter")
     page.get_by_text("+42 puntos").wait_for()

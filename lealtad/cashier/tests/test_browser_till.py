@@ -39,7 +39,7 @@ def test_a_registration_typed_field_after_field_keeps_the_cursor(browser, live_s
     page = open_page(browser, size)
     sign_in(page, live_server.url, "carol")
     page.goto(f"{live_server.url}/cashier/register/?mode={mode}")
-    page.wait_for_function("document.activeElement.id === 'id_document_number'")
+    page.wait_for_function("() => document.activeElement.id === 'id_document_number'")
     document = testing.colombian_document()
     type_field(page, document)
     page.keyboard.press("Tab")  # leaving the field runs the document check (HTMX)
@@ -101,7 +101,7 @@ def test_a_qr_scanned_while_a_customer_is_open_switches_customer(browser, live_s
     sign_in(page, live_server.url, "carol")
     page.fill("#q", first.email)
     page.keyboard.press("Enter")
-    page.wait_for_function("document.activeElement.id === 'id_amount'")
+    page.wait_for_function("() => document.activeElement.id === 'id_amount'")
     page.click(f"#{field}")
     type_field(page, "12")  # the cashier had started typing
     scan(page, qr_payload(second))
@@ -176,7 +176,7 @@ def test_the_till_fits_the_window_with_its_main_action_in_view(browser, live_ser
     assert search["width"] >= min(300, width * 0.6), search  # room for a document or an e-mail
     page.fill("#q", member.customer.email)
     page.keyboard.press("Enter")
-    page.wait_for_function("document.activeElement.id === 'id_amount'")
+    page.wait_for_function("() => document.activeElement.id === 'id_amount'")
     assert_fits(page, size, "customer")
     accrue = box(page, "form.accrue button")
     assert accrue["y"] + accrue["height"] <= height, accrue  # no scrolling to the main action
@@ -244,7 +244,7 @@ def test_a_qr_scanned_during_a_registration_opens_that_customer(browser, live_se
     page = open_page(browser, "till")
     sign_in(page, live_server.url, "carol")
     page.goto(f"{live_server.url}/cashier/register/")
-    page.wait_for_function("document.activeElement.id === 'id_document_number'")
+    page.wait_for_function("() => document.activeElement.id === 'id_document_number'")
     type_field(page, "801")
     scan(page, qr_payload(known))
     page.get_by_role("heading", name=known.full_name).wait_for()
