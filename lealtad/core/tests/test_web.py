@@ -158,6 +158,7 @@ def test_the_django_5_2_policy_middleware_sends_the_same_policy(settings):
     assert response["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self'")
 
 
+@pytest.mark.django_db
 def test_every_page_links_an_icon_that_exists(client):
     """No 404 for the icon on every page: the base templates link it, /favicon.ico leads to it."""
     import re
