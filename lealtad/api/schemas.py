@@ -74,6 +74,19 @@ class Problem(Schema):
     code: str
     errors: list[dict] | None = None
     service_line: ServiceLineOut | None = None
+    # What some codes add (every key a LealtadError is raised with is listed: a test checks it).
+    available: int | None = None  # insufficient_points: the balance
+    points_missing: int | None = None  # insufficient_points
+    minimum: str | None = None  # amount_below_minimum: the smallest amount that earns, a decimal
+    transaction_id: str | None = None  # duplicate_invoice, invoice_reversed: the accrual it hit
+    customer_id: str | None = None  # customer_exists: who has that document or contact
+    rule: str | None = None  # fraud_rule_refused: the rule's kind
+    missing_fields: list[str] | None = None  # profile_incomplete: field names
+    missing_labels: list[str] | None = None  # profile_incomplete: the same, in the user's language
+    exit: str | None = None  # the way out the gate refused (reward, free_item, gift, …)
+    fields: list[str] | None = None  # confirmation_required: what needs the customer's code
+    start: dict | None = None  # confirmation_required: how to start the change (method, path, body)
+    attempts_left: int | None = None  # invalid_code
 
 
 class TokenIn(Schema):

@@ -176,3 +176,38 @@ def test_openapi_says_errors_are_problem_json_and_lists_the_enums(anon_api):
     assert {"CO", "BR", "PA"} <= set(customer_in["country"]["enum"])
     birth_date = customer_in["birth_date"]
     assert {"type": "string", "format": "date"}.items() <= birth_date["anyOf"][0].items()
+
+
+def _problem_extras_raised_in_the_code() -> set[str]:
+    """Every keyword a LealtadError is raised or built with, and every `self.extra[...]` key."""
+    import ast
+    from pathlib import Path
+
+    import lealtad
+
+    keys = set()
+    for path in Path(lealtad.__file__).parent.rglob("*.py"):
+        if "tests" in path.parts or "migrations" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                keys.update(k.arg for k in node.exc.keywords if k.arg)
+            target = getattr(node, "value", None)
+            if (
+                isinstance(node, ast.Subscript)
+                and isinstance(target, ast.Attribute)
+                and target.attr == "extra"
+                and isinstance(node.slice, ast.Constant)
+            ):
+                keys.add(node.slice.value)
+    # `detail` is the message itself; `code` in these calls names a form field error's code.
+    return keys - {"detail", "code"}
+
+
+def test_the_problem_schema_lists_every_field_an_error_may_carry(anon_api):
+    """Issue 10: the schema tells the truth, also about what some problems add."""
+    schema = anon_api.client.get("/api/v1/openapi.json").json()
+    listed = set(schema["components"]["schemas"]["Problem"]["properties"])
+    raised = _problem_extras_raised_in_the_code()
+    assert {"minimum", "start", "missing_fields"} <= raised  # the scan sees the code
+    assert raised <= listed, sorted(raised - listed)
