@@ -65,6 +65,8 @@ INSTALLED_APPS = [
     "lealtad.api",
     "lealtad.cashier",
     "lealtad.console",
+    # M2: the task engine's durable queue (the tasks live in this database, beside the movements).
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -178,6 +180,11 @@ EMAIL_URL = env("EMAIL_URL", "console://" if DEBUG else "smtp://localhost:25")
 from lealtad.core.email_url import parse_email_url  # noqa: E402
 
 globals().update(parse_email_url(EMAIL_URL))
+# M2, M3: Django's Tasks framework on the database: a task is a row written in the transaction
+# that causes it, and `lealtad worker` (started by `lealtad serve`) runs it. See docs/tasks.md.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# How long a failing e-mail is retried (a capped doubling backoff) before it is marked failed.
+EMAIL_RETRY_HOURS = envint("EMAIL_RETRY_HOURS", 48, minimum=1)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Lealtad <no-reply@lealtad.local>")
 
 # Staff API tokens live this long; POS API keys do not expire (they are revoked).

@@ -42,7 +42,7 @@ def queue(event: str, merchant: Merchant, customer: Customer, now=None, **contex
     with translation.override(language_for(merchant)):
         subject = render_to_string(f"notifications/{event}_subject.txt", context)
         body = render_to_string(f"notifications/{event}.txt", context)
-    return OutgoingEmail.objects.create(
+    row = OutgoingEmail.objects.create(
         merchant=merchant,
         customer=customer,
         event=event,
@@ -51,6 +51,17 @@ def queue(event: str, merchant: Merchant, customer: Customer, now=None, **contex
         body=body.strip() + "\n",
         created_at=now or timezone.now(),
     )
+    enqueue(row)
+    return row
+
+
+def enqueue(row: OutgoingEmail, run_after=None) -> None:
+    """M2: the task that sends `row`, written in the caller's transaction (the database backend
+    stores it as a row): rolled back with the movement, never lost once committed."""
+    from lealtad.notifications.tasks import send_email
+
+    task = send_email.using(run_after=run_after) if run_after else send_email
+    task.enqueue(row.pk)
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -67,7 +78,49 @@ def waiting(now=None):
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
         sent_at__isnull=True,
         cancelled_at__isnull=True,
+        failed_at__isnull=True,
     )
+
+
+def send_one(email_id: int, now=None) -> str:
+    """The task's work: send one e-mail if it still waits; on failure record the error and
+    enqueue the next attempt after the backoff, or mark it failed once EMAIL_RETRY_HOURS have
+    passed. The row is locked, so two tasks for one e-mail (a "try again now" beside the retry
+    already queued) send it once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        row = (
+            OutgoingEmail.objects.select_for_update()
+            .filter(pk=email_id, sent_at__isnull=True, cancelled_at__isnull=True)
+            .filter(failed_at__isnull=True)
+            .first()
+        )
+        if row is None:
+            return "done"
+        mailer = _mailer()
+        try:
+            mailer.open()
+            try:
+                _send(mailer, row, now)
+            finally:
+                mailer.close()
+        except Exception as exc:  # any failure of the mail server: retried later
+            _failed(row, exc, now)
+            if row.failed_at is None:
+                enqueue(row, run_after=row.next_attempt_at)
+            return row.status
+        return "sent"
+
+
+def _send(mailer, row: OutgoingEmail, now) -> None:
+    message = EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.to])
+    if not mailer.send_messages([message]):
+        # A backend that swallows its error says so only by counting 0.
+        raise RuntimeError("the mail backend sent nothing")
+    row.sent_at = now
+    row.attempts += 1
+    row.next_attempt_at = None
+    row.save(update_fields=["sent_at", "attempts", "next_attempt_at"])
 
 
 def deliver(batch: int = 100, now=None) -> tuple[int, int]:
@@ -91,19 +144,12 @@ def deliver(batch: int = 100, now=None) -> tuple[int, int]:
             return 0, len(rows)
         try:
             for row in rows:
-                message = EmailMessage(row.subject, row.body, settings.DEFAULT_FROM_EMAIL, [row.to])
                 try:
-                    if not mailer.send_messages([message]):
-                        # A backend that swallows its error says so only by counting 0.
-                        raise RuntimeError("the mail backend sent nothing")
+                    _send(mailer, row, now)
                 except Exception as exc:  # any failure of the mail server: retried later
                     _failed(row, exc, now)
                     failed += 1
                 else:
-                    row.sent_at = now
-                    row.attempts += 1
-                    row.next_attempt_at = None
-                    row.save(update_fields=["sent_at", "attempts", "next_attempt_at"])
                     sent += 1
         finally:
             mailer.close()
@@ -118,10 +164,19 @@ def cancel(emails, reason: str, now=None) -> int:
 
 
 def retry_now(emails) -> int:
-    """The operator's "try again now", after fixing the mail server."""
-    return emails.filter(sent_at__isnull=True, cancelled_at__isnull=True).update(
-        next_attempt_at=None
-    )
+    """The operator's "try again now", after fixing the mail server: a failed e-mail too gets
+    a fresh task (and a fresh EMAIL_RETRY_HOURS of retries, counted from now)."""
+    count = 0
+    with transaction.atomic():
+        for row in emails.filter(sent_at__isnull=True, cancelled_at__isnull=True):
+            if row.failed_at is not None:
+                row.created_at = timezone.now()  # the retry window starts again
+            row.failed_at = None
+            row.next_attempt_at = None
+            row.save(update_fields=["created_at", "failed_at", "next_attempt_at"])
+            enqueue(row)
+            count += 1
+    return count
 
 
 @dataclass
@@ -129,13 +184,15 @@ class OutboxState:
     pending: int  # never tried yet
     failing: int  # tried, not sent, will be tried again
     oldest_failing: object  # created_at of the oldest failing one, or None
+    failed: int = 0  # retried for EMAIL_RETRY_HOURS, given up: only the operator sends them
 
 
 def outbox_state() -> OutboxState:
     unsent = OutgoingEmail.objects.filter(sent_at__isnull=True, cancelled_at__isnull=True)
-    failing = unsent.filter(attempts__gt=0)
+    failing = unsent.filter(attempts__gt=0, failed_at__isnull=True)
     oldest = failing.order_by("created_at").values_list("created_at", flat=True).first()
-    return OutboxState(unsent.filter(attempts=0).count(), failing.count(), oldest)
+    failed = unsent.filter(failed_at__isnull=False).count()
+    return OutboxState(unsent.filter(attempts=0).count(), failing.count(), oldest, failed)
 
 
 def _mailer():
@@ -149,14 +206,17 @@ def _failed(row: OutgoingEmail, exc: Exception, now) -> None:
     row.attempts += 1
     row.last_error = f"{type(exc).__name__}: {exc}"[:300]
     row.next_attempt_at = now + retry_delay(row.attempts)
-    row.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+    hours = getattr(settings, "EMAIL_RETRY_HOURS", 48)
+    if row.next_attempt_at - row.created_at > timedelta(hours=hours):
+        row.failed_at, row.next_attempt_at = now, None  # given up: the operator sees it
+    row.save(update_fields=["attempts", "last_error", "next_attempt_at", "failed_at"])
     # Loud, not silent: every failure is logged, and an error once it has failed for long.
-    level = logging.ERROR if row.attempts >= 10 else logging.WARNING
+    level = logging.ERROR if row.attempts >= 10 or row.failed_at else logging.WARNING
     log.log(
         level,
         "e-mail %s not sent (attempt %d, next at %s): %s",
         row.pk,
         row.attempts,
-        row.next_attempt_at.isoformat(),
+        row.next_attempt_at.isoformat() if row.next_attempt_at else "never: failed",
         exc,
     )

@@ -1,5 +1,6 @@
 """M3: the operator sees what waits in the outbox and why, and can send it again now."""
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -16,6 +17,7 @@ class StatusFilter(admin.SimpleListFilter):
         return [
             ("pending", _("Pending")),
             ("failing", _("Failing, will be retried")),
+            ("failed", _("Failed, no more retries")),
             ("sent", _("Sent")),
             ("cancelled", _("Cancelled")),
         ]
@@ -26,7 +28,9 @@ class StatusFilter(admin.SimpleListFilter):
             case "pending":
                 return queryset.filter(**unsent, attempts=0)
             case "failing":
-                return queryset.filter(**unsent, attempts__gt=0)
+                return queryset.filter(**unsent, attempts__gt=0, failed_at__isnull=True)
+            case "failed":
+                return queryset.filter(**unsent, failed_at__isnull=False)
             case "sent":
                 return queryset.filter(sent_at__isnull=False)
             case "cancelled":
@@ -58,6 +62,7 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         return {
             "pending": gettext("Pending"),
             "failing": gettext("Failing, will be retried"),
+            "failed": gettext("Failed, no more retries"),
             "sent": gettext("Sent"),
             "cancelled": gettext("Cancelled"),
         }[obj.status]
@@ -76,6 +81,16 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
                     "since": state.oldest_failing.strftime("%Y-%m-%d %H:%M"),
                 },
                 messages.WARNING,
+            )
+        if state.failed:
+            self.message_user(
+                request,
+                gettext(
+                    "%(count)d e-mails failed after %(hours)d hours of retries; read their error, "
+                    "fix the cause and choose “Try again now”."
+                )
+                % {"count": state.failed, "hours": settings.EMAIL_RETRY_HOURS},
+                messages.ERROR,
             )
         return super().changelist_view(request, extra_context)
 

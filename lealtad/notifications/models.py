@@ -1,6 +1,6 @@
 """M1: the e-mails to customers, written to an outbox in the same transaction as the movement
 they tell of (so none is lost and none tells of a movement that was rolled back), and sent by
-`lealtad send-emails`."""
+a task (`tasks.send_email`) enqueued in that transaction and run by `lealtad worker`."""
 
 from django.db import models
 from django.db.models import Q
@@ -36,6 +36,9 @@ class OutgoingEmail(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     # Only a deliberate act stops an e-mail (the customer was anonymised); `last_error` says why.
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # M3: retried for EMAIL_RETRY_HOURS (48 by default) and then marked failed, `last_error` says
+    # why; the operator's "try again now" clears it and enqueues it again.
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -55,4 +58,21 @@ class OutgoingEmail(models.Model):
             return "sent"
         if self.cancelled_at is not None:
             return "cancelled"
+        if self.failed_at is not None:
+            return "failed"
         return "failing" if self.attempts else "pending"
+
+
+class ScheduledRun(models.Model):
+    """M2: one row per (periodic job, period): taking it is what lets one worker, and only one,
+    enqueue that period's run (`engine.tick`)."""
+
+    job = models.CharField(max_length=60)
+    period = models.CharField(max_length=40)
+    enqueued_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "period"], name="scheduled_run_once")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.period}"

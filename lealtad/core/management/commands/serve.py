@@ -69,10 +69,12 @@ class Command(BaseCommand):
         # (gthread) the worker keeps signalling while it streams.
         parser.add_argument("--timeout", type=int, help="seconds per request (WEB_TIMEOUT, 300)")
         parser.add_argument(
-            "--no-mail",
+            "--no-worker",
+            "--no-mail",  # its name before the task engine (M2), kept as an alias
+            dest="no_worker",
             action="store_true",
-            help="do not start the e-mail sender beside the server (run `lealtad send-emails "
-            "--loop 10` yourself, once for the whole deployment)",
+            help="do not start a task worker beside the server (it sends the e-mails and runs "
+            "the periodic jobs; run `lealtad worker` yourself, on any machine, as many as needed)",
         )
         parser.add_argument(
             "--no-collectstatic",
@@ -123,13 +125,14 @@ class Command(BaseCommand):
             f"Lealtad on http://{options['host']}:{options['port']} ({workers} workers)"
         )
         sender = None
-        if not options["no_mail"]:
-            # The outbox's sender in its own process: a thread in gunicorn's master would be
+        if not options["no_worker"]:
+            # The task worker (M2) in its own process: a thread in gunicorn's master would be
             # copied, half-alive, into every forked worker along with its database connection.
             # It dies with this process, as the workers do.
             parent = os.getpid()
+            self.stdout.write("Task worker started (e-mails, daily expiry); --no-worker to opt out")
             sender = subprocess.Popen(
-                [sys.executable, "-m", "lealtad.cli", "send-emails", "--loop", "10"],
+                [sys.executable, "-m", "lealtad.cli", "worker", "--no-reload", "-v", "0"],
                 preexec_fn=lambda: die_with_parent(parent),
             )
         try:

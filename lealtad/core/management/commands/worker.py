@@ -1,0 +1,51 @@
+import threading
+
+from django.db import close_old_connections, connection
+from django_tasks_db.management.commands.db_worker import Command as DbWorker
+
+from lealtad.notifications import engine
+
+SCHEDULE_SECONDS = 10  # how often a worker looks for a periodic job whose period has begun
+
+
+def _schedule_forever(stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            engine.tick()
+        except Exception:  # a database hiccup: the next tick tries again
+            engine.log.exception("the scheduler's tick failed")
+        finally:
+            close_old_connections()
+        stop.wait(SCHEDULE_SECONDS)
+    connection.close()
+
+
+class Command(DbWorker):
+    help = (
+        "Run a task worker (M2): sends the outbox e-mails and runs the periodic jobs (daily "
+        "expiry). Start as many as you like, on any machine that reaches the database; "
+        "`lealtad serve` starts one unless --no-worker."
+    )
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--no-schedule",
+            action="store_true",
+            help="only run tasks; do not enqueue the periodic jobs from this worker",
+        )
+
+    def handle(self, *args, **options):
+        no_schedule = options.pop("no_schedule")
+        if no_schedule:
+            return super().handle(*args, **options)
+        if options.get("batch"):  # one pass: what is due now, then exit
+            engine.tick()
+            return super().handle(*args, **options)
+        stop = threading.Event()
+        thread = threading.Thread(target=_schedule_forever, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            return super().handle(*args, **options)
+        finally:
+            stop.set()

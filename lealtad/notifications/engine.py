@@ -1,0 +1,74 @@
+"""M2: the task engine. Django's Tasks framework (`django.tasks` on Django 6, the `django-tasks`
+backport on 5.2) with django-tasks-db's durable backend: enqueuing writes a row in this database,
+so a task enqueued inside a movement's transaction exists exactly when the movement does.
+
+Periodic work runs on the same engine. `lealtad worker` calls `tick()` every few seconds; for each
+job in `PERIODIC` it takes the row (job, period) in a transaction and enqueues the job's task in
+that same transaction, so however many workers run, each period runs once. Adding a periodic job
+is one line in `PERIODIC`.
+"""
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+try:  # Django 6
+    from django.tasks import task
+except ImportError:  # Django 5.2: the backport
+    from django_tasks import task
+
+__all__ = ["PERIODIC", "Periodic", "task", "tick"]
+
+log = logging.getLogger("lealtad.tasks")
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    task_path: str  # "module:attribute" of a task taking no arguments
+    every: timedelta
+
+    def period(self, now: datetime) -> str:
+        """The period `now` falls in, as a stable key: the start of it, in UTC."""
+        seconds = int(self.every.total_seconds())
+        start = int(now.timestamp()) // seconds * seconds
+        return datetime.fromtimestamp(start, tz=UTC).isoformat()
+
+    def task(self):
+        from importlib import import_module
+
+        module, attribute = self.task_path.split(":")
+        return getattr(import_module(module), attribute)
+
+
+PERIODIC = [
+    # Expiry of points, coins and gifts, and the purges `lealtad expire-points` does: once a day.
+    Periodic("daily-expiry", "lealtad.notifications.tasks:daily_expiry", timedelta(days=1)),
+]
+
+
+def tick(now=None, jobs=None) -> list[str]:
+    """Enqueue every periodic job whose current period has not been taken yet; returns the
+    names enqueued. Safe to call from any number of workers at once."""
+    from lealtad.notifications.models import ScheduledRun
+
+    now = now or timezone.now()
+    started = []
+    for job in PERIODIC if jobs is None else jobs:
+        period = job.period(now)
+        if ScheduledRun.objects.filter(job=job.name, period=period).exists():
+            continue
+        try:
+            with transaction.atomic():
+                ScheduledRun.objects.create(job=job.name, period=period, enqueued_at=now)
+                job.task().enqueue()
+        except IntegrityError:  # another worker took this period first
+            continue
+        except OperationalError as exc:  # SQLite busy: the next tick tries again
+            log.warning("periodic job %s not enqueued yet: %s", job.name, exc)
+            continue
+        started.append(job.name)
+    return started

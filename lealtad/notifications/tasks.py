@@ -1,0 +1,27 @@
+"""M2: the tasks run by `lealtad worker` (Django's Tasks framework, database backend)."""
+
+from lealtad.notifications.engine import task
+
+
+@task()
+def send_email(email_id: int) -> str:
+    """Send one outbox e-mail; a failure enqueues the next attempt (M3)."""
+    from lealtad.notifications.actions import send_one
+
+    return send_one(email_id)
+
+
+@task()
+def daily_expiry() -> str:
+    """What `lealtad expire-points` does, on the engine's daily schedule (engine.PERIODIC)."""
+    from lealtad.api.actions import purge_expired
+    from lealtad.ledger.actions import expire_points
+    from lealtad.offers.actions import expire_gifts
+
+    points = expire_points()
+    gifts = expire_gifts()
+    keys, failures = purge_expired()
+    return (
+        f"expired {points} points/coins and {gifts} gift offers; "
+        f"purged {keys} idempotency keys and {failures} login failures"
+    )
