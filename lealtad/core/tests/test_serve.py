@@ -33,10 +33,32 @@ def _call(url, body=None, token=None):
         return error.code, json.loads(error.read())
 
 
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, time.monotonic()))
+        return "250 OK"
+
+
 @pytest.fixture
-def server(tmp_path):
+def inbox():
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    inbox.url = f"smtp://127.0.0.1:{controller.port}"
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def server(tmp_path, inbox):
     port = _free_port()
     env = {
+        "EMAIL_URL": inbox.url,
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
         "DEBUG": "false",
@@ -114,3 +136,27 @@ def test_serve_answers_the_api_over_http(server):
     assert (status, body["code"]) == (401, "invalid_credentials")
     with urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=10) as response:
         assert response.status == 200
+
+
+def test_the_task_worker_serve_starts_sends_the_email_within_seconds(server, inbox):
+    """M2: `serve` starts a task worker; the welcome e-mail, enqueued in the transaction that
+    registered the customer, reaches the SMTP server within 5 seconds of the request."""
+    base, merchant = server
+    asked = time.monotonic()
+    status, body = _call(
+        f"{base}/api/v1/customers",
+        {
+            "document_type": "CC",
+            "document_number": "80654321",
+            "country": "CO",
+            "email": "welcome@example.com",
+        },
+        token=merchant["api_key"],
+    )
+    assert status == 201, body
+    deadline = asked + 15
+    while not inbox.messages and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ((to, arrived),) = inbox.messages
+    assert to == ["welcome@example.com"]
+    assert arrived - asked < 5, f"the e-mail took {arrived - asked:.1f} s"

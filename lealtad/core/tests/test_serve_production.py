@@ -238,7 +238,9 @@ def test_workers_die_with_a_killed_master_and_a_restart_comes_up_at_once(serve):
     while len(children(first.proc.pid)) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)  # the second worker may still be booting after the first answered
     orphans = children(first.proc.pid)
-    assert len(orphans) >= 3  # two workers and the e-mail sender
+    assert len(orphans) >= 3  # two web workers and the task worker
+    commands = [Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in orphans]
+    assert [b"lealtad.cli", b"worker"] in [c[2:4] for c in commands], commands
     os.kill(first.proc.pid, signal.SIGKILL)
     first.proc.wait(timeout=10)
     deadline = time.monotonic() + 10
