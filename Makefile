@@ -25,6 +25,7 @@ run: $(STAMP)
 	$(BIN)/lealtad migrate --no-input -v 0
 	$(BIN)/lealtad collectstatic --no-input -v 0
 	$(BIN)/lealtad demo
+	@echo "Serving with one task worker (e-mails, daily expiry); more: .venv/bin/lealtad worker"
 	$(BIN)/lealtad serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)

@@ -11,9 +11,9 @@ def send_email(email_id: int) -> str:
     return send_one(email_id)
 
 
-@task()
-def daily_expiry() -> str:
-    """What `lealtad expire-points` does, on the engine's daily schedule (engine.PERIODIC)."""
+def daily_maintenance() -> str:
+    """Expire every points and coin lot and every gift offer past its date; purge idempotency
+    keys older than 24 hours and stale login failures. Returns what it did, in a line."""
     from lealtad.api.actions import purge_expired
     from lealtad.ledger.actions import expire_points
     from lealtad.offers.actions import expire_gifts
@@ -25,3 +25,9 @@ def daily_expiry() -> str:
         f"expired {points} points/coins and {gifts} gift offers; "
         f"purged {keys} idempotency keys and {failures} login failures"
     )
+
+
+@task()
+def daily_expiry() -> str:
+    """`daily_maintenance` on the engine's daily schedule (engine.PERIODIC)."""
+    return daily_maintenance()
