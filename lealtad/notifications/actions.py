@@ -42,7 +42,7 @@ def queue(event: str, merchant: Merchant, customer: Customer, now=None, **contex
     with translation.override(language_for(merchant)):
         subject = render_to_string(f"notifications/{event}_subject.txt", context)
         body = render_to_string(f"notifications/{event}.txt", context)
-    row = OutgoingEmail.objects.create(
+    return OutgoingEmail.objects.create(  # its send task is enqueued by apps._enqueue_new_email
         merchant=merchant,
         customer=customer,
         event=event,
@@ -51,8 +51,6 @@ def queue(event: str, merchant: Merchant, customer: Customer, now=None, **contex
         body=body.strip() + "\n",
         created_at=now or timezone.now(),
     )
-    enqueue(row)
-    return row
 
 
 def enqueue(row: OutgoingEmail, run_after=None) -> None:

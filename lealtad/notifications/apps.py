@@ -4,3 +4,19 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "lealtad.notifications"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from lealtad.notifications.models import OutgoingEmail
+
+        post_save.connect(_enqueue_new_email, sender=OutgoingEmail, dispatch_uid="outbox-task")
+
+
+def _enqueue_new_email(sender, instance, created, raw=False, **kwargs):
+    """M2: every outbox row gets its send task, in the transaction that writes the row, whoever
+    writes it (`actions.queue`, the identity codes, …): a row with no task would wait forever."""
+    if created and not raw:
+        from lealtad.notifications.actions import enqueue
+
+        enqueue(instance)

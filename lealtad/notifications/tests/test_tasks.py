@@ -70,6 +70,23 @@ def test_a_committed_accrual_is_sent_by_a_real_worker(smtp):  # noqa: F811
     assert len(smtp.messages) == 1
 
 
+def test_a_code_written_to_the_outbox_outside_queue_is_sent_too(smtp):  # noqa: F811
+    """The identity codes write their OutgoingEmail row themselves: it gets its task too."""
+    from lealtad.customers import identity
+
+    shop = testing.make_merchant(email_on_join=False)
+    ana = testing.make_customer(shop).customer
+    identity.start_change(
+        ana, identity.Requester(shop.merchant, channel="console"), {"email": "new.ana@example.com"}
+    )
+    assert OutgoingEmail.objects.filter(event="code", to="new.ana@example.com").exists()
+    run_worker()
+    sent_to = sorted(to for (to,), _content in smtp.messages)
+    assert "new.ana@example.com" in sent_to
+    assert sent_to == sorted(OutgoingEmail.objects.values_list("to", flat=True))
+    assert {row.status for row in OutgoingEmail.objects.all()} == {"sent"}
+
+
 def test_a_down_server_is_retried_with_backoff_then_failed_then_sent_again(smtp):  # noqa: F811
     from lealtad.network.models import User
 
