@@ -1,5 +1,6 @@
 """`lealtad serve`: the production server answers real HTTP, with production settings."""
 
+import contextlib
 import json
 import os
 import socket
@@ -138,7 +139,7 @@ def test_serve_answers_the_api_over_http(server):
         assert response.status == 200
 
 
-def test_the_task_worker_serve_starts_sends_the_email_within_seconds(server, inbox):
+def test_the_task_worker_serve_starts_sends_the_email_within_seconds(server, inbox, tmp_path):
     """M2: `serve` starts a task worker; the welcome e-mail, enqueued in the transaction that
     registered the customer, reaches the SMTP server within 5 seconds of the request."""
     base, merchant = server
@@ -160,3 +161,20 @@ def test_the_task_worker_serve_starts_sends_the_email_within_seconds(server, inb
     ((to, arrived),) = inbox.messages
     assert to == ["welcome@example.com"]
     assert arrived - asked < 5, f"the e-mail took {arrived - asked:.1f} s"
+    # The same worker scheduled the day's expiry itself (no cron) and ran it.
+    import sqlite3
+
+    deadline = time.monotonic() + 15
+    with contextlib.closing(sqlite3.connect(tmp_path / "serve.sqlite3")) as db:
+        while time.monotonic() < deadline:
+            runs = db.execute(
+                "SELECT status FROM django_tasks_database_dbtaskresult WHERE task_path LIKE ?",
+                ("%daily_expiry",),
+            ).fetchall()
+            if runs == [("SUCCESSFUL",)]:
+                break
+            time.sleep(0.2)
+        assert runs == [("SUCCESSFUL",)]
+        assert db.execute("SELECT job FROM notifications_scheduledrun").fetchall() == [
+            ("daily-expiry",)
+        ]
