@@ -12,7 +12,7 @@ Where a customer's personal data lives, and what anonymisation does with it:
   `ConsentRecord`, channel "anonymised"); a block reason is the merchant's and is kept, less the
   customer's identifiers. Holder and dependent links stay: the others are other people.
 - `OutgoingEmail`: address, subject, body and last error are blanked; e-mails still waiting are
-  cancelled (`cancelled_at`, so `send-emails` never takes them).
+  cancelled (`cancelled_at`, so neither their send task nor `send-emails` sends them).
 - `GiftOffer.note`: staff free text about the customer, blanked.
 - `IdempotencyRecord`: a registration's stored API response (kept 24 hours for replays) holds the
   profile; it is rewritten to the anonymised profile so a replay still answers without re-running.

@@ -80,6 +80,27 @@ def waiting(now=None):
     )
 
 
+STUCK_AFTER = timedelta(minutes=10)
+
+
+def resend_stuck(now=None, batch: int = 500) -> int:
+    """Enqueue a new task for every e-mail that should have been tried 10 minutes ago and was
+    not: its task died with a worker killed in the middle of it (django-tasks-db leaves such a
+    task RUNNING for good). A duplicate is harmless: `send_one` locks the row and sends once."""
+    now = now or timezone.now()
+    stuck = waiting(now - STUCK_AFTER).filter(
+        Q(next_attempt_at__isnull=False) | Q(created_at__lte=now - STUCK_AFTER)
+    )
+    count = 0
+    with transaction.atomic():
+        for row in stuck.order_by("created_at")[:batch]:
+            enqueue(row)
+            count += 1
+    if count:
+        log.warning("%d e-mails had lost their task (a worker died?): enqueued again", count)
+    return count
+
+
 def send_one(email_id: int, now=None) -> str:
     """The task's work: send one e-mail if it still waits; on failure record the error and
     enqueue the next attempt after the backoff, or mark it failed once EMAIL_RETRY_HOURS have

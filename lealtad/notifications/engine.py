@@ -47,6 +47,8 @@ class Periodic:
 PERIODIC = [
     # Expiry of points, coins and gifts, and the purges `lealtad expire-points` does: once a day.
     Periodic("daily-expiry", "lealtad.notifications.tasks:daily_expiry", timedelta(days=1)),
+    # E-mails whose task died with a killed worker get a new one.
+    Periodic("outbox-sweep", "lealtad.notifications.tasks:outbox_sweep", timedelta(minutes=10)),
 ]
 
 

@@ -11,6 +11,14 @@ def send_email(email_id: int) -> str:
     return send_one(email_id)
 
 
+@task()
+def outbox_sweep() -> int:
+    """Every 10 minutes: e-mails whose task was lost with a killed worker get a new one."""
+    from lealtad.notifications.actions import resend_stuck
+
+    return resend_stuck()
+
+
 def daily_maintenance() -> str:
     """Expire every points and coin lot and every gift offer past its date; purge idempotency
     keys older than 24 hours and stale login failures. Returns what it did, in a line."""

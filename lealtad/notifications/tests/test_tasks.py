@@ -126,15 +126,33 @@ def test_a_down_server_is_retried_with_backoff_then_failed_then_sent_again(smtp)
     assert len(smtp.messages) == 1
 
 
+def test_an_email_whose_worker_was_killed_mid_task_is_sent_by_the_sweep(smtp):  # noqa: F811
+    shop, member = shop_and_member()
+    accrue(shop, member)
+    # What a worker killed (-9) while it ran the task leaves behind: the task claimed, RUNNING.
+    DBTaskResult.objects.get(task_path=SEND).claim("killed-worker")
+    run_worker()  # it runs this period's sweep too: too early, its task may still be running
+    assert smtp.messages == []  # and nobody runs a RUNNING task again
+    assert ScheduledRun.objects.filter(job="outbox-sweep").count() == 1
+    sweep = [job for job in engine.PERIODIC if job.name == "outbox-sweep"]
+    eleven_minutes_ago = timezone.now() - dt.timedelta(minutes=11)
+    OutgoingEmail.objects.update(created_at=eleven_minutes_ago)
+    assert engine.tick(timezone.now() + dt.timedelta(minutes=10), jobs=sweep) == ["outbox-sweep"]
+    run_worker()
+    assert len(smtp.messages) == 1
+    assert OutgoingEmail.objects.get().status == "sent"
+
+
 def test_the_daily_expiry_runs_on_the_engine_once_a_day():
     now = timezone.now()
-    assert engine.tick(now) == ["daily-expiry"]
-    assert engine.tick(now + dt.timedelta(seconds=30)) == []  # same day: already taken
+    daily = [job for job in engine.PERIODIC if job.name == "daily-expiry"]
+    assert engine.tick(now, jobs=daily) == ["daily-expiry"]
+    assert engine.tick(now + dt.timedelta(seconds=30), jobs=daily) == []  # same day: taken
     run_worker()
     done = DBTaskResult.objects.get(task_path="lealtad.notifications.tasks.daily_expiry")
     assert done.status == "SUCCESSFUL" and done.return_value.startswith("expired ")
-    assert engine.tick(now + dt.timedelta(days=1)) == ["daily-expiry"]
-    assert ScheduledRun.objects.count() == 2
+    assert engine.tick(now + dt.timedelta(days=1), jobs=daily) == ["daily-expiry"]
+    assert ScheduledRun.objects.filter(job="daily-expiry").count() == 2
 
 
 def test_a_periodic_job_is_one_line():
@@ -152,11 +170,12 @@ def test_workers_ticking_at_once_enqueue_one_run():
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://…")
     now, barrier, started = timezone.now(), threading.Barrier(8), []
+    daily = [job for job in engine.PERIODIC if job.name == "daily-expiry"]
 
     def worker():
         try:
             barrier.wait()
-            started.extend(engine.tick(now))
+            started.extend(engine.tick(now, jobs=daily))
         finally:
             connection.close()
 
