@@ -189,10 +189,10 @@ def retry_now(emails) -> int:
     with transaction.atomic():
         for row in emails.filter(sent_at__isnull=True, cancelled_at__isnull=True):
             if row.failed_at is not None:
-                row.created_at = timezone.now()  # the retry window starts again
+                row.retry_from = timezone.now()  # the retry window starts again
             row.failed_at = None
             row.next_attempt_at = None
-            row.save(update_fields=["created_at", "failed_at", "next_attempt_at"])
+            row.save(update_fields=["retry_from", "failed_at", "next_attempt_at"])
             enqueue(row)
             count += 1
     return count
@@ -226,7 +226,7 @@ def _failed(row: OutgoingEmail, exc: Exception, now) -> None:
     row.last_error = f"{type(exc).__name__}: {exc}"[:300]
     row.next_attempt_at = now + retry_delay(row.attempts)
     hours = getattr(settings, "EMAIL_RETRY_HOURS", 48)
-    if row.next_attempt_at - row.created_at > timedelta(hours=hours):
+    if row.next_attempt_at - (row.retry_from or row.created_at) > timedelta(hours=hours):
         row.failed_at, row.next_attempt_at = now, None  # given up: the operator sees it
     row.save(update_fields=["attempts", "last_error", "next_attempt_at", "failed_at"])
     # Loud, not silent: every failure is logged, and an error once it has failed for long.

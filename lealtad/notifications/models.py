@@ -39,6 +39,8 @@ class OutgoingEmail(models.Model):
     # M3: retried for EMAIL_RETRY_HOURS (48 by default) and then marked failed, `last_error` says
     # why; the operator's "try again now" clears it and enqueues it again.
     failed_at = models.DateTimeField(null=True, blank=True)
+    # When the operator's "try again now" started a new retry window (null: at created_at).
+    retry_from = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

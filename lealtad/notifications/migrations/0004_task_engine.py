@@ -15,6 +15,11 @@ class Migration(migrations.Migration):
             name='failed_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
+        migrations.AddField(
+            model_name='outgoingemail',
+            name='retry_from',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
         migrations.CreateModel(
             name='ScheduledRun',
             fields=[

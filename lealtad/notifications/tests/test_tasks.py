@@ -117,6 +117,8 @@ def test_a_down_server_is_retried_with_backoff_then_failed_then_sent_again(smtp)
     page = client.get(url + "?status=failed").content.decode()
     assert "ConnectionRefusedError" in page and "48 horas" in page
     client.post(url, {"action": "retry_now", "_selected_action": [row.pk]})
+    again = OutgoingEmail.objects.get()
+    assert again.created_at == row.created_at and again.retry_from > row.created_at
     run_worker()
     assert len(smtp.messages) == 1
     assert OutgoingEmail.objects.get().status == "sent"
