@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "lealtad.program",
     "lealtad.customers",
     "lealtad.ledger",
+    "lealtad.coins",
     "lealtad.offers",
     "lealtad.notifications",
     "lealtad.api",

@@ -2,7 +2,6 @@
 it and `accrue_points` posts it, so the two can never disagree.
 """
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,6 +19,7 @@ from lealtad.core.errors import (
 from lealtad.customers.actions import join_merchant
 from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
+from lealtad.ledger.bonus import points_expiry
 from lealtad.ledger.invoices import display_number, invoice_key
 from lealtad.ledger.models import Kind, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
@@ -40,11 +40,6 @@ class Movement:
     @property
     def points(self) -> int:
         return abs(self.transaction.points)
-
-
-def points_expiry(membership: Membership, merchant: Merchant, now) -> dt.datetime:
-    days = membership.category.validity_days or merchant.points_validity_days
-    return now + dt.timedelta(days=days)
 
 
 def minimum_amount(merchant: Merchant, membership: Membership) -> Decimal:

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from lealtad.coins import actions as coins
 from lealtad.core import testing
 from lealtad.core.errors import CustomerSuspended
 from lealtad.customers.actions import suspend_customer
@@ -138,10 +139,10 @@ def test_every_refusal_of_a_suspended_customer_names_the_line():
             merchant=shop.merchant, membership=member, branch=shop.branch, amount=Decimal(9000)
         ),
         lambda: ledger.check_can_redeem(member),
-        lambda: ledger.earn_coins(
+        lambda: coins.earn_coins(
             merchant=shop.merchant, customer=member.customer, amount=Decimal(9000)
         ),
-        lambda: ledger.pay_with_coins(merchant=shop.merchant, customer=member.customer, coins=1),
+        lambda: coins.pay_with_coins(merchant=shop.merchant, customer=member.customer, coins=1),
         lambda: redeem_gift(membership=member, offer_id=offer.pk, branch=shop.branch),
     ]
     for attempt in attempts:

@@ -1,0 +1,113 @@
+"""Coins (K1, K2, K3, K6): the network's wallet, over the ledger's primitives.
+
+One wallet per customer for the whole network (an Account of kind COINS with no merchant);
+1 coin = 1 unit of the network's currency. Points stay in `lealtad.ledger.actions`.
+"""
+
+import datetime as dt
+from calendar import monthrange
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lealtad.core import money
+from lealtad.core.errors import AmountBelowMinimum, Forbidden, InsufficientPoints, ValidationFailed
+from lealtad.customers import gate
+from lealtad.customers.models import Customer
+from lealtad.ledger import ledger
+from lealtad.ledger.accrual import Movement
+from lealtad.ledger.models import Account, AccountKind, Kind, Transaction
+from lealtad.network.models import Merchant
+from lealtad.network.service_lines import suspended
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """Calendar months (N4: coins are valid 24 months from the day earned); the 31st of a
+    shorter month becomes its last day."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
+
+
+def coin_wallet(customer: Customer) -> Account:
+    account, _created = Account.objects.get_or_create(
+        kind=AccountKind.COINS, customer=customer, merchant=None
+    )
+    return account
+
+
+def earn_coins(
+    *, merchant: Merchant, customer: Customer, amount: Decimal, branch=None, staff=None, now=None
+) -> Movement:
+    """K2: amount × the issuer's cashback rate, rounded down; valid for the network's months."""
+    now = now or timezone.now()
+    if customer.suspended:
+        raise suspended(customer, merchant)
+    if not merchant.coin_issuer or merchant.cashback_rate <= 0:
+        raise Forbidden(_("This merchant does not issue coins."))
+    amount = money.parse_amount(amount, merchant.currency)
+    coins = money.coins_for(amount, merchant.cashback_rate)
+    if coins < 1:
+        # As with points: a purchase that earns nothing posts nothing.
+        minimum = money.minimum_for_coins(merchant.cashback_rate, merchant.currency)
+        shown = money.display_amount(minimum, merchant.country, merchant.currency, up=True)
+        raise AmountBelowMinimum(
+            _("The smallest purchase that earns coins is %(minimum)s %(currency)s.")
+            % {"minimum": shown, "currency": merchant.currency},
+            minimum=money.format_amount(minimum, merchant.currency),
+        )
+    wallet = coin_wallet(customer)
+    months = merchant.network.coin_validity_months
+    with transaction.atomic():
+        account = ledger.lock_account(wallet.pk)
+        txn = Transaction.objects.create(
+            account_id=account.id,
+            kind=Kind.COIN_EARN,
+            points=coins,
+            balance_after=account.balance + coins,
+            merchant=merchant,
+            branch=branch,
+            staff=staff,
+            customer=customer,
+            amount=amount,
+            currency=merchant.currency,
+            created_at=now,
+            posted_at=now,
+        )
+        if coins:
+            ledger.credit(account, txn, coins, add_months(now, months), now)
+    return Movement(txn, account.balance, account.pending)
+
+
+def pay_with_coins(
+    *, merchant: Merchant, customer: Customer, coins: int, branch=None, staff=None, now=None
+) -> Movement:
+    """K3 (the ledger side): debit coins at an acceptor merchant, oldest first."""
+    now = now or timezone.now()
+    gate.check_coin_exit(customer, merchant)
+    if not merchant.coin_acceptor:
+        raise Forbidden(_("This merchant does not accept coins."))
+    if not isinstance(coins, int) or coins <= 0:
+        raise ValidationFailed([{"field": "coins", "message": _("A whole number above zero.")}])
+    wallet = coin_wallet(customer)
+    with transaction.atomic():
+        account = ledger.lock_account(wallet.pk)
+        lots = ledger.expire_due_lots(account, ledger.open_lots(account.id), customer.pk, now)
+        if account.balance < coins:
+            raise InsufficientPoints(_("Insufficient funds."), available=account.balance)
+        txn = Transaction.objects.create(
+            account_id=account.id,
+            kind=Kind.COIN_PAYMENT,
+            points=-coins,
+            balance_after=account.balance - coins,
+            merchant=merchant,
+            branch=branch,
+            staff=staff,
+            customer=customer,
+            created_at=now,
+            posted_at=now,
+        )
+        ledger.debit(account, txn, coins, lots, now)
+    return Movement(txn, account.balance, account.pending)
