@@ -13,12 +13,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lealtad.core import money
-from lealtad.core.errors import AmountBelowMinimum, Forbidden, InsufficientPoints, ValidationFailed
+from lealtad.core.errors import AmountBelowMinimum, InsufficientPoints, ValidationFailed
 from lealtad.customers import gate
 from lealtad.customers.models import Customer
 from lealtad.ledger import ledger
 from lealtad.ledger.accrual import Movement
 from lealtad.ledger.models import Account, AccountKind, Kind, Transaction
+from lealtad.network import coin_roles
 from lealtad.network.models import Merchant
 from lealtad.network.service_lines import suspended
 
@@ -45,8 +46,7 @@ def earn_coins(
     now = now or timezone.now()
     if customer.suspended:
         raise suspended(customer, merchant)
-    if not merchant.coin_issuer or merchant.cashback_rate <= 0:
-        raise Forbidden(_("This merchant does not issue coins."))
+    coin_roles.check_issuer(merchant)
     amount = money.parse_amount(amount, merchant.currency)
     coins = money.coins_for(amount, merchant.cashback_rate)
     if coins < 1:
@@ -87,8 +87,7 @@ def pay_with_coins(
     """K3 (the ledger side): debit coins at an acceptor merchant, oldest first."""
     now = now or timezone.now()
     gate.check_coin_exit(customer, merchant)
-    if not merchant.coin_acceptor:
-        raise Forbidden(_("This merchant does not accept coins."))
+    coin_roles.check_acceptor(merchant)
     if not isinstance(coins, int) or coins <= 0:
         raise ValidationFailed([{"field": "coins", "message": _("A whole number above zero.")}])
     wallet = coin_wallet(customer)

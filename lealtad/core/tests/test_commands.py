@@ -41,7 +41,15 @@ class TestCreateMerchant:
             "s3cret-pan!",
         )
         data = json.loads(out)
-        assert set(data) == {"merchant_id", "branch_id", "admin_username", "api_key"}
+        assert set(data) == {
+            "merchant_id",
+            "branch_id",
+            "admin_username",
+            "api_key",
+            "coin_issuer",
+            "coin_acceptor",
+        }
+        assert (data["coin_issuer"], data["coin_acceptor"]) == (False, False)
         merchant = Merchant.objects.get(pk=data["merchant_id"])
         assert (merchant.currency, merchant.point_value, merchant.timezone) == (
             "COP",

@@ -150,7 +150,8 @@ def test_a_coin_payment_at_a_merchant_the_customer_never_joined_checks_that_merc
     """Coins are the network's: a stranger to this acceptor may pay, if the profile is complete
     by this merchant's rule (a Brazilian acceptor asks CEP and address)."""
     membership = _member(shop)
-    acceptor = testing.make_merchant("Loja", country="BR", coin_acceptor=True)
+    # Brazil's registration rule, in the network's currency (N5: no acceptor in another one).
+    acceptor = testing.make_merchant("Loja", country="BR", currency="COP", coin_acceptor=True)
     assert acceptor.merchant.asks_postal_code and acceptor.merchant.asks_address
     customer = Customer.objects.get(pk=membership.customer_id)
     with pytest.raises(errors.ProfileIncomplete) as refused:

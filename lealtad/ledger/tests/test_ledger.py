@@ -181,7 +181,7 @@ def test_dependents_accrue_into_the_holder_and_redeem_only_with_all_cards(shop, 
 
 def test_coins_earned_at_an_issuer_spent_at_an_acceptor(db):
     issuer = testing.make_merchant(coin_issuer=True, cashback_rate=Decimal("0.02"))
-    acceptor = testing.make_merchant("Farmacia", country="PA", coin_acceptor=True)
+    acceptor = testing.make_merchant("Farmacia", coin_acceptor=True)
     customer = testing.make_customer(issuer).customer
     earned = coins.earn_coins(
         merchant=issuer.merchant, customer=customer, amount=Decimal("2549.99"), now=NOW

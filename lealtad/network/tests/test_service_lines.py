@@ -125,7 +125,7 @@ def test_the_api_problem_names_the_line_and_carries_it_apart():
 
 def test_every_refusal_of_a_suspended_customer_names_the_line():
     """Accrual, redemption, gifts and coins all refuse with the same notice (one helper)."""
-    shop = testing.make_merchant(coin_issuer=True, coin_acceptor=True)
+    shop = testing.make_merchant(coin_issuer=True, coin_acceptor=True, cashback_rate="0.02")
     member = testing.make_customer(shop).membership
     gift = Gift.objects.create(merchant=shop.merchant, name="Postre", kind=GiftKind.PRODUCT)
     now = timezone.now()
