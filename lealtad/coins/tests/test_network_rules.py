@@ -130,3 +130,43 @@ def test_the_operator_makes_a_merchant_an_issuer_in_the_admin_through_the_action
     response = _change(operator, usd.merchant, coin_acceptor=True)
     assert response.status_code == 200 and "no puede emitir ni aceptar monedas" in response.text
     assert not Merchant.objects.get(pk=usd.merchant.pk).coin_acceptor
+
+
+def _program_page(new_merchant) -> str:
+    client = Client()
+    client.force_login(new_merchant.admin)
+    response = client.get("/console/program/")
+    assert response.status_code == 200
+    start = response.text.index('id="coin-status"')
+    return response.text[start : response.text.index("</div>", start)]
+
+
+def test_the_console_shows_the_merchant_its_coin_status_and_why_it_cannot_take_part():
+    issuer = testing.make_merchant(coin_issuer=True, coin_acceptor=True, cashback_rate="0.03")
+    shown = _program_page(issuer)
+    assert "emite las monedas de la red: 3 monedas por cada 100 COP" in shown
+    assert "acepta las monedas de la red" in shown
+    outsider = testing.make_merchant("Farmacia", country="PA")
+    shown = _program_page(outsider)
+    assert "no puede emitir ni aceptar monedas" in shown and "USD" in shown
+    plain = testing.make_merchant()
+    assert "ni emite ni acepta monedas" in _program_page(plain)
+
+
+@pytest.mark.parametrize(
+    ("rate", "words"),
+    [
+        ("0.03", "3 coins for every 100 COP"),
+        ("0.01", "1 coin for every 100 COP"),
+        ("0.0125", "125 coins for every 10.000 COP"),
+        ("1", "100 coins for every 100 COP"),
+    ],
+)
+def test_the_rate_in_words(rate, words):
+    from django.utils import translation
+
+    from lealtad.coins.words import rate_in_words
+
+    shop = testing.make_merchant(coin_issuer=True, cashback_rate=rate)
+    with translation.override("en"):
+        assert rate_in_words(shop.merchant) == words
