@@ -8,16 +8,18 @@ import datetime as dt
 from calendar import monthrange
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lealtad.core import money
 from lealtad.core.errors import AmountBelowMinimum, InsufficientPoints, ValidationFailed
 from lealtad.customers import gate
+from lealtad.customers.actions import join_merchant
 from lealtad.customers.models import Customer
 from lealtad.ledger import ledger
-from lealtad.ledger.accrual import Movement
+from lealtad.ledger.accrual import Movement, duplicate_invoice
+from lealtad.ledger.invoices import display_number, invoice_key
 from lealtad.ledger.models import Account, AccountKind, Kind, Transaction
 from lealtad.network import coin_roles
 from lealtad.network.models import Merchant
@@ -40,9 +42,19 @@ def coin_wallet(customer: Customer) -> Account:
 
 
 def earn_coins(
-    *, merchant: Merchant, customer: Customer, amount: Decimal, branch=None, staff=None, now=None
+    *,
+    merchant: Merchant,
+    customer: Customer,
+    amount: Decimal,
+    branch=None,
+    staff=None,
+    invoice_number: str | None = None,
+    now=None,
 ) -> Movement:
-    """K2: amount × the issuer's cashback rate, rounded down; valid for the network's months."""
+    """K2: amount × the issuer's cashback rate, rounded down; valid for the network's months.
+
+    An invoice earns once per merchant, points or coins: the coin earning holds the invoice's
+    key under the same unique constraint as a points accrual (ledger.invoices)."""
     now = now or timezone.now()
     if customer.suspended:
         raise suspended(customer, merchant)
@@ -58,9 +70,25 @@ def earn_coins(
             % {"minimum": shown, "currency": merchant.currency},
             minimum=money.format_amount(minimum, merchant.currency),
         )
+    invoice_number = display_number(invoice_number)
+    key = invoice_key(invoice_number)
     wallet = coin_wallet(customer)
     months = merchant.network.coin_validity_months
+    try:
+        return _post_earning(
+            merchant, customer, wallet, coins, amount, branch, staff, now, months,
+            (invoice_number, key),
+        )  # fmt: skip
+    except IntegrityError as exc:
+        if key and ("transaction_unique_invoice" in str(exc) or "invoice_key" in str(exc)):
+            raise duplicate_invoice(merchant, invoice_number, key) from None
+        raise
+
+
+def _post_earning(merchant, customer, wallet, coins, amount, branch, staff, now, months, invoice):
     with transaction.atomic():
+        # N2: earning at an issuer makes the customer a member there, standing or falling with it.
+        join_merchant(customer, merchant, branch, now=now)
         account = ledger.lock_account(wallet.pk)
         txn = Transaction.objects.create(
             account_id=account.id,
@@ -73,6 +101,8 @@ def earn_coins(
             customer=customer,
             amount=amount,
             currency=merchant.currency,
+            invoice_number=invoice[0],
+            invoice_key=invoice[1],
             created_at=now,
             posted_at=now,
         )

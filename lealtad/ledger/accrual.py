@@ -77,15 +77,19 @@ def quote_accrual(
     return earned
 
 
+# P2 / K2: what holds an invoice number at a merchant (the unique constraint's kinds).
+INVOICE_KINDS = (Kind.ACCRUAL, Kind.COIN_EARN)
+
+
 def _standing_accrual(merchant: Merchant, key: str) -> Transaction | None:
     return (
-        Transaction.objects.filter(merchant=merchant, kind=Kind.ACCRUAL, invoice_key=key)
+        Transaction.objects.filter(merchant=merchant, kind__in=INVOICE_KINDS, invoice_key=key)
         .exclude(status=Status.REJECTED)
         .first()
     )
 
 
-def _duplicate(merchant: Merchant, invoice_number: str, key: str) -> DuplicateInvoice:
+def duplicate_invoice(merchant: Merchant, invoice_number: str, key: str) -> DuplicateInvoice:
     """Why this invoice number is taken: accrued (posted or awaiting approval), or accrued and
     reversed, which keeps the number used for good."""
     existing = _standing_accrual(merchant, key)
@@ -136,7 +140,7 @@ def accrue_points(
             movement = _post(merchant, membership, customer, amount, branch, staff, now, invoice)
     except IntegrityError as exc:
         if key and ("transaction_unique_invoice" in str(exc) or "invoice_key" in str(exc)):
-            raise _duplicate(merchant, invoice_number, key) from None
+            raise duplicate_invoice(merchant, invoice_number, key) from None
         raise
     return movement
 
