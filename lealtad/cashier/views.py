@@ -269,7 +269,7 @@ def accrue(request, customer_id):
 
 def _coin_context(merchant):
     """K2: an issuer's till shows "Acumular monedas" with its rate in words."""
-    issuer = coin_roles.coin_status(merchant).issuer
+    issuer = merchant.coin_issuer and coin_roles.coin_status(merchant).issuer
     return {
         "coin_issuer": issuer,
         "coin_rate_words": rate_in_words(merchant) if issuer else "",
