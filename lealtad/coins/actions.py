@@ -41,6 +41,25 @@ def coin_wallet(customer: Customer) -> Account:
     return account
 
 
+EXPIRING_WINDOW = dt.timedelta(days=30)
+
+
+def wallet_of(customer: Customer, now=None) -> dict:
+    """K1 / K6: the network wallet as every merchant shows it: available (less what is due but
+    not yet swept by the expiry run), held (by a payment awaiting its code) and what expires
+    within 30 days. No wallet yet reads as zeros (and creates nothing)."""
+    now = now or timezone.now()
+    account_id = (
+        Account.objects.filter(customer=customer, kind=AccountKind.COINS, merchant=None)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if account_id is None:
+        return {"available": 0, "held": 0, "expiring_30d": 0}
+    b = ledger.balances(account_id, now, now + EXPIRING_WINDOW)
+    return {"available": b["available"], "held": b["pending"], "expiring_30d": b["expiring"]}
+
+
 def earn_coins(
     *,
     merchant: Merchant,
