@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "lealtad.program",
     "lealtad.customers",
     "lealtad.ledger",
+    "lealtad.coins",
     "lealtad.offers",
     "lealtad.notifications",
     "lealtad.api",
@@ -159,6 +160,8 @@ LANGUAGES = [("es", "Español"), ("pt-br", "Português (Brasil)"), ("en", "Engli
 LOCALE_PATHS = [BASE_DIR / "lealtad" / "locale"]
 FORMAT_MODULE_PATH = ["lealtad.formats"]  # Latin American number separators for "es"
 TIME_ZONE = env("TIME_ZONE", "America/Bogota")
+# N4: the network's one currency; 1 coin = 1 unit of it (the seeds' network is Colombian).
+NETWORK_CURRENCY = env("NETWORK_CURRENCY", "COP").strip().upper()
 USE_I18N = True
 USE_TZ = True
 

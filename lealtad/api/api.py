@@ -469,3 +469,6 @@ def reverse(request, transaction_id: str, payload: s.ReversalIn):
 from lealtad.api.offers import router as offers_router  # noqa: E402  (needs `api` above)
 
 api.add_router("", offers_router)
+from lealtad.api.coins import router as coins_router  # noqa: E402  (needs `api` above)
+
+api.add_router("", coins_router)

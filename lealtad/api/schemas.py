@@ -139,6 +139,8 @@ class Points(Schema):
 
 class Coins(Schema):
     available: int
+    held: int
+    expiring_30d: int
 
 
 class CategoryRef(Schema):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from lealtad.customers import completeness
 from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
-from lealtad.ledger.models import Account, AccountKind, Transaction
+from lealtad.ledger.models import Account, Transaction
 from lealtad.network.models import Merchant
 from lealtad.network.service_lines import suspension_notice
 from lealtad.program.models import Reward
@@ -30,13 +30,11 @@ def points_of(
     return {"available": b["available"], "pending": b["pending"], "expiring_30d": b["expiring"]}
 
 
-def coins_of(customer: Customer) -> int:
-    balance = (
-        Account.objects.filter(customer=customer, kind=AccountKind.COINS)
-        .values_list("balance", flat=True)
-        .first()
-    )
-    return balance or 0
+def coins_of(customer: Customer) -> dict:
+    """The network wallet: {"available", "held", "expiring_30d"} (lealtad.coins)."""
+    from lealtad.coins.actions import wallet_of
+
+    return wallet_of(customer)
 
 
 def customer_out(
@@ -64,7 +62,7 @@ def customer_out(
         "profile_complete": not missing,
         "missing_fields": missing,
         "points": points_of(membership, fresh_account=fresh_account),
-        "coins": {"available": coins_of(customer)},
+        "coins": coins_of(customer),
         "category": (
             {"id": str(membership.category_id), "name": membership.category.name}
             if membership

@@ -105,6 +105,17 @@ class AccrueForm(forms.Form):
     invoice_number = forms.CharField(label=_("Invoice number"), max_length=64, required=False)
 
 
+class EarnCoinsForm(forms.Form):
+    """K2 at an issuer: its own form beside points (prefix "coins": ids never clash)."""
+
+    invoice_number = forms.CharField(label=_("Invoice number"), max_length=64)
+    amount = forms.CharField(
+        label=_("Invoice amount"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+
 class ProfileForm(forms.Form):
     email = forms.CharField(label=_("Email"), max_length=254)
     mobile = forms.CharField(label=_("Mobile"), max_length=30)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("c/<str:customer_id>/", views.customer, name="customer"),
     path("c/<str:customer_id>/accrue/", views.accrue, name="accrue"),
     path("c/<str:customer_id>/accrue/quote/", views.accrual_quote, name="accrual_quote"),
+    path("c/<str:customer_id>/coins/earn/", views.earn_coins, name="earn_coins"),
     path("c/<str:customer_id>/profile/", views.complete_profile, name="profile"),
     path("c/<str:customer_id>/contact/", views.contact_change, name="contact"),
     path("c/<str:customer_id>/redeem/<str:reward_id>/", views.redeem, name="redeem"),

@@ -20,13 +20,15 @@ from django.views.decorators.http import require_POST
 from lealtad.api.views import coins_of, points_of, reward_rows
 from lealtad.cashier import forms, goals
 from lealtad.cashier.models import Registration
+from lealtad.coins import actions as coins
+from lealtad.coins.words import rate_in_words
 from lealtad.core import money
 from lealtad.core.errors import DuplicateInvoice, LealtadError, NotFound, ValidationFailed
 from lealtad.customers import actions as customers
 from lealtad.customers import documents, identity, screens
 from lealtad.ledger import actions as ledger
 from lealtad.ledger.models import Status, Transaction
-from lealtad.network import signin
+from lealtad.network import coin_roles, signin
 from lealtad.network.models import Role
 from lealtad.offers import actions as offers
 from lealtad.offers import promotions
@@ -215,6 +217,7 @@ def _customer_context(request, membership):
         "gift_offers": offers,
         "token": uuid.uuid4().hex,
         "accrue_form": forms.AccrueForm(),
+        **_coin_context(merchant),
         # Amounts as people write them in the merchant's country, like the amount field reads them.
         "point_value": money.display_amount(merchant.point_value, merchant.country, currency),
         "minimum": money.display_amount(
@@ -261,6 +264,44 @@ def accrue(request, customer_id):
             form.add_error(field, str(exc.detail))
     context = _customer_context(request, membership)
     context.update(accrue_form=form, accrued=result)
+    return _page(request, "cashier/customer.html", **context)
+
+
+def _coin_context(merchant):
+    """K2: an issuer's till shows "Acumular monedas" with its rate in words."""
+    issuer = merchant.coin_issuer and coin_roles.coin_status(merchant).issuer
+    return {
+        "coin_issuer": issuer,
+        "coin_rate_words": rate_in_words(merchant) if issuer else "",
+        "earn_form": forms.EarnCoinsForm(prefix="coins"),
+    }
+
+
+@staff_view
+def earn_coins(request, customer_id):
+    membership = customers.get_membership_for(request.merchant, customer_id)
+    form = forms.EarnCoinsForm(request.POST or None, prefix="coins")
+    earned = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            earned = coins.earn_coins(
+                merchant=request.merchant,
+                customer=membership.customer,
+                branch=request.branch,
+                staff=request.user,
+                amount=_typed_amount(request, form.cleaned_data["amount"]),
+                invoice_number=form.cleaned_data["invoice_number"],
+            )
+            form = forms.EarnCoinsForm(prefix="coins")
+        except money.InvalidAmount as exc:
+            form.add_error("amount", str(exc))
+        except ValidationFailed as exc:
+            forms.add_errors(form, exc.errors)
+        except LealtadError as exc:
+            field = "invoice_number" if isinstance(exc, DuplicateInvoice) else None
+            form.add_error(field, str(exc.detail))
+    context = _customer_context(request, membership)
+    context.update(earn_form=form, coins_earned=earned)
     return _page(request, "cashier/customer.html", **context)
 
 

@@ -15,10 +15,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from lealtad.coins.words import rate_in_words
 from lealtad.console import forms
 from lealtad.core.errors import LealtadError, NotFound, ValidationFailed
 from lealtad.ledger import actions as ledger
 from lealtad.ledger.models import Status, Transaction
+from lealtad.network import coin_roles
 from lealtad.network.actions import create_staff
 from lealtad.network.models import Branch, Role, User
 from lealtad.offers.actions import offer_gift
@@ -79,7 +81,11 @@ def program(request):
         form.save()
         messages.success(request, _("Program settings saved."))
         return redirect("console:program")
-    return _page(request, "console/program.html", form=form)
+    status = coin_roles.coin_status(request.merchant)
+    rate_words = rate_in_words(request.merchant) if status.issuer else ""
+    return _page(
+        request, "console/program.html", form=form, coin_status=status, rate_words=rate_words
+    )
 
 
 @admin_view

@@ -168,3 +168,16 @@ class ChangeClosed(LealtadError):
 
 class TooManyCodes(LealtadError):
     code, status, title = "too_many_codes", 429, _("Too many codes sent")
+
+
+class NotCoinIssuer(Forbidden):
+    """N5 / K2: the merchant does not issue coins (not made an issuer, no cashback rate, or its
+    currency is not the network's)."""
+
+    code, title = "not_coin_issuer", _("This merchant does not issue coins")
+
+
+class NotCoinAcceptor(Forbidden):
+    """N5 / K3: the merchant does not accept coins (not an acceptor, or another currency)."""
+
+    code, title = "not_coin_acceptor", _("This merchant does not accept coins")

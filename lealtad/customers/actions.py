@@ -20,6 +20,7 @@ from lealtad.core.errors import (
 from lealtad.core.ids import parse_id
 from lealtad.customers import completeness, documents
 from lealtad.customers.models import Customer, Gender, Membership, PersonType, RedeemPolicy
+from lealtad.ledger.bonus import grant_welcome_bonus
 from lealtad.ledger.models import Account, AccountKind
 from lealtad.network.models import Branch, Merchant, User
 from lealtad.network.service_lines import suspended
@@ -176,8 +177,6 @@ def register_customer(
                 set_card(membership, **card)
             bonus = 0
             if welcome_bonus and merchant.welcome_bonus_points > 0:
-                from lealtad.ledger.actions import grant_welcome_bonus
-
                 bonus = grant_welcome_bonus(membership, branch, staff, now=now)
             mail.queue(mail.Event.JOIN, merchant, customer, now=now, bonus=bonus)
     except IntegrityError:

@@ -2,7 +2,6 @@
 it and `accrue_points` posts it, so the two can never disagree.
 """
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,6 +19,7 @@ from lealtad.core.errors import (
 from lealtad.customers.actions import join_merchant
 from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
+from lealtad.ledger.bonus import points_expiry
 from lealtad.ledger.invoices import display_number, invoice_key
 from lealtad.ledger.models import Kind, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
@@ -40,11 +40,6 @@ class Movement:
     @property
     def points(self) -> int:
         return abs(self.transaction.points)
-
-
-def points_expiry(membership: Membership, merchant: Merchant, now) -> dt.datetime:
-    days = membership.category.validity_days or merchant.points_validity_days
-    return now + dt.timedelta(days=days)
 
 
 def minimum_amount(merchant: Merchant, membership: Membership) -> Decimal:
@@ -82,15 +77,19 @@ def quote_accrual(
     return earned
 
 
+# P2 / K2: what holds an invoice number at a merchant (the unique constraint's kinds).
+INVOICE_KINDS = (Kind.ACCRUAL, Kind.COIN_EARN)
+
+
 def _standing_accrual(merchant: Merchant, key: str) -> Transaction | None:
     return (
-        Transaction.objects.filter(merchant=merchant, kind=Kind.ACCRUAL, invoice_key=key)
+        Transaction.objects.filter(merchant=merchant, kind__in=INVOICE_KINDS, invoice_key=key)
         .exclude(status=Status.REJECTED)
         .first()
     )
 
 
-def _duplicate(merchant: Merchant, invoice_number: str, key: str) -> DuplicateInvoice:
+def duplicate_invoice(merchant: Merchant, invoice_number: str, key: str) -> DuplicateInvoice:
     """Why this invoice number is taken: accrued (posted or awaiting approval), or accrued and
     reversed, which keeps the number used for good."""
     existing = _standing_accrual(merchant, key)
@@ -141,7 +140,7 @@ def accrue_points(
             movement = _post(merchant, membership, customer, amount, branch, staff, now, invoice)
     except IntegrityError as exc:
         if key and ("transaction_unique_invoice" in str(exc) or "invoice_key" in str(exc)):
-            raise _duplicate(merchant, invoice_number, key) from None
+            raise duplicate_invoice(merchant, invoice_number, key) from None
         raise
     return movement
 

@@ -4,8 +4,6 @@ concurrently; duplicates are stopped by database constraints, not by looking fir
 
 import datetime as dt
 import zoneinfo
-from calendar import monthrange
-from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
@@ -13,12 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from lealtad.core import money
 from lealtad.core.errors import (
     AlreadyReversed,
-    AmountBelowMinimum,
     DocumentCheckRequired,
-    Forbidden,
     InsufficientPoints,
     NotFound,
     NotReversible,
@@ -32,7 +27,7 @@ from lealtad.core.errors import (
 from lealtad.core.ids import parse_id
 from lealtad.core.numbers import format_points
 from lealtad.customers import gate
-from lealtad.customers.models import Customer, Membership
+from lealtad.customers.models import Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.accrual import (  # noqa: F401 (the callers' one home for value moves)
     Movement,
@@ -41,49 +36,13 @@ from lealtad.ledger.accrual import (  # noqa: F401 (the callers' one home for va
     points_expiry,
     quote_accrual,
 )
-from lealtad.ledger.models import Account, AccountKind, Kind, Lot, LotStatus, Status, Transaction
+from lealtad.ledger.bonus import credit_bonus, grant_welcome_bonus  # noqa: F401
+from lealtad.ledger.models import Kind, Lot, LotStatus, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
-from lealtad.network.service_lines import suspended
 from lealtad.notifications import actions as mail
 from lealtad.offers import promotions
 from lealtad.offers.models import Promotion, PromotionKind, PromotionUse
 from lealtad.program.models import Reward
-
-
-def grant_welcome_bonus(membership: Membership, branch, staff, now=None) -> int:
-    """C9: the merchant's welcome bonus, once per membership (inside the registration)."""
-    now = now or timezone.now()
-    merchant = membership.merchant
-    points = merchant.welcome_bonus_points
-    if points <= 0:
-        return 0
-    credit_bonus(
-        membership, points, _("Welcome bonus"), branch, staff, now, account_id=membership.account_id
-    )
-    return points
-
-
-def credit_bonus(
-    membership: Membership, points: int, reason: str, branch, staff, now, account_id=None
-) -> Transaction:
-    """A posted bonus (welcome bonus, points gift): a new lot with the membership's validity.
-    By default into the account that spends for this membership (the holder's, C8)."""
-    account = ledger.lock_account(account_id or membership.spending_account_id)
-    txn = Transaction.objects.create(
-        account_id=account.id,
-        kind=Kind.BONUS,
-        points=points,
-        balance_after=account.balance + points,
-        merchant=membership.merchant,
-        branch=branch,
-        staff=staff,
-        customer_id=membership.customer_id,
-        reason=reason[:300],
-        created_at=now,
-        posted_at=now,
-    )
-    ledger.credit(account, txn, points, points_expiry(membership, membership.merchant, now), now)
-    return txn
 
 
 def check_can_redeem(membership: Membership) -> None:
@@ -426,99 +385,6 @@ def expire_points(now=None, batch: int = 500) -> int:
                 before = account.balance
                 ledger.expire_due_lots(account, lots, customer_id, now)
                 total += before - account.balance
-
-
-# --- coins (K1, K2, K3, K6): the network wallet ------------------------------------------------
-
-
-def add_months(moment: dt.datetime, months: int) -> dt.datetime:
-    """Calendar months (N4: coins are valid 24 months from the day earned); the 31st of a
-    shorter month becomes its last day."""
-    month_index = moment.month - 1 + months
-    year, month = moment.year + month_index // 12, month_index % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
-
-
-def coin_wallet(customer: Customer) -> Account:
-    account, _created = Account.objects.get_or_create(
-        kind=AccountKind.COINS, customer=customer, merchant=None
-    )
-    return account
-
-
-def earn_coins(
-    *, merchant: Merchant, customer: Customer, amount: Decimal, branch=None, staff=None, now=None
-) -> Movement:
-    """K2: amount × the issuer's cashback rate, rounded down; valid for the network's months."""
-    now = now or timezone.now()
-    if customer.suspended:
-        raise suspended(customer, merchant)
-    if not merchant.coin_issuer or merchant.cashback_rate <= 0:
-        raise Forbidden(_("This merchant does not issue coins."))
-    amount = money.parse_amount(amount, merchant.currency)
-    coins = money.coins_for(amount, merchant.cashback_rate)
-    if coins < 1:
-        # As with points: a purchase that earns nothing posts nothing.
-        minimum = money.minimum_for_coins(merchant.cashback_rate, merchant.currency)
-        shown = money.display_amount(minimum, merchant.country, merchant.currency, up=True)
-        raise AmountBelowMinimum(
-            _("The smallest purchase that earns coins is %(minimum)s %(currency)s.")
-            % {"minimum": shown, "currency": merchant.currency},
-            minimum=money.format_amount(minimum, merchant.currency),
-        )
-    wallet = coin_wallet(customer)
-    months = merchant.network.coin_validity_months
-    with transaction.atomic():
-        account = ledger.lock_account(wallet.pk)
-        txn = Transaction.objects.create(
-            account_id=account.id,
-            kind=Kind.COIN_EARN,
-            points=coins,
-            balance_after=account.balance + coins,
-            merchant=merchant,
-            branch=branch,
-            staff=staff,
-            customer=customer,
-            amount=amount,
-            currency=merchant.currency,
-            created_at=now,
-            posted_at=now,
-        )
-        if coins:
-            ledger.credit(account, txn, coins, add_months(now, months), now)
-    return Movement(txn, account.balance, account.pending)
-
-
-def pay_with_coins(
-    *, merchant: Merchant, customer: Customer, coins: int, branch=None, staff=None, now=None
-) -> Movement:
-    """K3 (the ledger side): debit coins at an acceptor merchant, oldest first."""
-    now = now or timezone.now()
-    gate.check_coin_exit(customer, merchant)
-    if not merchant.coin_acceptor:
-        raise Forbidden(_("This merchant does not accept coins."))
-    if not isinstance(coins, int) or coins <= 0:
-        raise ValidationFailed([{"field": "coins", "message": _("A whole number above zero.")}])
-    wallet = coin_wallet(customer)
-    with transaction.atomic():
-        account = ledger.lock_account(wallet.pk)
-        lots = ledger.expire_due_lots(account, ledger.open_lots(account.id), customer.pk, now)
-        if account.balance < coins:
-            raise InsufficientPoints(_("Insufficient funds."), available=account.balance)
-        txn = Transaction.objects.create(
-            account_id=account.id,
-            kind=Kind.COIN_PAYMENT,
-            points=-coins,
-            balance_after=account.balance - coins,
-            merchant=merchant,
-            branch=branch,
-            staff=staff,
-            customer=customer,
-            created_at=now,
-            posted_at=now,
-        )
-        ledger.debit(account, txn, coins, lots, now)
-    return Movement(txn, account.balance, account.pending)
 
 
 def statement(membership: Membership, date_from=None, date_to=None) -> list[Transaction]:

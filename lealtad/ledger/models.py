@@ -107,13 +107,15 @@ class Transaction(models.Model):
 
     class Meta:
         constraints = [
-            # P2: one invoice is accrued once per merchant, in any case or spacing. The
+            # P2 / K2: one invoice earns once per merchant, points or coins, in any case or
+            # spacing. The
             # constraint, not a lookup, is what makes 20 simultaneous submissions of one invoice
             # produce exactly one accrual. A rejected accrual frees its number; a reversed one
             # stays posted (the reversal is another row) and keeps it.
             models.UniqueConstraint(
                 fields=["merchant", "invoice_key"],
-                condition=Q(kind="accrual", invoice_key__isnull=False) & ~Q(status="rejected"),
+                condition=Q(kind__in=["accrual", "coin_earn"], invoice_key__isnull=False)
+                & ~Q(status="rejected"),
                 name="transaction_unique_invoice",
             ),
         ]

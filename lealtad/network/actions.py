@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from lealtad.core.errors import ValidationFailed
 from lealtad.core.languages import language_for_country
 from lealtad.core.money import CURRENCY_BY_COUNTRY, MINOR_UNITS
+from lealtad.network import coin_roles
 from lealtad.network.models import (
     ApiKey,
     Branch,
@@ -157,6 +158,12 @@ def create_merchant(
         raise ValidationFailed(errors)
     _check_password(admin_password)
     settings_ = {**REGISTRATION_BY_COUNTRY.get(country, {}), **settings_}
+    # N5: the coin roles go through the operator's action (the network's currency), never raw.
+    roles = {
+        "issuer": bool(settings_.pop("coin_issuer", False)),
+        "acceptor": bool(settings_.pop("coin_acceptor", False)),
+        "cashback_rate": settings_.pop("cashback_rate", None),
+    }
     with transaction.atomic():
         merchant = Merchant.objects.create(
             network=network or Network.default(),
@@ -167,6 +174,8 @@ def create_merchant(
             point_value=point_value or Decimal("1000"),
             **settings_,
         )
+        if roles["issuer"] or roles["acceptor"] or roles["cashback_rate"] is not None:
+            coin_roles.set_coin_roles(merchant, **roles)
         branch = Branch.objects.create(merchant=merchant, name=branch_name)
         # Named in the merchant's language, whatever the language of who signs it up.
         with translation.override(language_for_country(merchant.country)):

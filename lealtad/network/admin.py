@@ -7,7 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lealtad.core.adminforms import ActionAdmin, ActionModelForm, secret_once_response
-from lealtad.network import actions
+from lealtad.network import actions, coin_roles
 from lealtad.network.models import ApiKey, Branch, Merchant, Network, Role, ServiceLine, User
 
 admin.site.site_header = "Lealtad"
@@ -42,10 +42,21 @@ class MerchantAddForm(ActionModelForm):
     branch_name = forms.CharField(label=_("first branch"), max_length=120, initial="Principal")
     admin_username = forms.CharField(label=_("admin username"), max_length=150)
     admin_password = forms.CharField(label=_("admin password"), widget=forms.PasswordInput)
+    cashback_rate = forms.DecimalField(
+        label=_("cashback rate"), required=False, max_digits=5, decimal_places=4
+    )
 
     class Meta:
         model = Merchant
-        fields = ("name", "country", "currency", "point_value")
+        fields = (
+            "name",
+            "country",
+            "currency",
+            "point_value",
+            "coin_issuer",
+            "cashback_rate",
+            "coin_acceptor",
+        )
 
     def act(self):
         data = self.cleaned_data
@@ -57,9 +68,29 @@ class MerchantAddForm(ActionModelForm):
             admin_username=data["admin_username"],
             admin_password=data["admin_password"],
             branch_name=data["branch_name"].strip() or "Principal",
+            coin_issuer=data.get("coin_issuer", False),
+            coin_acceptor=data.get("coin_acceptor", False),
+            cashback_rate=data.get("cashback_rate"),
         )
         self.secret = made.api_key
         return made.merchant
+
+
+class MerchantChangeForm(ActionModelForm):
+    """N5: the coin roles change through the operator's action (the network's currency, an
+    issuer's cashback rate); the other fields are saved as the admin saves them."""
+
+    def act(self):
+        data = self.cleaned_data
+        if {"coin_issuer", "coin_acceptor", "cashback_rate"} & set(self.changed_data):
+            current = Merchant.objects.select_related("network").get(pk=self.instance.pk)
+            coin_roles.set_coin_roles(
+                current,
+                issuer=data.get("coin_issuer", current.coin_issuer),
+                acceptor=data.get("coin_acceptor", current.coin_acceptor),
+                cashback_rate=data.get("cashback_rate", current.cashback_rate),
+            )
+        return self.instance
 
 
 @admin.register(Merchant)
@@ -81,6 +112,9 @@ class MerchantAdmin(admin.ModelAdmin):
         "country",
         "currency",
         "point_value",
+        "coin_issuer",
+        "cashback_rate",
+        "coin_acceptor",
         "branch_name",
         "admin_username",
         "admin_password",
@@ -91,7 +125,9 @@ class MerchantAdmin(admin.ModelAdmin):
             kwargs.update(form=MerchantAddForm, fields=self.add_fields)
             form = super().get_form(request, obj, change=change, **kwargs)
             return type(form.__name__, (form,), {"request": request})
-        return super().get_form(request, obj, change=change, **kwargs)
+        kwargs.update(form=MerchantChangeForm)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return type(form.__name__, (form,), {"request": request})
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:

@@ -11,10 +11,17 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
+def network_currency() -> str:
+    """N4: the coins' currency (1 coin = 1 unit), `NETWORK_CURRENCY`, COP as in the seeds."""
+    from django.conf import settings
+
+    return settings.NETWORK_CURRENCY
+
+
 class Network(models.Model):
     name = models.CharField(max_length=120, unique=True)
     coin_name = models.CharField(max_length=40, default="coins")
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(max_length=3, default=network_currency)
     coin_validity_months = models.PositiveSmallIntegerField(default=24)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -23,7 +30,9 @@ class Network(models.Model):
 
     @classmethod
     def default(cls) -> "Network":
-        network, _created = cls.objects.get_or_create(name="Lealtad")
+        network, _created = cls.objects.get_or_create(
+            name="Lealtad", defaults={"currency": network_currency()}
+        )
         return network
 
 

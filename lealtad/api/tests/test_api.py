@@ -116,7 +116,7 @@ class TestCustomers:
         assert body["profile_complete"] is False
         assert set(body["missing_fields"]) == {"first_name", "last_name", "gender", "birth_date"}
         assert body["points"] == {"available": 0, "pending": 0, "expiring_30d": 0}
-        assert body["coins"] == {"available": 0}
+        assert body["coins"] == {"available": 0, "held": 0, "expiring_30d": 0}  # API.md part 2
         assert body["blocked"] is False and body["suspended"] is False
 
     def test_register_with_welcome_bonus(self, db):

@@ -41,7 +41,15 @@ class TestCreateMerchant:
             "s3cret-pan!",
         )
         data = json.loads(out)
-        assert set(data) == {"merchant_id", "branch_id", "admin_username", "api_key"}
+        assert set(data) == {
+            "merchant_id",
+            "branch_id",
+            "admin_username",
+            "api_key",
+            "coin_issuer",
+            "coin_acceptor",
+        }
+        assert (data["coin_issuer"], data["coin_acceptor"]) == (False, False)
         merchant = Merchant.objects.get(pk=data["merchant_id"])
         assert (merchant.currency, merchant.point_value, merchant.timezone) == (
             "COP",
@@ -141,12 +149,20 @@ def test_demo_is_idempotent_and_shows_the_product():
         Customer.objects.count(),
         Membership.objects.count(),
     )
-    assert counts[0] == 3 and counts[1] >= 36
+    assert counts[0] == 4 and counts[1] >= 36
     assert "cafe.chapinero" in first and "cafe.chapinero" in second
     assert second.count("LTQ1.") == counts[2]
     assert {m.country for m in Merchant.objects.all()} == {"CO", "BR", "PA"}
     cafe = Merchant.objects.get(name="Café Aroma")
     assert cafe.branches.count() == 2 and cafe.coin_issuer and cafe.coin_acceptor
+    # N5 / K2: a Colombian acceptor in the network's currency, and customers holding coins.
+    bookshop = Merchant.objects.get(name="Librería Macondo")
+    assert bookshop.coin_acceptor and bookshop.currency == cafe.network.currency == "COP"
+    assert "libreria.caja" in first
+    from lealtad.coins.actions import wallet_of
+
+    holders = [wallet_of(c)["available"] for c in Customer.objects.all()]
+    assert sum(1 for h in holders if h > 0) == 3 and sum(holders) == 800 + 1100 + 1400 - 300
     assert Customer.objects.filter(profile_complete=False).exists()
     assert Membership.objects.filter(blocked=True).exists()
     assert Customer.objects.filter(document_type="CPF").count() >= 10

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import translation
 
+from lealtad.coins import actions as coins
 from lealtad.core import errors, testing
 from lealtad.customers import actions as customers
 from lealtad.customers import gate
@@ -27,7 +28,7 @@ def shop():
 def _member(shop, complete=True):
     membership = testing.make_customer(shop, complete=complete).membership
     ledger.credit_bonus(membership, 500, "start", shop.branch, None, dt.datetime.now(dt.UTC))
-    ledger.earn_coins(merchant=shop.merchant, customer=membership.customer, amount=Decimal(1000))
+    coins.earn_coins(merchant=shop.merchant, customer=membership.customer, amount=Decimal(1000))
     return Membership.objects.select_related("customer", "merchant", "holder").get(pk=membership.pk)
 
 
@@ -51,7 +52,7 @@ def _every_exit(shop, membership):
         "product_gift": lambda: offers.redeem_gift(
             membership=membership, offer_id=product.pk, branch=branch
         ),
-        "coin_payment": lambda: ledger.pay_with_coins(
+        "coin_payment": lambda: coins.pay_with_coins(
             merchant=shop.merchant, customer=membership.customer, coins=5, branch=branch
         ),
     }
@@ -133,7 +134,7 @@ def test_a_dependent_takes_nothing_when_the_holder_is_blocked(shop, exit):
     holder.refresh_from_db()
     dependent = testing.make_customer(shop).membership
     customers.set_card(dependent, holder=holder)
-    ledger.earn_coins(merchant=shop.merchant, customer=dependent.customer, amount=Decimal(1000))
+    coins.earn_coins(merchant=shop.merchant, customer=dependent.customer, amount=Decimal(1000))
     customers.block_membership(holder, "Deuda")
     dependent = Membership.objects.select_related("customer", "merchant", "holder").get(
         pk=dependent.pk
@@ -149,14 +150,15 @@ def test_a_coin_payment_at_a_merchant_the_customer_never_joined_checks_that_merc
     """Coins are the network's: a stranger to this acceptor may pay, if the profile is complete
     by this merchant's rule (a Brazilian acceptor asks CEP and address)."""
     membership = _member(shop)
-    acceptor = testing.make_merchant("Loja", country="BR", coin_acceptor=True)
+    # Brazil's registration rule, in the network's currency (N5: no acceptor in another one).
+    acceptor = testing.make_merchant("Loja", country="BR", currency="COP", coin_acceptor=True)
     assert acceptor.merchant.asks_postal_code and acceptor.merchant.asks_address
     customer = Customer.objects.get(pk=membership.customer_id)
     with pytest.raises(errors.ProfileIncomplete) as refused:
-        ledger.pay_with_coins(merchant=acceptor.merchant, customer=customer, coins=5)
+        coins.pay_with_coins(merchant=acceptor.merchant, customer=customer, coins=5)
     assert refused.value.extra["missing_fields"] == ["postal_code", "address"]
     customers.update_profile(customer, {"postal_code": "01310-100", "address": "Av. Paulista 1"})
-    paid = ledger.pay_with_coins(merchant=acceptor.merchant, customer=customer, coins=5)
+    paid = coins.pay_with_coins(merchant=acceptor.merchant, customer=customer, coins=5)
     assert paid.points == 5
 
 

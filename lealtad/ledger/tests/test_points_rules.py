@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from lealtad.cashier import goals
+from lealtad.coins import actions as coins
 from lealtad.core import errors, testing
 from lealtad.ledger import actions
 from lealtad.ledger.models import Account, Kind, Status, Transaction
@@ -152,11 +153,11 @@ def test_coins_below_one_are_refused_too(db):
     shop = testing.make_merchant(coin_issuer=True, cashback_rate=Decimal("0.03"))
     customer = testing.make_customer(shop).customer
     with pytest.raises(errors.AmountBelowMinimum) as refused:
-        actions.earn_coins(merchant=shop.merchant, customer=customer, amount=Decimal("33"))
+        coins.earn_coins(merchant=shop.merchant, customer=customer, amount=Decimal("33"))
     assert refused.value.extra["minimum"] == "33.34"
     assert not Transaction.objects.filter(kind=Kind.COIN_EARN).exists()
     assert (
-        actions.earn_coins(merchant=shop.merchant, customer=customer, amount=Decimal("34")).points
+        coins.earn_coins(merchant=shop.merchant, customer=customer, amount=Decimal("34")).points
         == 1
     )
 

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from lealtad.coins import actions as coins
 from lealtad.core import testing
 from lealtad.core.errors import CustomerSuspended
 from lealtad.customers.actions import suspend_customer
@@ -124,7 +125,7 @@ def test_the_api_problem_names_the_line_and_carries_it_apart():
 
 def test_every_refusal_of_a_suspended_customer_names_the_line():
     """Accrual, redemption, gifts and coins all refuse with the same notice (one helper)."""
-    shop = testing.make_merchant(coin_issuer=True, coin_acceptor=True)
+    shop = testing.make_merchant(coin_issuer=True, coin_acceptor=True, cashback_rate="0.02")
     member = testing.make_customer(shop).membership
     gift = Gift.objects.create(merchant=shop.merchant, name="Postre", kind=GiftKind.PRODUCT)
     now = timezone.now()
@@ -138,10 +139,10 @@ def test_every_refusal_of_a_suspended_customer_names_the_line():
             merchant=shop.merchant, membership=member, branch=shop.branch, amount=Decimal(9000)
         ),
         lambda: ledger.check_can_redeem(member),
-        lambda: ledger.earn_coins(
+        lambda: coins.earn_coins(
             merchant=shop.merchant, customer=member.customer, amount=Decimal(9000)
         ),
-        lambda: ledger.pay_with_coins(merchant=shop.merchant, customer=member.customer, coins=1),
+        lambda: coins.pay_with_coins(merchant=shop.merchant, customer=member.customer, coins=1),
         lambda: redeem_gift(membership=member, offer_id=offer.pk, branch=shop.branch),
     ]
     for attempt in attempts:

@@ -25,6 +25,15 @@ class Command(BaseCommand):
         parser.add_argument("--admin", required=True, help="the admin's username")
         parser.add_argument("--admin-password", required=True)
         parser.add_argument("--branch-name", default="Principal")
+        parser.add_argument(
+            "--coin-issuer", action="store_true", help="issues the network's coins (N5)"
+        )
+        parser.add_argument(
+            "--cashback-rate", type=_decimal, help="coins per unit spent, e.g. 0.03 (an issuer's)"
+        )
+        parser.add_argument(
+            "--coin-acceptor", action="store_true", help="accepts the network's coins (N5)"
+        )
 
     def handle(self, *args, **o):
         try:
@@ -36,6 +45,9 @@ class Command(BaseCommand):
                 admin_username=o["admin"],
                 admin_password=o["admin_password"],
                 branch_name=o["branch_name"],
+                coin_issuer=o["coin_issuer"],
+                coin_acceptor=o["coin_acceptor"],
+                cashback_rate=o["cashback_rate"],
             )
         except ValidationFailed as exc:
             raise CommandError(
@@ -48,6 +60,8 @@ class Command(BaseCommand):
                     "branch_id": str(new.branch.pk),
                     "admin_username": new.admin.username,
                     "api_key": new.api_key,
+                    "coin_issuer": new.merchant.coin_issuer,
+                    "coin_acceptor": new.merchant.coin_acceptor,
                 }
             )
         )

@@ -10,12 +10,14 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone, translation
 
+from lealtad.coins import actions as coins
 from lealtad.core.errors import LealtadError
 from lealtad.core.languages import language_for_country as language_of
 from lealtad.customers.actions import qr_payload, register_customer, set_card
 from lealtad.customers.models import Customer, Membership, RedeemPolicy
 from lealtad.customers.privacy import set_marketing_consent
 from lealtad.ledger import actions as ledger
+from lealtad.ledger.models import Kind, Transaction
 from lealtad.network.actions import create_merchant, create_staff
 from lealtad.network.models import Branch, Merchant, User
 from lealtad.program.models import AuditMode, Category, Reward
@@ -177,6 +179,7 @@ class Command(BaseCommand):
             logins.append((merchant, admin.username, "merchant_admin"))
             logins += [(merchant, username, "cashier") for username, _b in spec["cashiers"]]
         self._network_visits()
+        logins += self._coin_network()
         self.stdout.write("\nLealtad demo network — every password is: " + PASSWORD)
         self.stdout.write(f"  {'Network operator':<22} {'operator':<15} operator  (/admin/)")
         for merchant, username, role in logins:
@@ -191,6 +194,47 @@ class Command(BaseCommand):
                 f"{customer.document_number:<14} {qr_payload(customer)}"
             )
         self.stdout.write("")
+
+    def _coin_network(self) -> list:
+        """N5 / K2: the café issues the network's coins (COP), a Colombian bookshop accepts
+        them, and the café's first regulars hold some (one already paid with them)."""
+        cafe = Merchant.objects.filter(name="Café Aroma").first()
+        shop = User.objects.filter(username="libreria.admin").first()
+        if shop is None:
+            with translation.override("es"):
+                shop = create_merchant(
+                    name="Librería Macondo",
+                    country="CO",
+                    point_value=Decimal("1000"),
+                    admin_username="libreria.admin",
+                    admin_password=PASSWORD,
+                    branch_name="La Candelaria",
+                    coin_acceptor=True,
+                ).admin
+            create_staff(
+                merchant=shop.merchant, username="libreria.caja", password=PASSWORD,
+                role="cashier", branch=shop.branch,
+            )  # fmt: skip
+        logins = [(shop.merchant, "libreria.admin", "merchant_admin")]
+        logins.append((shop.merchant, "libreria.caja", "cashier"))
+        if cafe is None or Transaction.objects.filter(kind=Kind.COIN_EARN).exists():
+            return logins
+        regulars = Customer.objects.filter(
+            memberships__merchant=cafe, profile_complete=True, suspended=False
+        ).order_by("created_at")[:3]
+        branch = cafe.branches.order_by("created_at").first()
+        for i, customer in enumerate(regulars):
+            coins.earn_coins(
+                merchant=cafe, customer=customer, amount=Decimal(40_000 + 15_000 * i),
+                branch=branch, invoice_number=f"CAFE-MONEDAS-{i}",
+                now=timezone.now() - dt.timedelta(days=5),
+            )  # fmt: skip
+            if i == 0:
+                coins.pay_with_coins(
+                    merchant=shop.merchant, customer=customer, coins=300, branch=shop.branch,
+                    now=timezone.now() - dt.timedelta(days=2),
+                )  # fmt: skip
+        return logins
 
     def _network_visits(self):
         """One identity, every merchant (N2): café regulars who also buy at the pharmacy."""

@@ -1,0 +1,161 @@
+"""Coins (K1, K2, K3, K6): the network's wallet, over the ledger's primitives.
+
+One wallet per customer for the whole network (an Account of kind COINS with no merchant);
+1 coin = 1 unit of the network's currency. Points stay in `lealtad.ledger.actions`.
+"""
+
+import datetime as dt
+from calendar import monthrange
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lealtad.core import money
+from lealtad.core.errors import AmountBelowMinimum, InsufficientPoints, ValidationFailed
+from lealtad.customers import gate
+from lealtad.customers.actions import join_merchant
+from lealtad.customers.models import Customer
+from lealtad.ledger import ledger
+from lealtad.ledger.accrual import Movement, duplicate_invoice
+from lealtad.ledger.invoices import display_number, invoice_key
+from lealtad.ledger.models import Account, AccountKind, Kind, Transaction
+from lealtad.network import coin_roles
+from lealtad.network.models import Merchant
+from lealtad.network.service_lines import suspended
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """Calendar months (N4: coins are valid 24 months from the day earned); the 31st of a
+    shorter month becomes its last day."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
+
+
+def coin_wallet(customer: Customer) -> Account:
+    account, _created = Account.objects.get_or_create(
+        kind=AccountKind.COINS, customer=customer, merchant=None
+    )
+    return account
+
+
+EXPIRING_WINDOW = dt.timedelta(days=30)
+
+
+def wallet_of(customer: Customer, now=None) -> dict:
+    """K1 / K6: the network wallet as every merchant shows it: available (less what is due but
+    not yet swept by the expiry run), held (by a payment awaiting its code) and what expires
+    within 30 days. No wallet yet reads as zeros (and creates nothing)."""
+    now = now or timezone.now()
+    account_id = (
+        Account.objects.filter(customer=customer, kind=AccountKind.COINS, merchant=None)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if account_id is None:
+        return {"available": 0, "held": 0, "expiring_30d": 0}
+    b = ledger.balances(account_id, now, now + EXPIRING_WINDOW)
+    return {"available": b["available"], "held": b["pending"], "expiring_30d": b["expiring"]}
+
+
+def earn_coins(
+    *,
+    merchant: Merchant,
+    customer: Customer,
+    amount: Decimal,
+    branch=None,
+    staff=None,
+    invoice_number: str | None = None,
+    now=None,
+) -> Movement:
+    """K2: amount × the issuer's cashback rate, rounded down; valid for the network's months.
+
+    An invoice earns once per merchant, points or coins: the coin earning holds the invoice's
+    key under the same unique constraint as a points accrual (ledger.invoices)."""
+    now = now or timezone.now()
+    if customer.suspended:
+        raise suspended(customer, merchant)
+    coin_roles.check_issuer(merchant)
+    amount = money.parse_amount(amount, merchant.currency)
+    coins = money.coins_for(amount, merchant.cashback_rate)
+    if coins < 1:
+        # As with points: a purchase that earns nothing posts nothing.
+        minimum = money.minimum_for_coins(merchant.cashback_rate, merchant.currency)
+        shown = money.display_amount(minimum, merchant.country, merchant.currency, up=True)
+        raise AmountBelowMinimum(
+            _("The smallest purchase that earns coins is %(minimum)s %(currency)s.")
+            % {"minimum": shown, "currency": merchant.currency},
+            minimum=money.format_amount(minimum, merchant.currency),
+        )
+    invoice_number = display_number(invoice_number)
+    key = invoice_key(invoice_number)
+    wallet = coin_wallet(customer)
+    months = merchant.network.coin_validity_months
+    try:
+        return _post_earning(
+            merchant, customer, wallet, coins, amount, branch, staff, now, months,
+            (invoice_number, key),
+        )  # fmt: skip
+    except IntegrityError as exc:
+        if key and ("transaction_unique_invoice" in str(exc) or "invoice_key" in str(exc)):
+            raise duplicate_invoice(merchant, invoice_number, key) from None
+        raise
+
+
+def _post_earning(merchant, customer, wallet, coins, amount, branch, staff, now, months, invoice):
+    with transaction.atomic():
+        # N2: earning at an issuer makes the customer a member there, standing or falling with it.
+        join_merchant(customer, merchant, branch, now=now)
+        account = ledger.lock_account(wallet.pk)
+        txn = Transaction.objects.create(
+            account_id=account.id,
+            kind=Kind.COIN_EARN,
+            points=coins,
+            balance_after=account.balance + coins,
+            merchant=merchant,
+            branch=branch,
+            staff=staff,
+            customer=customer,
+            amount=amount,
+            currency=merchant.currency,
+            invoice_number=invoice[0],
+            invoice_key=invoice[1],
+            created_at=now,
+            posted_at=now,
+        )
+        if coins:
+            ledger.credit(account, txn, coins, add_months(now, months), now)
+    return Movement(txn, account.balance, account.pending)
+
+
+def pay_with_coins(
+    *, merchant: Merchant, customer: Customer, coins: int, branch=None, staff=None, now=None
+) -> Movement:
+    """K3 (the ledger side): debit coins at an acceptor merchant, oldest first."""
+    now = now or timezone.now()
+    gate.check_coin_exit(customer, merchant)
+    coin_roles.check_acceptor(merchant)
+    if not isinstance(coins, int) or coins <= 0:
+        raise ValidationFailed([{"field": "coins", "message": _("A whole number above zero.")}])
+    wallet = coin_wallet(customer)
+    with transaction.atomic():
+        account = ledger.lock_account(wallet.pk)
+        lots = ledger.expire_due_lots(account, ledger.open_lots(account.id), customer.pk, now)
+        if account.balance < coins:
+            raise InsufficientPoints(_("Insufficient funds."), available=account.balance)
+        txn = Transaction.objects.create(
+            account_id=account.id,
+            kind=Kind.COIN_PAYMENT,
+            points=-coins,
+            balance_after=account.balance - coins,
+            merchant=merchant,
+            branch=branch,
+            staff=staff,
+            customer=customer,
+            created_at=now,
+            posted_at=now,
+        )
+        ledger.debit(account, txn, coins, lots, now)
+    return Movement(txn, account.balance, account.pending)
