@@ -102,9 +102,13 @@ def duplicate_invoice(merchant: Merchant, invoice_number: str, key: str) -> Dupl
             % {"invoice": invoice_number},
             transaction_id=str(existing.pk),
         )
+    if existing is not None and existing.kind == Kind.COIN_EARN:
+        # One invoice earns once, points or coins: say which it earned, not "points" for coins.
+        message = _("Invoice %(invoice)s already earned coins at this merchant.")
+    else:
+        message = _("Invoice %(invoice)s was already accrued at this merchant.")
     return DuplicateInvoice(
-        _("Invoice %(invoice)s was already accrued at this merchant.")
-        % {"invoice": invoice_number},
+        message % {"invoice": invoice_number},
         transaction_id=str(existing.pk) if existing else None,
     )
 

@@ -59,3 +59,20 @@ def test_another_merchants_customer_is_not_found():
     url = f"/cashier/c/{other.pk}/coins/earn/"
     response = till(shop).post(url, {"coins-invoice_number": "F-1", "coins-amount": "1000"})
     assert response.status_code == 404
+
+
+def test_a_used_invoice_says_what_it_earned():
+    """An invoice that earned coins is refused saying coins, not points (and the reverse)."""
+    shop = testing.make_merchant(coin_issuer=True, cashback_rate="0.03")
+    member = testing.make_customer(shop).membership
+    client = till(shop)
+    coins_url = f"/cashier/c/{member.customer_id}/coins/earn/"
+    points_url = f"/cashier/c/{member.customer_id}/accrue/"
+    client.post(coins_url, {"coins-invoice_number": "C-1", "coins-amount": "25.000"})
+    client.post(points_url, {"amount": "25.000", "invoice_number": "P-1"})
+    coins_first = client.post(points_url, {"amount": "25.000", "invoice_number": "c-1"}).text
+    assert "c-1 ya acumuló monedas" in coins_first
+    points_first = client.post(
+        coins_url, {"coins-invoice_number": "p-1", "coins-amount": "25.000"}
+    ).text
+    assert "p-1 ya acumuló puntos" in points_first
