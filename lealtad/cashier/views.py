@@ -17,10 +17,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lealtad.api.views import coins_of, points_of, reward_rows
+from lealtad.api.views import points_of, reward_rows
 from lealtad.cashier import forms, goals
 from lealtad.cashier.models import Registration
 from lealtad.coins import actions as coins
+from lealtad.coins.statement import wallet_card
 from lealtad.coins.words import rate_in_words
 from lealtad.core import money
 from lealtad.core.errors import DuplicateInvoice, LealtadError, NotFound, ValidationFailed
@@ -209,7 +210,8 @@ def _customer_context(request, membership):
         "membership": membership,
         "customer": customer,
         "points": points,
-        "coins": coins_of(customer),
+        # K1: the wallet and its latest lines (the whole statement behind "see all").
+        **dict(zip(("coins", "coin_lines"), wallet_card(customer, merchant, 5), strict=True)),
         "movements": movements,
         "redeem_block": redeem_block,
         "rewards": rewards,
