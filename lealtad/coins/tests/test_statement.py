@@ -50,7 +50,7 @@ def test_the_lines_run_newest_first_with_the_balance_after_each(network):
         (Kind.COIN_EARN, 500, 530),
         (Kind.COIN_EARN, 30, 30),
     ]
-    assert [line.merchant_name for line in lines][0] == acceptor.merchant.name
+    assert lines[0].merchant_name == acceptor.merchant.name
     assert lines[2].merchant_name == issuer.merchant.name
     assert lines[1].merchant_name == "Red Lealtad"
 
