@@ -28,6 +28,7 @@ from lealtad.core.errors import DuplicateInvoice, LealtadError, NotFound, Valida
 from lealtad.customers import actions as customers
 from lealtad.customers import documents, identity, screens
 from lealtad.ledger import actions as ledger
+from lealtad.ledger import point_payments
 from lealtad.ledger.models import Status, Transaction
 from lealtad.network import coin_roles, signin
 from lealtad.network.models import Role
@@ -219,6 +220,9 @@ def _customer_context(request, membership):
         "gift_offers": offers,
         "token": uuid.uuid4().hex,
         "accrue_form": forms.AccrueForm(),
+        # P7: "Pay with points" where the merchant takes points as money.
+        "points_money": point_payments.terms(merchant, points["available"]),
+        "pay_form": forms.PayWithPointsForm(prefix="pp"),
         **_coin_context(merchant),
         # Amounts as people write them in the merchant's country, like the amount field reads them.
         "point_value": money.display_amount(merchant.point_value, merchant.country, currency),

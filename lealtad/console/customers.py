@@ -44,7 +44,7 @@ PER_PAGE = 50
 SEARCH_COUNT_CAP = 5000
 STATEMENT_DEFAULT_DAYS = 365
 # P8: what the console voids. Bonuses and adjustments are corrected by a new adjustment.
-CONSOLE_REVERSIBLE = {Kind.ACCRUAL, Kind.REDEMPTION}
+CONSOLE_REVERSIBLE = {Kind.ACCRUAL, Kind.REDEMPTION, Kind.POINT_PAYMENT}
 
 
 # --- the list -----------------------------------------------------------------------------------
