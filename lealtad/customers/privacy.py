@@ -468,8 +468,9 @@ def anonymise(
 
 def _erase_identity_changes(customer: Customer, now) -> None:
     """The audit of contact and document changes keeps who asked and when, not the values;
-    a change still waiting can no longer be confirmed, and unsent codes are not sent."""
-    from lealtad.customers.models import ContactCodeSms, IdentityChange
+    a change still waiting can no longer be confirmed (its unsent SMS codes were cancelled with
+    the customer's other SMS)."""
+    from lealtad.customers.models import IdentityChange
 
     changes = IdentityChange.objects.filter(customer=customer)
     changes.filter(state=IdentityChange.State.PENDING).update(
@@ -478,9 +479,6 @@ def _erase_identity_changes(customer: Customer, now) -> None:
     changes.update(
         old_value="", new_value="", sent_to="", owner_sent_to="", code_hash="", owner_code_hash=""
     )
-    sms = ContactCodeSms.objects.filter(change__customer=customer)
-    sms.filter(sent_at__isnull=True).delete()  # nothing left to send
-    sms.update(to="", body="")
 
 
 def _scrubber(customer: Customer):
