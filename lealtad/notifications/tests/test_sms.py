@@ -206,3 +206,12 @@ def test_anonymisation_blanks_sms_and_cancels_the_waiting_ones(fake_twilio):  # 
     assert (waiting.to, waiting.body, waiting.status) == ("", "", "cancelled")
     run_worker()
     assert fake_twilio.bodies_to(ana.mobile) == ["Code 1"]
+
+
+def test_the_demo_says_where_a_development_sms_appears(settings):
+    from lealtad.core.management.commands.demo import _where_messages_appear
+
+    settings.SMS_URL = "console://"
+    assert "SMS (payment and redemption codes) are printed here" in _where_messages_appear()
+    settings.SMS_URL = ""
+    assert "codes go by e-mail" in _where_messages_appear()
