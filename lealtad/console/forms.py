@@ -73,6 +73,15 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
                 help_text=old.help_text,
             )
         self.fields["point_value"].required = True
+        # P7 off: no value shown (and a typed 0 means none), not a "0" the parser refuses.
+        if not self.instance.point_money_value:
+            self.initial["point_money_value"] = None
+        if self.is_bound and self.data.get(self.add_prefix("point_money_value"), "").strip() in (
+            "0",
+            "",
+        ):
+            self.data = self.data.copy()
+            self.data[self.add_prefix("point_money_value")] = ""
         self.fields["point_money_value"].label = _("1 point as money is worth (%(currency)s)") % {
             "currency": self.instance.currency
         }

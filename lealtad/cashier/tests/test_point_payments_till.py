@@ -119,3 +119,32 @@ def test_another_merchants_customer_is_not_found(member):
     assert client.post(f"/cashier/c/{member.customer_id}/points/pay/", form()).status_code == 404
     quote = client.get(f"/cashier/c/{member.customer_id}/points/pay/quote/", {"pp-amount": "1"})
     assert quote.status_code == 404
+
+
+ENGLISH = (
+    "Pay with points",
+    "Points to use",
+    "points available",
+    "Left to pay",
+    "Print receipt",
+    "Coin statement",
+    "See all",
+)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("pt-br", ("Pagar com pontos", "Pontos a usar", "Falta pagar", "Imprimir comprovante")),
+        ("es", ("Pagar con puntos", "Puntos a usar", "Queda por pagar", "Imprimir comprobante")),
+        ("en", ("Pay with points", "Points to use", "Left to pay", "Print receipt")),
+    ],
+)
+def test_the_screens_speak_the_cashiers_language(till, member, language, words):
+    till.cookies["django_language"] = language
+    done = till.post(f"/cashier/c/{member.customer_id}/points/pay/", form()).text
+    for word in words:
+        assert word in done, (language, word)
+    if language != "en":
+        for english in ENGLISH:
+            assert english not in done, (language, english)

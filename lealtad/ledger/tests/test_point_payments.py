@@ -205,7 +205,7 @@ def test_the_console_turns_it_on_with_a_value():
         "points_validity_days": "365",
         "welcome_bonus_points": "0",
         "points_as_money": "on",
-        "point_money_value": "",
+        "point_money_value": "0",  # as the form shows an unset value
     }
     refused = client.post("/console/program/", form)
     assert refused.status_code == 200 and 'id="point_money_value-error"' in refused.text
