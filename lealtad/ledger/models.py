@@ -65,6 +65,10 @@ class Kind(models.TextChoices):
     BONUS = "bonus", _("Bonus")
     COIN_EARN = "coin_earn", _("Coins earned")
     COIN_PAYMENT = "coin_payment", _("Coin payment")
+    # K4: a partner's points turned into coins (coins.PartnerConversion names the partner).
+    CONVERSION = "conversion", _("Partner conversion")
+    # K5: coins given to a cause (coins.Donation names it).
+    DONATION = "donation", _("Donation")
 
 
 class Status(models.TextChoices):
