@@ -64,7 +64,7 @@ def test_a_conversion_credits_floor_of_points_times_rate_and_names_the_partner(
     assert coins.wallet_of(customer)["available"] == 250
     txn = Transaction.objects.get(pk=data["id"])
     assert txn.kind == Kind.CONVERSION and txn.points == 250 and txn.balance_after == 250
-    assert partners.describe(txn) == "Coins from Banco Andino"
+    assert partners.describe(txn) == "Monedas de Banco Andino"
     assert txn.partner_conversion.partner == bank
     assert check_ledger() == []
 
