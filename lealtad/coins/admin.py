@@ -49,6 +49,9 @@ class PartnerAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     inlines = [PartnerKeyInline]
 
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
     def has_delete_permission(self, request, obj=None):
         return False  # its conversions name it: set it inactive instead
 

@@ -187,3 +187,38 @@ def test_the_same_conversion_posted_by_ten_threads_at_once_credits_once(postgres
     assert Transaction.objects.filter(kind=Kind.CONVERSION).count() == 1
     assert coins.wallet_of(customer)["available"] == 500
     assert check_ledger() == []
+
+
+def test_the_operator_defines_a_partner_and_issues_its_key_in_the_admin(customer):
+    import re
+
+    from django.test import Client
+
+    from lealtad.coins.models import Partner, PartnerKey
+    from lealtad.network.models import User
+
+    operator = Client()
+    operator.force_login(User.objects.create_superuser("op", "op@example.com", testing.PASSWORD))
+    made = operator.post("/admin/coins/partner/add/", {"name": "Aerolínea Sur", "rate": "1.5",
+                                                       "active": "on"})  # fmt: skip
+    assert made.status_code == 302, made.content[:2000]
+    partner = Partner.objects.get(name="Aerolínea Sur")
+    assert partner.rate == Decimal("1.5") and partner.network.currency == "COP"
+    refused = operator.post("/admin/coins/partner/add/", {"name": "Cero", "rate": "0"})
+    assert refused.status_code == 200 and not Partner.objects.filter(name="Cero").exists()
+    page = operator.post("/admin/coins/partnerkey/add/", {"partner": partner.pk, "name": "Prod"})
+    assert page.status_code == 200 and "no-store" in page["Cache-Control"]
+    secret = re.search(rb'<code id="secret"[^>]*>(lpp_[^<]+)</code>', page.content).group(1)
+    secret = secret.decode()
+    response = Api(secret).post("/partner/conversions", body_for(customer, points=10))
+    assert response.status_code == 201 and response.json()["coins"] == 15
+    key = PartnerKey.objects.get(partner=partner)
+    change = operator.get(f"/admin/coins/partnerkey/{key.pk}/change/")
+    assert change.status_code == 200 and secret.encode() not in change.content
+    assert key.key_hash.encode() not in change.content
+    operator.post("/admin/coins/partnerkey/", {"action": "revoke", "_selected_action": [key.pk]})
+    from lealtad.api import auth
+
+    auth._actors.clear()  # the 15-second actor cache, as after its expiry
+    again = Api(secret).post("/partner/conversions", body_for(customer, reference="R-9"))
+    assert again.status_code == 401
