@@ -17,8 +17,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from lealtad.coins.models import OneTimeCode
-from lealtad.core.errors import TooManyCodes, ValidationFailed
-from lealtad.customers.identity import mask_email
+from lealtad.core.errors import TooManyCodes
 from lealtad.customers.models import Customer
 
 CODE_TTL = dt.timedelta(minutes=10)
@@ -96,25 +95,9 @@ def check(*, purpose: str, subject: str, binding: str, code, now=None) -> bool:
 
 
 def deliver(customer: Customer, *, merchant, text: str, purpose: str, now=None) -> str:
-    """Send `text` to the customer; returns the masked destination.
+    """Send `text` to the customer (SMS to the mobile when SMS_URL names a provider, else
+    e-mail), written in the caller's transaction: a rolled-back payment sends nothing. Returns
+    the masked destination; 409 `no_code_destination` when the customer has neither."""
+    from lealtad.notifications import sms
 
-    Until the SMS channel lands (lealtad.notifications.sms.send_code, same signature) the code
-    goes by e-mail through the outbox, written in the caller's transaction: a rolled-back
-    payment sends nothing."""
-    from lealtad.notifications.models import Event, OutgoingEmail
-
-    if not customer.email:
-        raise ValidationFailed(
-            [{"field": "customer_id", "message": _("The customer has no contact for a code.")}]
-        )
-    first_line = text.split("\n", 1)[0]
-    OutgoingEmail.objects.create(
-        merchant=merchant,
-        customer=customer,
-        event=Event.CODE,
-        to=customer.email,
-        subject=first_line[:200],
-        body=text.strip() + "\n",
-        created_at=now or timezone.now(),
-    )
-    return mask_email(customer.email) or ""
+    return sms.send_code(customer, merchant=merchant, text=text, purpose=purpose, now=now)

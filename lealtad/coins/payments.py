@@ -32,6 +32,7 @@ from lealtad.core.errors import (
     ValidationFailed,
 )
 from lealtad.core.ids import parse_id
+from lealtad.core.numbers import format_points
 from lealtad.customers import gate
 from lealtad.ledger import ledger
 from lealtad.ledger.invoices import display_number
@@ -128,7 +129,7 @@ def _start(merchant, customer, wallet, amount, coins, invoice_number, now, *, no
     if hold is None:
         raise InsufficientCoins(
             _("Insufficient funds: %(available)s coins available.")
-            % {"available": f"{account.balance:,}".replace(",", ".")},
+            % {"available": format_points(account.balance)},
             available=account.balance,
         )
     payment = CoinPayment.objects.create(
@@ -164,7 +165,7 @@ def _send_code(payment: CoinPayment, now) -> None:
             return _(
                 "Lealtad – %(merchant)s: your code to pay %(coins)s coins is %(code)s. "
                 "It expires in 10 minutes."
-            ) % {"merchant": merchant.name, "coins": payment.coins, "code": code}
+            ) % {"merchant": merchant.name, "coins": format_points(payment.coins), "code": code}
 
     row = codes.issue(
         customer=payment.customer,

@@ -205,3 +205,9 @@ class InvalidQr(LealtadError):
     """K3: a payment QR that is forged, expired, used, or of another customer."""
 
     code, status, title = "invalid_qr", 422, _("This payment QR is not valid")
+
+
+class PointsPaymentDisabled(Forbidden):
+    """P7: this merchant does not take points as money (program settings)."""
+
+    code, title = "points_payment_disabled", _("This merchant does not take points as money")
