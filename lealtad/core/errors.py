@@ -183,10 +183,10 @@ class NotCoinAcceptor(Forbidden):
     code, title = "not_coin_acceptor", _("This merchant does not accept coins")
 
 
-class InsufficientCoins(LealtadError):
+class InsufficientCoins(InsufficientPoints):
     """K3: more coins than the wallet's available balance (held coins are not available)."""
 
-    code, status, title = "insufficient_coins", 422, _("Insufficient funds")
+    code, title = "insufficient_coins", _("Insufficient funds")
 
 
 class PaymentCancelled(LealtadError):
