@@ -351,3 +351,16 @@ def test_idempotency_key_replays_the_start(api, customer):
     assert one.status_code == two.status_code == 201 and first.status_code == 201
     assert one.json()["id"] == two.json()["id"] and two["Idempotent-Replayed"] == "true"
     assert wallet(customer) == (600, 400)
+
+
+def test_the_operator_switches_the_network_to_six_digits_in_the_admin(db):
+    from django.test import Client
+
+    from lealtad.network.models import User
+
+    network = Network.default()
+    client = Client()
+    client.force_login(User.objects.create_superuser("op", "op@example.com", testing.PASSWORD))
+    page = client.get(f"/admin/network/network/{network.pk}/change/").content.decode()
+    assert 'name="payment_code_digits"' in page
+    assert '<option value="6">' in page and '<option value="5">' not in page
