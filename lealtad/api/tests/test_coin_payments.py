@@ -319,6 +319,7 @@ def test_a_captured_payment_is_reversed_back_into_the_same_lots(api, admin_api, 
     )
     assert back == {lot: -points for lot, points in taken.items()}
     assert wallet(customer) == (1500, 0)
+    assert api.get(f"/coin-payments/{payment_id}").json()["reversed"] is True
     assert sorted(
         Lot.objects.filter(account__customer=customer).values_list("remaining", flat=True)
     ) == [500, 1000]
