@@ -365,3 +365,12 @@ def test_the_operator_switches_the_network_to_six_digits_in_the_admin(db):
     page = client.get(f"/admin/network/network/{network.pk}/change/").content.decode()
     assert 'name="payment_code_digits"' in page
     assert '<option value="6">' in page and '<option value="5">' not in page
+
+
+def test_a_customer_no_code_can_reach_holds_nothing(api, customer):
+    # Mobile only and no SMS provider: the complete profile (e-mail) is what guarantees a code
+    # a destination, so the gate refuses first.
+    type(customer).objects.filter(pk=customer.pk).update(email="")
+    customer.refresh_from_db()
+    problem(start(api, customer), 422, "profile_incomplete")
+    assert wallet(customer) == (1000, 0) and not CoinPayment.objects.exists()
