@@ -92,7 +92,7 @@ def test_send_code_by_sms_then_by_email_then_nowhere(fake_twilio, settings):  # 
     to = sms.send_code(ana, merchant=merchant, text="Código: 7310", purpose="coin-payment")
     mail = OutgoingEmail.objects.get(event="code")
     assert to == f"{ana.email[0]}***@example.com" and mail.to == ana.email
-    assert "7310" in mail.body and mail.subject.startswith("Tu código")
+    assert "7310" in mail.body and mail.subject.startswith("Su código")
     # A provider, but no mobile: e-mail too; and neither: a typed error, nothing written.
     settings.SMS_URL = fake_twilio.url()
     ana.mobile = ""
