@@ -68,9 +68,3 @@ def earn(request, payload: EarningIn):
         "balance": {"available": movement.available, "held": movement.pending},
     }
     return Status(201, body)
-
-
-# K4: the partner endpoint travels with the coins router (its own auth: partner keys only).
-from lealtad.api.partners import router as partners_router  # noqa: E402
-
-router.add_router("", partners_router)

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0007_renormalise_documents'),
-        ('ledger', '0007_partner_conversion_donation'),
+        ('ledger', '0008_partner_conversion_donation'),
         ('network', '0008_network_currency_cop'),
     ]
 
