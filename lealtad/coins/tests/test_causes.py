@@ -170,3 +170,13 @@ def test_merchant_staff_cannot_see_the_report(shop):
     response = client.get("/admin/coins/cause/report/")
     assert response.status_code in (302, 403)
     assert Cause.objects.count() == 0 or b"Escuela" not in response.content
+
+
+def test_the_statement_line_names_the_cause(shop, school):
+    from lealtad.coins.statement import coin_statement
+
+    customer = testing.make_customer(shop).customer
+    earn(shop, customer, 1000)
+    causes.donate(customer, school, 30)
+    latest = coin_statement(customer, shop.merchant)[0]
+    assert (latest.label, latest.coins, latest.balance) == ("Donación a Escuela Rural", -30, 70)

@@ -223,3 +223,16 @@ def test_the_operator_defines_a_partner_and_issues_its_key_in_the_admin(customer
     auth._actors.clear()  # the 15-second actor cache, as after its expiry
     again = Api(secret).post("/partner/conversions", body_for(customer, reference="R-9"))
     assert again.status_code == 401
+
+
+def test_the_statement_line_names_the_partner(bank, customer, shop):
+    from lealtad.coins.statement import coin_statement
+
+    partners.convert(partner=bank, customer=customer, partner_points=400, reference="S-1")
+    (line,) = coin_statement(customer, shop.merchant)
+    assert (line.label, line.merchant_name, line.coins) == (
+        "Monedas de Banco Andino",
+        "Banco Andino",
+        100,
+    )
+    assert not line.own and line.invoice_number == ""
