@@ -1,5 +1,6 @@
 """`make bench`: the server against PostgreSQL with production settings, a realistic data set,
-and for the same duration: accruals over HTTP, customer lookups by document, and pgbench TPC-B.
+and for the same duration: accruals over HTTP, customer lookups by document, and pgbench TPC-B;
+then the latency of a code from its request to the SMS provider (bench/code_delivery.py).
 
     make bench
     make bench BENCH_ARGS="--customers 200000 --entries 2000000 --duration 30 --clients 16"
@@ -25,6 +26,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import code_delivery  # bench/code_delivery.py: request → SMS provider
 import dashboard  # bench/dashboard.py: the console's reports
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -279,6 +281,11 @@ def main() -> None:
     after = subprocess.run([*LEALTAD, "ledger-check"], env=env, cwd=ROOT, capture_output=True)
     report["ledger_check_after"] = after.returncode == 0
 
+    print("code delivery: contact-change codes to a fake SMS provider …", flush=True)
+    report["code_delivery"] = code_delivery.measure(
+        os.environ.get("BENCH_CODES_DATABASE_URL", code_delivery.DEFAULT_DB)
+    )
+
     print(f"pgbench TPC-B for {args.duration} s with {args.clients} clients …", flush=True)
     report["pgbench"] = pgbench(args.duration, args.clients)
 
@@ -305,6 +312,16 @@ def main() -> None:
     print()
     for row in rows:
         print(f"  {row[0]:<24}{row[1]:>8}   {row[2]:<16}{row[3]:<18}{row[4]}")
+    codes = report["code_delivery"]
+    rows.append(
+        (
+            "code → SMS provider",
+            f"{codes['samples']}",
+            f"p50 {codes['p50_ms']} ms",
+            f"p99 {codes['p99_ms']} ms",
+            f"lost {codes['lost']}",
+        )
+    )
     for row in dashboard.rows(report["dashboard"]):
         print(f"  {row[0]:<48}{row[1]:<14}{row[2]:<22}{row[3]}")
     verdicts = {
@@ -313,6 +330,7 @@ def main() -> None:
         "lookup p99 < 10 ms": look["p99_ms"] < 10,
         f"dashboard p99 < {dashboard.GOAL_MS} ms (vacuumed)": report["dashboard"]["goal_met"],
         "ledger-check after the run": report["ledger_check_after"],
+        f"code at the SMS provider < {code_delivery.GOAL_SECONDS:g} s": codes["goal_met"],
     }
     report["goals"] = verdicts
     print(f"\n  ratio accruals / pgbench = {ratio:.2f}")
