@@ -1,5 +1,5 @@
-"""The ledger's invariants, checked for every account in four aggregate queries, and the coins'
-settlement identity in two more.
+"""The ledger's invariants, checked for every account in four aggregate queries (the coins'
+settlement identity is `identity.py`; `lealtad ledger-check` runs both).
 
 For every account: the entries sum to the open lots' remainders; the held balance is the held
 (pending-approval) lots plus the pending holds; and available + what the holds reserve = the open
@@ -11,15 +11,11 @@ from django.db.models import Q, Sum
 
 from lealtad.ledger.models import (
     Account,
-    AccountKind,
     Entry,
     Hold,
     HoldStatus,
-    Kind,
     Lot,
     LotStatus,
-    Status,
-    Transaction,
 )
 
 
@@ -49,7 +45,7 @@ def check_ledger(account_ids=None) -> list[str]:
         .annotate(total=Sum("points"))
         .values_list("account_id", "total")
     )
-    problems = [] if account_ids is not None else coin_identity()
+    problems = []
     for account_id, balance, pending in accounts.values_list("pk", "balance", "pending"):
         entry_sum = entries.get(account_id) or 0
         lot = lots.get(account_id, {"open": 0, "held": 0})
@@ -65,36 +61,3 @@ def check_ledger(account_ids=None) -> list[str]:
                 f"pending holds {reserved}"
             )
     return problems
-
-
-def coin_movements(start=None, end=None) -> dict[str, int]:
-    """The signed coins every kind of posted movement put into (or took from) the wallets, by
-    when it was posted: [start, end), either end open."""
-    rows = Transaction.objects.filter(account__kind=AccountKind.COINS, status=Status.POSTED)
-    if start is not None:
-        rows = rows.filter(posted_at__gte=start)
-    if end is not None:
-        rows = rows.filter(posted_at__lt=end)
-    return dict(rows.values("kind").annotate(total=Sum("points")).values_list("kind", "total"))
-
-
-def coin_identity() -> list[str]:
-    """The settlement identity (coins.settlement): issued + converted − accepted − expired −
-    donated − reversed (+ any other movement) = coins outstanding = available + held in every
-    wallet. One line when it does not hold, naming every figure."""
-    moves = coin_movements()
-    wallets = Account.objects.filter(kind=AccountKind.COINS).aggregate(
-        available=Sum("balance", default=0), held=Sum("pending", default=0)
-    )
-    outstanding = wallets["available"] + wallets["held"]
-    total = sum(moves.values())
-    if total == outstanding:
-        return []
-    named = (Kind.COIN_EARN, Kind.CONVERSION, Kind.COIN_PAYMENT, Kind.EXPIRY, Kind.DONATION)
-    figures = ", ".join(f"{k} {moves.get(k, 0):+d}" for k in (*named, Kind.REVERSAL))
-    other = total - sum(moves.get(k, 0) for k in (*named, Kind.REVERSAL))
-    return [
-        f"coins: settlement identity fails: movements {figures}, other {other:+d} "
-        f"sum to {total}, but wallets hold {outstanding} "
-        f"(available {wallets['available']}, held {wallets['held']})"
-    ]
