@@ -55,6 +55,7 @@ class PaymentOut(Schema):
     via_qr: bool
     document_checked: bool
     transaction_id: str | None
+    reversed: bool
     created_at: str
     captured_at: str | None
     cancelled_at: str | None

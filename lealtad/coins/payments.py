@@ -363,6 +363,9 @@ def payment_out(payment: CoinPayment, now=None) -> dict:
         "via_qr": payment.via_qr,
         "document_checked": payment.document_checked,
         "transaction_id": str(payment.transaction_id) if payment.transaction_id else None,
+        # A captured payment undone by POST /transactions/{id}/reversal.
+        "reversed": bool(payment.transaction_id)
+        and Transaction.objects.filter(reverses_id=payment.transaction_id).exists(),
         "created_at": payment.created_at,
         "captured_at": payment.captured_at,
         "cancelled_at": payment.cancelled_at,

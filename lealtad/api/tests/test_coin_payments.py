@@ -319,6 +319,7 @@ def test_a_captured_payment_is_reversed_back_into_the_same_lots(api, admin_api, 
     )
     assert back == {lot: -points for lot, points in taken.items()}
     assert wallet(customer) == (1500, 0)
+    assert api.get(f"/coin-payments/{payment_id}").json()["reversed"] is True
     assert sorted(
         Lot.objects.filter(account__customer=customer).values_list("remaining", flat=True)
     ) == [500, 1000]
@@ -351,3 +352,25 @@ def test_idempotency_key_replays_the_start(api, customer):
     assert one.status_code == two.status_code == 201 and first.status_code == 201
     assert one.json()["id"] == two.json()["id"] and two["Idempotent-Replayed"] == "true"
     assert wallet(customer) == (600, 400)
+
+
+def test_the_operator_switches_the_network_to_six_digits_in_the_admin(db):
+    from django.test import Client
+
+    from lealtad.network.models import User
+
+    network = Network.default()
+    client = Client()
+    client.force_login(User.objects.create_superuser("op", "op@example.com", testing.PASSWORD))
+    page = client.get(f"/admin/network/network/{network.pk}/change/").content.decode()
+    assert 'name="payment_code_digits"' in page
+    assert '<option value="6">' in page and '<option value="5">' not in page
+
+
+def test_a_customer_no_code_can_reach_holds_nothing(api, customer):
+    # Mobile only and no SMS provider: the complete profile (e-mail) is what guarantees a code
+    # a destination, so the gate refuses first.
+    type(customer).objects.filter(pk=customer.pk).update(email="")
+    customer.refresh_from_db()
+    problem(start(api, customer), 422, "profile_incomplete")
+    assert wallet(customer) == (1000, 0) and not CoinPayment.objects.exists()
