@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lealtad.cashier import coins, point_payments, views
+from lealtad.cashier import coins, point_payments, remote, views
 
 app_name = "cashier"
 urlpatterns = [
@@ -20,6 +20,12 @@ urlpatterns = [
     path("c/<str:customer_id>/profile/", views.complete_profile, name="profile"),
     path("c/<str:customer_id>/contact/", views.contact_change, name="contact"),
     path("c/<str:customer_id>/redeem/<str:reward_id>/", views.redeem, name="redeem"),
+    path(
+        "c/<str:customer_id>/redeem/<str:reward_id>/remote/",
+        remote.remote_start,
+        name="remote_start",
+    ),
+    path("c/<str:customer_id>/remote/<str:remote_id>/", remote.remote_page, name="remote"),
     path(
         "c/<str:customer_id>/promotion/<str:promotion_id>/",
         views.take_promotion,

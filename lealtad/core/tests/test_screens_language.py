@@ -3,6 +3,7 @@ console, sign-in and sign-up, in Spanish and in Portuguese, getting each page an
 forms empty and with nonsense, fails on an English word or an internal field name on screen.
 The e-mails are rendered too."""
 
+import datetime as dt
 import re
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -12,8 +13,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
-from django.utils import translation
+from django.utils import timezone, translation
 
+from lealtad.cashier.models import RemoteRedemption
 from lealtad.core import testing
 from lealtad.ledger import actions as ledger
 from lealtad.offers.actions import offer_gift
@@ -126,6 +128,16 @@ def world(request):
     )
     category = shop.merchant.categories.first()
     other_cashier = testing.make_cashier(shop)
+    now = timezone.now()
+    remote = RemoteRedemption.objects.create(  # P6: a remote redemption waiting for its code
+        merchant=shop.merchant,
+        membership=member.membership,
+        reward=reward,
+        points=10,
+        branch=shop.branch,
+        created_at=now,
+        expires_at=now + dt.timedelta(minutes=10),
+    )
     ids = {
         "customer_id": member.customer.pk,
         "reward_id": reward.pk,
@@ -137,6 +149,7 @@ def world(request):
         "user_id": other_cashier.pk,
         "transaction_id": accrual.transaction.pk,
         "fmt": "csv",
+        "remote_id": remote.pk,
     }
     return shop, ids, incomplete
 
