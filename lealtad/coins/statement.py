@@ -45,6 +45,10 @@ def _label(txn: Transaction, original_kind: str | None) -> str:
         return _("Paid with coins")
     if txn.kind == Kind.EXPIRY:
         return _("Coins expired")
+    if txn.kind in (Kind.CONVERSION, Kind.DONATION):
+        from lealtad.coins.partners import describe  # K4 / K5: the partner's, the cause's name
+
+        return describe(txn)
     if txn.kind == Kind.REVERSAL:
         if original_kind == Kind.COIN_EARN:
             return _("Coins earned, reversed")
@@ -64,6 +68,15 @@ def wallet_card(customer: Customer, viewer: Merchant, limit: int) -> tuple[dict,
     return wallet, coin_statement(customer, viewer, limit) if account_id else []
 
 
+def _where(txn: Transaction) -> str:
+    if txn.merchant_id:
+        return txn.merchant.name
+    conversion = getattr(txn, "partner_conversion", None) if txn.kind == Kind.CONVERSION else None
+    if conversion is not None:
+        return conversion.partner.name
+    return _("Lealtad network")
+
+
 def coin_statement(customer: Customer, viewer: Merchant, limit: int | None = 50) -> list[Line]:
     """The customer's posted coin movements, newest first, each with the balance right after it
     (`Transaction.balance_after`); `limit` the latest lines (None: all, capped at 5000)."""
@@ -80,7 +93,7 @@ def coin_statement(customer: Customer, viewer: Merchant, limit: int | None = 50)
             account__merchant=None,
             status=Status.POSTED,
         )
-        .select_related("merchant", "branch")
+        .select_related("merchant", "branch", "partner_conversion__partner", "donation__cause")
         .annotate(expiry_first=expiry_first)
         .order_by("-posted_at", "-expiry_first", "-created_at")[: limit or 5000]
     )
@@ -107,7 +120,7 @@ def coin_statement(customer: Customer, viewer: Merchant, limit: int | None = 50)
             label=_label(t, originals.get(t.reverses_id)),
             coins=t.points,
             balance=t.balance_after,
-            merchant_name=t.merchant.name if t.merchant_id else _("Lealtad network"),
+            merchant_name=_where(t),
             own=own,
             reversed=t.pk in reversed_ids,
         )
