@@ -45,10 +45,11 @@ def _label(txn: Transaction, original_kind: str | None) -> str:
         return _("Paid with coins")
     if txn.kind == Kind.EXPIRY:
         return _("Coins expired")
-    if txn.kind in (Kind.CONVERSION, Kind.DONATION):
-        from lealtad.coins.partners import describe  # K4 / K5: the partner's, the cause's name
-
-        return describe(txn)
+    # K4 / K5: the partner's or the cause's name is on the movement (Transaction.reason).
+    if txn.kind == Kind.CONVERSION:
+        return _("Coins from %(partner)s") % {"partner": txn.reason}
+    if txn.kind == Kind.DONATION:
+        return _("Donation to %(cause)s") % {"cause": txn.reason}
     if txn.kind == Kind.REVERSAL:
         if original_kind == Kind.COIN_EARN:
             return _("Coins earned, reversed")
@@ -68,15 +69,6 @@ def wallet_card(customer: Customer, viewer: Merchant, limit: int) -> tuple[dict,
     return wallet, coin_statement(customer, viewer, limit) if account_id else []
 
 
-def _where(txn: Transaction) -> str:
-    if txn.merchant_id:
-        return txn.merchant.name
-    conversion = getattr(txn, "partner_conversion", None) if txn.kind == Kind.CONVERSION else None
-    if conversion is not None:
-        return conversion.partner.name
-    return _("Lealtad network")
-
-
 def coin_statement(customer: Customer, viewer: Merchant, limit: int | None = 50) -> list[Line]:
     """The customer's posted coin movements, newest first, each with the balance right after it
     (`Transaction.balance_after`); `limit` the latest lines (None: all, capped at 5000)."""
@@ -93,7 +85,7 @@ def coin_statement(customer: Customer, viewer: Merchant, limit: int | None = 50)
             account__merchant=None,
             status=Status.POSTED,
         )
-        .select_related("merchant", "branch", "partner_conversion__partner", "donation__cause")
+        .select_related("merchant", "branch")
         .annotate(expiry_first=expiry_first)
         .order_by("-posted_at", "-expiry_first", "-created_at")[: limit or 5000]
     )
@@ -120,7 +112,13 @@ def coin_statement(customer: Customer, viewer: Merchant, limit: int | None = 50)
             label=_label(t, originals.get(t.reverses_id)),
             coins=t.points,
             balance=t.balance_after,
-            merchant_name=_where(t),
+            merchant_name=(
+                t.merchant.name
+                if t.merchant_id
+                else t.reason
+                if t.kind == Kind.CONVERSION and t.reason
+                else _("Lealtad network")
+            ),
             own=own,
             reversed=t.pk in reversed_ids,
         )
