@@ -173,3 +173,21 @@ def test_another_merchants_payment_is_not_found(world):
         assert stranger.post(url + step, {"code": "1234"}).status_code == 404
     assert stranger.get("/cashier/coin-payments/nope/").status_code == 404
     assert wallet(customer)["held"] == 500
+
+
+def test_with_an_sms_provider_the_code_goes_to_the_masked_mobile(world, settings):
+    from lealtad.notifications.models import OutgoingSms
+
+    settings.SMS_URL = "console://"
+    _acceptor, customer, client = world
+    customer.mobile = "+573001234567"
+    customer.save()
+    page = start(client, customer).text
+    assert "Código enviado a +57 *** *** 4567" in page, page[page.find("code-sent") :][:200]
+    sms = OutgoingSms.objects.get(customer=customer)
+    assert sms.to == "+573001234567"
+    payment = CoinPayment.objects.get()
+    done = client.post(
+        f"/cashier/coin-payments/{payment.pk}/confirm/", {"code": sent_code(customer)}
+    )
+    assert 'id="coin-receipt"' in done.text
