@@ -1,5 +1,8 @@
 """`make bench`: the server against PostgreSQL with production settings, a realistic data set,
-and for the same duration: accruals over HTTP, customer lookups by document, and pgbench TPC-B.
+and for the same duration: accruals over HTTP, customer lookups by document, and pgbench TPC-B;
+then the latency of a code from its request to the SMS provider (bench/code_delivery.py) and coin
+payments created and confirmed with the code read from the fake SMS provider
+(bench/coin_payments.py).
 
     make bench
     make bench BENCH_ARGS="--customers 200000 --entries 2000000 --duration 30 --clients 16"
@@ -25,6 +28,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import code_delivery  # bench/code_delivery.py: request → SMS provider
+import coin_payments  # bench/coin_payments.py: K3 create + confirm, the code in between
 import dashboard  # bench/dashboard.py: the console's reports
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -279,6 +284,16 @@ def main() -> None:
     after = subprocess.run([*LEALTAD, "ledger-check"], env=env, cwd=ROOT, capture_output=True)
     report["ledger_check_after"] = after.returncode == 0
 
+    print("code delivery: contact-change codes to a fake SMS provider …", flush=True)
+    report["code_delivery"] = code_delivery.measure(
+        os.environ.get("BENCH_CODES_DATABASE_URL", code_delivery.DEFAULT_DB)
+    )
+
+    print("coin payments: create, the code by SMS, confirm …", flush=True)
+    report["coin_payments"] = coin_payments.measure(
+        os.environ.get("BENCH_PAYMENTS_DATABASE_URL", coin_payments.DEFAULT_DB)
+    )
+
     print(f"pgbench TPC-B for {args.duration} s with {args.clients} clients …", flush=True)
     report["pgbench"] = pgbench(args.duration, args.clients)
 
@@ -302,6 +317,40 @@ def main() -> None:
         ),
         ("pgbench TPC-B tps", f"{pg['tps']:.0f}", f"avg {pg['latency_avg_ms']} ms", "", ""),
     ]
+    codes = report["code_delivery"]
+    rows.append(
+        (
+            "code → SMS provider",
+            f"{codes['samples']}",
+            f"p50 {codes['p50_ms']} ms",
+            f"p99 {codes['p99_ms']} ms",
+            f"lost {codes['lost']}",
+        )
+    )
+    pay = report["coin_payments"]
+    rows += [
+        (
+            "coin payment create",
+            f"{pay['captured']}",
+            f"p50 {pay['create_p50_ms']} ms",
+            f"p99 {pay['create_p99_ms']} ms",
+            f"failed {pay['failed']}",
+        ),
+        (
+            "coin payment confirm",
+            f"{pay['payments_per_second']}/s",
+            f"p50 {pay['confirm_p50_ms']} ms",
+            f"p99 {pay['confirm_p99_ms']} ms",
+            "",
+        ),
+        (
+            "payment code → SMS",
+            f"{pay['captured']}",
+            f"p50 {pay['code_p50_ms']} ms",
+            f"p99 {pay['code_p99_ms']} ms",
+            "",
+        ),
+    ]
     print()
     for row in rows:
         print(f"  {row[0]:<24}{row[1]:>8}   {row[2]:<16}{row[3]:<18}{row[4]}")
@@ -313,6 +362,11 @@ def main() -> None:
         "lookup p99 < 10 ms": look["p99_ms"] < 10,
         f"dashboard p99 < {dashboard.GOAL_MS} ms (vacuumed)": report["dashboard"]["goal_met"],
         "ledger-check after the run": report["ledger_check_after"],
+        f"code at the SMS provider < {code_delivery.GOAL_SECONDS:g} s": codes["goal_met"],
+        f"payment code at the SMS provider < {code_delivery.GOAL_SECONDS:g} s": pay[
+            "code_goal_met"
+        ],
+        "coin payments all captured, ledger-check after": not pay["failed"] and pay["ledger_check"],
     }
     report["goals"] = verdicts
     print(f"\n  ratio accruals / pgbench = {ratio:.2f}")

@@ -166,6 +166,9 @@ def export_data(membership: Membership) -> dict:
     emails = OutgoingEmail.objects.filter(customer=customer, merchant=merchant).order_by(
         "created_at", "pk"
     )
+    texts = OutgoingSms.objects.filter(customer=customer, merchant=merchant).order_by(
+        "created_at", "pk"
+    )
 
     def movement(txn: Transaction, balance: bool = True) -> dict:
         row = {
@@ -296,6 +299,16 @@ def export_data(membership: Membership) -> dict:
             }
             for email in emails
         ],
+        "sms": [
+            {
+                "purpose": text.purpose,
+                "to": text.to,
+                "created_at": iso(text.created_at),
+                "status": _email_status(text),
+                "sent_at": iso(text.sent_at),
+            }
+            for text in texts
+        ],
         # Changes of contact or document this merchant asked for (customers.identity).
         "identity_changes": [
             {
@@ -314,8 +327,8 @@ def export_data(membership: Membership) -> dict:
     }
 
 
-def _email_status(email: OutgoingEmail) -> str:
-    # An e-mail that failed is retried until sent (M3): to the customer it is still pending.
+def _email_status(email) -> str:
+    # An e-mail (or SMS) that failed is retried (M3): to the customer it is still pending.
     return "pending" if email.status == "failing" else email.status
 
 

@@ -92,7 +92,7 @@ def test_send_code_by_sms_then_by_email_then_nowhere(fake_twilio, settings):  # 
     to = sms.send_code(ana, merchant=merchant, text="Código: 7310", purpose="coin-payment")
     mail = OutgoingEmail.objects.get(event="code")
     assert to == f"{ana.email[0]}***@example.com" and mail.to == ana.email
-    assert "7310" in mail.body and mail.subject.startswith("Tu código")
+    assert "7310" in mail.body and mail.subject.startswith("Su código")
     # A provider, but no mobile: e-mail too; and neither: a typed error, nothing written.
     settings.SMS_URL = fake_twilio.url()
     ana.mobile = ""
@@ -215,3 +215,27 @@ def test_the_demo_says_where_a_development_sms_appears(settings):
     assert "SMS (payment and redemption codes) are printed here" in _where_messages_appear()
     settings.SMS_URL = ""
     assert "codes go by e-mail" in _where_messages_appear()
+
+
+def test_a_contact_change_code_reaches_the_new_mobile_and_the_export(fake_twilio):  # noqa: F811
+    from lealtad.customers import identity, privacy
+    from lealtad.customers.tests.codes import codes_of
+
+    shop = testing.make_merchant(email_on_join=False)
+    joined = testing.make_customer(shop)
+    ana = joined.customer
+    change = identity.start_change(
+        ana, identity.Requester(shop.merchant, channel="console"), {"mobile": "+573005550123"}
+    )
+    run_worker()
+    code = fake_twilio.last_code("+573005550123", digits="6")
+    assert "confirmación" in fake_twilio.bodies_to("+573005550123")[0]  # the merchant's language
+    owner_code = codes_of(change.pk)["owner_code"]  # to the contact on file
+    codes = {"code": code, "owner_code": owner_code}
+    identity.confirm_change(change, codes["code"], codes["owner_code"])
+    ana.refresh_from_db()
+    assert ana.mobile == "+573005550123"
+    exported = privacy.export_data(joined.membership)["sms"]
+    assert [(t["purpose"], t["to"], t["status"]) for t in exported] == [
+        ("contact-code", "+573005550123", "sent")
+    ]
