@@ -173,3 +173,25 @@ class PayWithPointsForm(forms.Form):
     document_checked = forms.BooleanField(
         label=_("I checked the customer's identity document"), required=False
     )
+
+
+class PayWithCoinsForm(forms.Form):
+    """K3 at an acceptor: an invoice paid, fully or partly, with coins (prefix "cp"). Coins left
+    blank mean the whole invoice, as far as the wallet goes (what the field is prefilled with)."""
+
+    invoice_number = forms.CharField(label=_("Invoice number"), max_length=64)
+    amount = forms.CharField(
+        label=_("Invoice amount"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    coins = forms.IntegerField(
+        label=_("Coins to use"),
+        required=False,
+        min_value=1,
+        max_value=10**12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    document_checked = forms.BooleanField(
+        label=_("The customer showed the physical identity document"), required=False
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lealtad.cashier import coins, point_payments, remote, views
+from lealtad.cashier import coin_payments, coins, point_payments, remote, views
 
 app_name = "cashier"
 urlpatterns = [
@@ -15,6 +15,24 @@ urlpatterns = [
     path("c/<str:customer_id>/accrue/quote/", views.accrual_quote, name="accrual_quote"),
     path("c/<str:customer_id>/coins/earn/", views.earn_coins, name="earn_coins"),
     path("c/<str:customer_id>/coins/", coins.statement, name="coin_statement"),
+    path("c/<str:customer_id>/coins/pay/", coin_payments.start, name="pay_coins"),
+    path(
+        "c/<str:customer_id>/coins/pay/prefill/",
+        coin_payments.coins_prefill,
+        name="pay_coins_prefill",
+    ),
+    path("coin-payments/<str:payment_id>/", coin_payments.payment, name="coin_payment"),
+    path(
+        "coin-payments/<str:payment_id>/confirm/",
+        coin_payments.confirm,
+        name="coin_payment_confirm",
+    ),
+    path(
+        "coin-payments/<str:payment_id>/resend/", coin_payments.resend, name="coin_payment_resend"
+    ),
+    path(
+        "coin-payments/<str:payment_id>/cancel/", coin_payments.cancel, name="coin_payment_cancel"
+    ),
     path("c/<str:customer_id>/points/pay/", point_payments.pay, name="pay_points"),
     path("c/<str:customer_id>/points/pay/quote/", point_payments.quote, name="pay_points_quote"),
     path("c/<str:customer_id>/profile/", views.complete_profile, name="profile"),

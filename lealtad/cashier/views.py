@@ -275,11 +275,17 @@ def accrue(request, customer_id):
 
 def _coin_context(merchant):
     """K2: an issuer's till shows "Acumular monedas" with its rate in words."""
-    issuer = merchant.coin_issuer and coin_roles.coin_status(merchant).issuer
+    status = (
+        coin_roles.coin_status(merchant) if merchant.coin_issuer or merchant.coin_acceptor else None
+    )
+    issuer = merchant.coin_issuer and status.issuer
     return {
         "coin_issuer": issuer,
         "coin_rate_words": rate_in_words(merchant) if issuer else "",
         "earn_form": forms.EarnCoinsForm(prefix="coins"),
+        # K3: an acceptor's till has "Pagar factura con monedas" (cashier/coin_payments.py).
+        "coin_acceptor": merchant.coin_acceptor and status.acceptor,
+        "coin_pay_form": forms.PayWithCoinsForm(prefix="cp"),
     }
 
 

@@ -122,3 +122,18 @@ def test_the_console_profile_shows_the_coin_statement(network):
     page = client.get(f"/console/customers/{customer.pk}/").text
     assert 'id="coin-statement"' in page and "CAFE-77" in page
     assert "Pagado con monedas" in page
+
+
+def test_a_partner_conversion_and_a_donation_name_the_partner_and_the_cause(network):
+    from lealtad.coins.causes import create_cause, donate
+    from lealtad.coins.partners import convert, create_partner
+
+    _issuer, acceptor, customer, _paid = network
+    partner = create_partner("Davipuntos", "0.5")
+    convert(partner=partner, customer=customer, partner_points=100, reference="R-1")
+    donate(customer, create_cause("Techo"), 20)
+    lines = coin_statement(customer, acceptor.merchant)
+    assert (lines[0].coins, lines[0].balance) == (-20, 410)
+    assert "Techo" in lines[0].label
+    assert "Davipuntos" in lines[1].label and lines[1].merchant_name == "Davipuntos"
+    assert (lines[1].coins, lines[1].balance) == (50, 430)

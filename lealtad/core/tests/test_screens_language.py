@@ -5,6 +5,7 @@ The e-mails are rendered too."""
 
 import datetime as dt
 import re
+import uuid
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -138,6 +139,7 @@ def world(request):
         created_at=now,
         expires_at=now + dt.timedelta(minutes=10),
     )
+    payment_id = _coin_payment(shop, member.customer) if country == "CO" else uuid.uuid4()
     ids = {
         "customer_id": member.customer.pk,
         "reward_id": reward.pk,
@@ -148,10 +150,26 @@ def world(request):
         "category_id": category.pk,
         "user_id": other_cashier.pk,
         "transaction_id": accrual.transaction.pk,
+        "payment_id": payment_id,
         "fmt": "csv",
         "remote_id": remote.pk,
     }
     return shop, ids, incomplete
+
+
+def _coin_payment(shop, customer):
+    """K3: the shop accepts coins and a payment waits for its code (the till's code step)."""
+    from lealtad.coins import actions as coins
+    from lealtad.coins import payments
+
+    issuer = testing.make_merchant("Emisor", coin_issuer=True, cashback_rate="0.1")
+    coins.earn_coins(merchant=issuer.merchant, customer=customer, amount=Decimal(5000))
+    shop.merchant.coin_acceptor = True
+    shop.merchant.save(update_fields=["coin_acceptor"])
+    payment = payments.start_payment(
+        merchant=shop.merchant, customer=customer, invoice_amount=Decimal(1000), coins=100
+    )
+    return payment.pk
 
 
 def _url(route: str, ids: dict) -> str:
