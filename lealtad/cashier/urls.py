@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lealtad.cashier import views
+from lealtad.cashier import coin_promotions, views
 
 app_name = "cashier"
 urlpatterns = [
@@ -21,6 +21,11 @@ urlpatterns = [
         "c/<str:customer_id>/promotion/<str:promotion_id>/",
         views.take_promotion,
         name="take_promotion",
+    ),
+    path(
+        "c/<str:customer_id>/coin-promotions/<str:promotion_id>/",
+        coin_promotions.coin_promotion,
+        name="coin_promotion",
     ),
     path("c/<str:customer_id>/gift/<str:offer_id>/", views.redeem_gift, name="redeem_gift"),
 ]

@@ -21,6 +21,7 @@ from lealtad.api.views import coins_of, points_of, reward_rows
 from lealtad.cashier import forms, goals
 from lealtad.cashier.models import Registration
 from lealtad.coins import actions as coins
+from lealtad.coins import promotions as coin_promotions
 from lealtad.coins.words import rate_in_words
 from lealtad.core import money
 from lealtad.core.errors import DuplicateInvoice, LealtadError, NotFound, ValidationFailed
@@ -198,6 +199,7 @@ def _customer_context(request, membership):
                 points_missing=missing,
                 affordable=missing == 0 and row["stock"] != 0,
             )
+    wallet = coins_of(customer)
     offers = [
         o
         for o in GiftOffer.objects.filter(membership=membership, status=GiftStatus.OFFERED)
@@ -209,7 +211,8 @@ def _customer_context(request, membership):
         "membership": membership,
         "customer": customer,
         "points": points,
-        "coins": coins_of(customer),
+        "coins": wallet,
+        **coin_promotions.till_card(merchant, customer, wallet, now),
         "movements": movements,
         "redeem_block": redeem_block,
         "rewards": rewards,
