@@ -163,6 +163,12 @@ def test_demo_is_idempotent_and_shows_the_product():
 
     holders = [wallet_of(c)["available"] for c in Customer.objects.all()]
     assert sum(1 for h in holders if h > 0) == 3 and sum(holders) == 800 + 1100 + 1400 - 300
+    # R3: two coin promotions at the bookshop, one every holder affords, one within reach.
+    from lealtad.coins.promotions import on_sale
+
+    prices = sorted(p.coins_price for p in on_sale(bookshop))
+    assert len(prices) == 2 and prices[0] <= min(h for h in holders if h > 0)
+    assert max(h for h in holders if h > 0) >= prices[1] > sorted(h for h in holders if h)[1]
     assert Customer.objects.filter(profile_complete=False).exists()
     assert Membership.objects.filter(blocked=True).exists()
     assert Customer.objects.filter(document_type="CPF").count() >= 10

@@ -215,6 +215,7 @@ class Command(BaseCommand):
                 merchant=shop.merchant, username="libreria.caja", password=PASSWORD,
                 role="cashier", branch=shop.branch,
             )  # fmt: skip
+        self._coin_promotions(shop.merchant)
         logins = [(shop.merchant, "libreria.admin", "merchant_admin")]
         logins.append((shop.merchant, "libreria.caja", "cashier"))
         if cafe is None or Transaction.objects.filter(kind=Kind.COIN_EARN).exists():
@@ -235,6 +236,26 @@ class Command(BaseCommand):
                     now=timezone.now() - dt.timedelta(days=2),
                 )  # fmt: skip
         return logins
+
+    def _coin_promotions(self, shop: Merchant) -> None:
+        """R3: the bookshop sells two products only for coins; the café's regulars (500, 1 100
+        and 1 400 coins) can afford the bookmark, and the edition is within reach (or not)."""
+        from lealtad.coins.models import CoinPromotion
+
+        if CoinPromotion.objects.filter(merchant=shop).exists():
+            return
+        now = timezone.now()
+        window = {"starts_at": now - dt.timedelta(days=3), "ends_at": now + dt.timedelta(days=60)}
+        CoinPromotion.objects.create(
+            merchant=shop, name="Marcapáginas de mariposas amarillas",
+            description="Marcapáginas ilustrado, edición de la casa.",
+            coins_price=450, stock=None, **window,
+        )  # fmt: skip
+        CoinPromotion.objects.create(
+            merchant=shop, name="Cien años de soledad, edición ilustrada",
+            description="Tapa dura, ilustraciones de Luisa Rivera.",
+            coins_price=1200, stock=5, **window,
+        )  # fmt: skip
 
     def _network_visits(self):
         """One identity, every merchant (N2): café regulars who also buy at the pharmacy."""
