@@ -247,3 +247,25 @@ def test_the_confirm_step_is_only_for_this_merchants_promotions_on_sale():
         url = f"/cashier/c/{customer.pk}/coin-promotions/{other.pk}/"
         assert till.get(url).status_code == 404
     assert till.get(f"/cashier/c/{customer.pk}/coin-promotions/x/").status_code == 404
+
+
+# --- the API --------------------------------------------------------------------------------
+
+
+def test_the_api_lists_those_on_sale_with_what_a_customer_affords():
+    from lealtad.api.tests.conftest import Api
+
+    shop = acceptor()
+    customer = customer_with_coins(shop, amount=500)
+    cheap = promotion(shop, price=450, stock=2)
+    dear = promotion(shop, price=800)
+    promotion(shop, price=10, days=(-5, -1))
+    promotion(acceptor(), price=10)
+    api = Api(shop.api_key)
+    plain = api.get("/coin-promotions").json()
+    assert [p["id"] for p in plain] == [str(cheap.pk), str(dear.pk)]
+    assert plain[0]["stock"] == 2 and plain[0]["affordable"] is None
+    rows = api.get("/coin-promotions", {"customer_id": str(customer.pk)}).json()
+    assert [(p["affordable"], p["coins_missing"]) for p in rows] == [(True, 0), (False, 300)]
+    assert api.get("/coin-promotions", {"customer_id": "nobody"}).status_code == 404
+    assert Api(testing.make_merchant().api_key).get("/coin-promotions").json() == []
