@@ -5,9 +5,9 @@ Taking one is a coin payment like any invoice (`lealtad.coins.payments.start_pay
 
 Stock is reserved when the payment's hold is made and given back when the payment is cancelled
 or expires, so a unit waiting for its code is never sold twice and a cancelled one is never
-lost. Both happen under the promotion's row lock, inside the payment's own transaction
-(`reserve` before the wallet's lock, always in that order), so the last unit goes to exactly one
-of two customers taking it at once.
+lost. Both happen under the promotion's row lock, inside the payment's own transaction and after
+the wallet's lock (wallet, then promotion: the order every path takes, so no deadlock), so the
+last unit goes to exactly one of two customers taking it at once.
 """
 
 from django.db.models import F, Q
@@ -15,7 +15,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lealtad.coins.models import CoinPromotion
-from lealtad.core.errors import LealtadError, NotFound, OutOfStock, PromotionUnavailable
+from lealtad.core.errors import (
+    LealtadError,
+    NotFound,
+    OutOfStock,
+    PromotionUnavailable,
+    ValidationFailed,
+)
 from lealtad.customers import gate
 from lealtad.network import coin_roles
 from lealtad.network.models import Merchant
@@ -68,7 +74,7 @@ def get_promotion(promotion_id, *, merchant: Merchant) -> CoinPromotion:
         raise NotFound(_("No such coin promotion.")) from exc
 
 
-def reserve(promotion_id, *, merchant: Merchant, now=None) -> CoinPromotion:
+def reserve(promotion_id, *, merchant: Merchant, coins=None, now=None) -> CoinPromotion:
     """Take one unit for a payment being held: the promotion row locked, checked on sale, its
     stock (when counted) one less. Must run inside the payment's transaction (outside one,
     Django refuses the row lock)."""
@@ -81,6 +87,17 @@ def reserve(promotion_id, *, merchant: Merchant, now=None) -> CoinPromotion:
         raise NotFound(_("No such coin promotion.")) from exc
     if not promotion.active or not (promotion.starts_at <= now < promotion.ends_at):
         raise PromotionUnavailable(_("This coin promotion is not on sale now."))
+    if coins is not None and coins != promotion.coins_price:
+        # The price changed since the till listed it: the customer agreed to another price.
+        raise ValidationFailed(
+            [
+                {
+                    "field": "coins",
+                    "message": _("The price of this coin promotion is now %(coins)s coins.")
+                    % {"coins": promotion.coins_price},
+                }
+            ]
+        )
     if promotion.stock is not None:
         if promotion.stock <= 0:
             raise OutOfStock(_("This coin promotion is sold out."))

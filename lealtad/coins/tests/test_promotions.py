@@ -20,7 +20,7 @@ from lealtad.coins.tests.promo_helpers import (
     promotion,
 )
 from lealtad.core import testing
-from lealtad.core.errors import NotFound, OutOfStock, PromotionUnavailable
+from lealtad.core.errors import NotFound, OutOfStock, PromotionUnavailable, ValidationFailed
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +77,8 @@ def test_reserve_takes_a_unit_under_the_lock_and_release_gives_it_back():
     unlimited = promotion(shop)
     with transaction.atomic():
         assert promotions.reserve(unlimited.pk, merchant=shop.merchant).stock is None
+    with pytest.raises(ValidationFailed), transaction.atomic():
+        promotions.reserve(unlimited.pk, merchant=shop.merchant, coins=99)
     promotions.release(unlimited.pk)
     assert CoinPromotion.objects.get(pk=unlimited.pk).stock is None
     ended = promotion(shop, days=(-5, -1))
