@@ -24,9 +24,9 @@ run: $(STAMP)
 	@mkdir -p var
 	$(BIN)/lealtad migrate --no-input -v 0
 	$(BIN)/lealtad collectstatic --no-input -v 0
-	$(BIN)/lealtad demo
-	@echo "Serving with one task worker (e-mails, daily expiry); more: .venv/bin/lealtad worker"
-	$(BIN)/lealtad serve --host 127.0.0.1 --port 8000
+	SMS_URL=console:// $(BIN)/lealtad demo
+	@echo "Serving with one task worker (e-mails, SMS, daily expiry); more: .venv/bin/lealtad worker"
+	SMS_URL=$${SMS_URL:-console://} $(BIN)/lealtad serve --host 127.0.0.1 --port 8000
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

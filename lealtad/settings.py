@@ -189,6 +189,14 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 # How long a failing e-mail is retried (a capped doubling backoff) before it is marked failed.
 EMAIL_RETRY_HOURS = envint("EMAIL_RETRY_HOURS", 48, minimum=1)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Lealtad <no-reply@lealtad.local>")
+# The SMS provider (M2): twilio://ACCOUNT_SID:AUTH_TOKEN@?from=+57…, console:// (prints), or
+# empty: no SMS, codes go by e-mail. See lealtad/notifications/sms.py and docs/tasks.md.
+SMS_URL = env("SMS_URL", "")
+from lealtad.core.sms_url import parse_sms_url  # noqa: E402
+
+parse_sms_url(SMS_URL)  # a malformed SMS_URL stops the start, it does not fail each message
+# How long a failing SMS is retried (the e-mail's backoff) before it is marked failed.
+SMS_RETRY_HOURS = envint("SMS_RETRY_HOURS", 24, minimum=1)
 
 # Staff API tokens live this long; POS API keys do not expire (they are revoked).
 API_TOKEN_HOURS = envint("API_TOKEN_HOURS", 12, minimum=1)

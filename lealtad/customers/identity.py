@@ -32,7 +32,7 @@ from lealtad.core.errors import (
 )
 from lealtad.core.ids import parse_id
 from lealtad.customers import actions, documents
-from lealtad.customers.models import ContactCodeSms, Customer, IdentityChange
+from lealtad.customers.models import Customer, IdentityChange
 from lealtad.network.models import ApiKey, Merchant, User
 
 CONTACTS = ("email", "mobile")
@@ -465,7 +465,7 @@ def _masked_target(target: str) -> str | None:
 
 def _send_code(change: IdentityChange, now) -> None:
     """Fresh codes: their HMACs on the change, each code only in the message that carries it
-    (the e-mail outbox, or the SMS one)."""
+    (the e-mail outbox, or the SMS one: `notifications.sms.queue_sms`, sent by the worker)."""
     code = f"{secrets.randbelow(10**6):06d}"
     change.code_hash = _hash(change, code)
     change.attempts = 0
@@ -521,6 +521,16 @@ def _message(change: IdentityChange, to: str, code: str, now) -> None:
             created_at=now,
         )
     else:
-        ContactCodeSms.objects.create(
-            change=change, to=to, body=f"{merchant.name}: {code}"[:300], created_at=now
+        from lealtad.notifications.sms import queue_sms
+
+        with translation.override(mail.language_for(merchant)):
+            text = (
+                _(
+                    "%(merchant)s: your confirmation code is %(code)s (valid for %(minutes)d "
+                    "minutes). If you did not ask for a change of your data, do not give it."
+                )
+                % words
+            )
+        queue_sms(
+            to, text, purpose="contact-code", customer=change.customer, merchant=merchant, now=now
         )

@@ -241,21 +241,3 @@ class IdentityChange(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["customer", "created_at"], name="identity_change_idx")]
-
-
-class ContactCodeSms(models.Model):
-    """A confirmation code waiting for the SMS channel (there is no SMS provider yet): the
-    sender takes the unsent rows. Blanked by anonymisation like the e-mail outbox."""
-
-    change = models.ForeignKey(IdentityChange, on_delete=models.CASCADE, related_name="sms")
-    to = models.CharField(max_length=20)
-    body = models.CharField(max_length=300)
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(
-                fields=["created_at"], condition=Q(sent_at__isnull=True), name="contact_sms_unsent"
-            )
-        ]

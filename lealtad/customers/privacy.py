@@ -13,6 +13,7 @@ Where a customer's personal data lives, and what anonymisation does with it:
   customer's identifiers. Holder and dependent links stay: the others are other people.
 - `OutgoingEmail`: address, subject, body and last error are blanked; e-mails still waiting are
   cancelled (`cancelled_at`, so neither their send task nor `send-emails` sends them).
+- `OutgoingSms`: the same: number, body and last error blanked, SMS still waiting cancelled.
 - `GiftOffer.note`: staff free text about the customer, blanked.
 - `IdempotencyRecord`: a registration's stored API response (kept 24 hours for replays) holds the
   profile; it is rewritten to the anonymised profile so a replay still answers without re-running.
@@ -44,7 +45,7 @@ from lealtad.ledger import ledger
 from lealtad.ledger.models import AccountKind, Kind, Transaction
 from lealtad.network.models import Merchant, User
 from lealtad.notifications import actions as mail
-from lealtad.notifications.models import OutgoingEmail
+from lealtad.notifications.models import OutgoingEmail, OutgoingSms
 from lealtad.offers.models import GiftOffer, PromotionUse
 
 log = logging.getLogger("lealtad.privacy")
@@ -383,6 +384,8 @@ class Anonymisation:
     consents_withdrawn: int = 0
     emails_blanked: int = 0
     emails_cancelled: int = 0
+    sms_blanked: int = 0
+    sms_cancelled: int = 0
     gift_notes_blanked: int = 0
     api_replays_redacted: int = 0
 
@@ -448,6 +451,10 @@ def anonymise(
         report.emails_cancelled = mail.cancel(emails, EMAIL_CANCELLED, now=now)
         emails.filter(sent_at__isnull=False).update(last_error="")
         report.emails_blanked = emails.update(to="", subject="", body="")
+        texts = OutgoingSms.objects.filter(customer=locked)
+        report.sms_cancelled = mail.cancel(texts, EMAIL_CANCELLED, now=now)
+        texts.filter(sent_at__isnull=False).update(last_error="")
+        report.sms_blanked = texts.update(to="", body="")
         report.gift_notes_blanked = (
             GiftOffer.objects.filter(membership__customer=locked).exclude(note="").update(note="")
         )
@@ -461,8 +468,9 @@ def anonymise(
 
 def _erase_identity_changes(customer: Customer, now) -> None:
     """The audit of contact and document changes keeps who asked and when, not the values;
-    a change still waiting can no longer be confirmed, and unsent codes are not sent."""
-    from lealtad.customers.models import ContactCodeSms, IdentityChange
+    a change still waiting can no longer be confirmed (its unsent SMS codes were cancelled with
+    the customer's other SMS)."""
+    from lealtad.customers.models import IdentityChange
 
     changes = IdentityChange.objects.filter(customer=customer)
     changes.filter(state=IdentityChange.State.PENDING).update(
@@ -471,9 +479,6 @@ def _erase_identity_changes(customer: Customer, now) -> None:
     changes.update(
         old_value="", new_value="", sent_to="", owner_sent_to="", code_hash="", owner_code_hash=""
     )
-    sms = ContactCodeSms.objects.filter(change__customer=customer)
-    sms.filter(sent_at__isnull=True).delete()  # nothing left to send
-    sms.update(to="", body="")
 
 
 def _scrubber(customer: Customer):

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 
 from lealtad.customers.models import Customer
 from lealtad.network.models import Merchant
-from lealtad.notifications.models import Event, OutgoingEmail
+from lealtad.notifications.models import Event, OutgoingEmail, OutgoingSms
 
 log = logging.getLogger("lealtad.mail")
 # M3: after a failure an e-mail waits 10 s, 20 s, 40 s, … up to 5 minutes between attempts, and
@@ -42,7 +42,7 @@ def queue(event: str, merchant: Merchant, customer: Customer, now=None, **contex
     with translation.override(language_for(merchant)):
         subject = render_to_string(f"notifications/{event}_subject.txt", context)
         body = render_to_string(f"notifications/{event}.txt", context)
-    return OutgoingEmail.objects.create(  # its send task is enqueued by apps._enqueue_new_email
+    return OutgoingEmail.objects.create(  # its send task is enqueued by apps._enqueue_new_row
         merchant=merchant,
         customer=customer,
         event=event,
@@ -53,12 +53,14 @@ def queue(event: str, merchant: Merchant, customer: Customer, now=None, **contex
     )
 
 
-def enqueue(row: OutgoingEmail, run_after=None) -> None:
-    """M2: the task that sends `row`, written in the caller's transaction (the database backend
-    stores it as a row): rolled back with the movement, never lost once committed."""
-    from lealtad.notifications.tasks import send_email
+def enqueue(row: OutgoingEmail | OutgoingSms, run_after=None) -> None:
+    """M2: the task that sends `row` (an e-mail or an SMS), written in the caller's transaction
+    (the database backend stores it as a row): rolled back with the movement, never lost once
+    committed."""
+    from lealtad.notifications.tasks import send_email, send_sms
 
-    task = send_email.using(run_after=run_after) if run_after else send_email
+    send = send_sms if isinstance(row, OutgoingSms) else send_email
+    task = send.using(run_after=run_after) if run_after else send
     task.enqueue(row.pk)
 
 
@@ -69,10 +71,10 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(cap, first * 2 ** min(max(attempts - 1, 0), 30)))
 
 
-def waiting(now=None):
-    """E-mails due now: not sent, not cancelled, their backoff over."""
+def waiting(now=None, model=OutgoingEmail):
+    """E-mails (or SMS) due now: not sent, not cancelled, their backoff over."""
     now = now or timezone.now()
-    return OutgoingEmail.objects.filter(
+    return model.objects.filter(
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
         sent_at__isnull=True,
         cancelled_at__isnull=True,
@@ -88,16 +90,23 @@ def resend_stuck(now=None, batch: int = 500) -> int:
     not: its task died with a worker killed in the middle of it (django-tasks-db leaves such a
     task RUNNING for good). A duplicate is harmless: `send_one` locks the row and sends once."""
     now = now or timezone.now()
-    stuck = waiting(now - STUCK_AFTER).filter(
-        Q(next_attempt_at__isnull=False) | Q(created_at__lte=now - STUCK_AFTER)
-    )
     count = 0
-    with transaction.atomic():
-        for row in stuck.order_by("created_at")[:batch]:
-            enqueue(row)
-            count += 1
-    if count:
-        log.warning("%d e-mails had lost their task (a worker died?): enqueued again", count)
+    for model in (OutgoingEmail, OutgoingSms):
+        stuck = waiting(now - STUCK_AFTER, model).filter(
+            Q(next_attempt_at__isnull=False) | Q(created_at__lte=now - STUCK_AFTER)
+        )
+        found = 0
+        with transaction.atomic():
+            for row in stuck.order_by("created_at")[:batch]:
+                enqueue(row)
+                found += 1
+        if found:
+            log.warning(
+                "%d %s had lost their task (a worker died?): enqueued again",
+                found,
+                model._meta.verbose_name_plural,
+            )
+        count += found
     return count
 
 
@@ -183,8 +192,9 @@ def cancel(emails, reason: str, now=None) -> int:
 
 
 def retry_now(emails) -> int:
-    """The operator's "try again now", after fixing the mail server: a failed e-mail too gets
-    a fresh task (and a fresh EMAIL_RETRY_HOURS of retries, counted from now)."""
+    """The operator's "try again now", after fixing the mail server (or the SMS provider): a
+    failed e-mail or SMS too gets a fresh task (and a fresh EMAIL_RETRY_HOURS, or
+    SMS_RETRY_HOURS, of retries, counted from now)."""
     count = 0
     with transaction.atomic():
         for row in emails.filter(sent_at__isnull=True, cancelled_at__isnull=True):
@@ -206,8 +216,8 @@ class OutboxState:
     failed: int = 0  # retried for EMAIL_RETRY_HOURS, given up: only the operator sends them
 
 
-def outbox_state() -> OutboxState:
-    unsent = OutgoingEmail.objects.filter(sent_at__isnull=True, cancelled_at__isnull=True)
+def outbox_state(model=OutgoingEmail) -> OutboxState:
+    unsent = model.objects.filter(sent_at__isnull=True, cancelled_at__isnull=True)
     failing = unsent.filter(attempts__gt=0, failed_at__isnull=True)
     oldest = failing.order_by("created_at").values_list("created_at", flat=True).first()
     failed = unsent.filter(failed_at__isnull=False).count()
@@ -222,18 +232,25 @@ def _mailer():
 
 
 def _failed(row: OutgoingEmail, exc: Exception, now) -> None:
+    record_failure(row, exc, now, hours=getattr(settings, "EMAIL_RETRY_HOURS", 48))
+
+
+def record_failure(row, exc: Exception, now, *, hours: int, final: bool = False) -> None:
+    """One failed attempt of an outbox message (e-mail or SMS): its error, and the next attempt
+    after the backoff, or failed once `hours` of retries have passed (at once when `final`: the
+    provider refused the message itself, trying again would change nothing)."""
     row.attempts += 1
     row.last_error = f"{type(exc).__name__}: {exc}"[:300]
     row.next_attempt_at = now + retry_delay(row.attempts)
-    hours = getattr(settings, "EMAIL_RETRY_HOURS", 48)
-    if row.next_attempt_at - (row.retry_from or row.created_at) > timedelta(hours=hours):
+    if final or row.next_attempt_at - (row.retry_from or row.created_at) > timedelta(hours=hours):
         row.failed_at, row.next_attempt_at = now, None  # given up: the operator sees it
     row.save(update_fields=["attempts", "last_error", "next_attempt_at", "failed_at"])
     # Loud, not silent: every failure is logged, and an error once it has failed for long.
     level = logging.ERROR if row.attempts >= 10 or row.failed_at else logging.WARNING
     log.log(
         level,
-        "e-mail %s not sent (attempt %d, next at %s): %s",
+        "%s %s not sent (attempt %d, next at %s): %s",
+        row._meta.verbose_name,
         row.pk,
         row.attempts,
         row.next_attempt_at.isoformat() if row.next_attempt_at else "never: failed",

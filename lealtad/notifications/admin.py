@@ -6,7 +6,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from lealtad.notifications import actions
-from lealtad.notifications.models import OutgoingEmail
+from lealtad.notifications.models import OutgoingEmail, OutgoingSms
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -38,24 +38,25 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-@admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin):
-    list_display = (
-        "created_at",
-        "event",
-        "merchant",
-        "to",
-        "status_label",
-        "attempts",
-        "next_attempt_at",
-        "last_error",
-    )
-    list_filter = (StatusFilter, "event")
+class OutboxAdmin(admin.ModelAdmin):
+    """What the e-mail and the SMS outboxes share: the status filter, the operator's warnings
+    about what fails, and "Try again now"."""
+
+    list_filter = (StatusFilter,)
     list_select_related = ("merchant",)
     search_fields = ("=to",)
     ordering = ("-created_at",)
     show_full_result_count = False
     actions = ["retry_now"]
+
+    def failing_message(self, state) -> str:
+        raise NotImplementedError
+
+    def failed_message(self, state) -> str:
+        raise NotImplementedError
+
+    def retried_message(self, count: int) -> str:
+        raise NotImplementedError
 
     @admin.display(description=_("status"))
     def status_label(self, obj):
@@ -68,38 +69,17 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
         }[obj.status]
 
     def changelist_view(self, request, extra_context=None):
-        state = actions.outbox_state()
+        state = actions.outbox_state(self.model)
         if state.failing:
-            self.message_user(
-                request,
-                gettext(
-                    "%(count)d e-mails could not be sent yet (the oldest since %(since)s); "
-                    "they are retried until the mail server takes them."
-                )
-                % {
-                    "count": state.failing,
-                    "since": state.oldest_failing.strftime("%Y-%m-%d %H:%M"),
-                },
-                messages.WARNING,
-            )
+            self.message_user(request, self.failing_message(state), messages.WARNING)
         if state.failed:
-            self.message_user(
-                request,
-                gettext(
-                    "%(count)d e-mails failed after %(hours)d hours of retries; read their error, "
-                    "fix the cause and choose “Try again now”."
-                )
-                % {"count": state.failed, "hours": settings.EMAIL_RETRY_HOURS},
-                messages.ERROR,
-            )
+            self.message_user(request, self.failed_message(state), messages.ERROR)
         return super().changelist_view(request, extra_context)
 
     @admin.action(description=_("Try again now"))
     def retry_now(self, request, queryset):
         count = actions.retry_now(queryset)
-        self.message_user(
-            request, gettext("E-mails due now: %(count)d.") % {"count": count}, messages.SUCCESS
-        )
+        self.message_user(request, self.retried_message(count), messages.SUCCESS)
 
     # The outbox is a record: rows change only by sending, retrying or cancelling.
     def has_add_permission(self, request):
@@ -110,3 +90,64 @@ class OutgoingEmailAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(OutboxAdmin):
+    list_display = (
+        "created_at",
+        "event",
+        "merchant",
+        "to",
+        "status_label",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+    )
+    list_filter = (StatusFilter, "event")
+
+    def failing_message(self, state):
+        return gettext(
+            "%(count)d e-mails could not be sent yet (the oldest since %(since)s); "
+            "they are retried until the mail server takes them."
+        ) % {"count": state.failing, "since": state.oldest_failing.strftime("%Y-%m-%d %H:%M")}
+
+    def failed_message(self, state):
+        return gettext(
+            "%(count)d e-mails failed after %(hours)d hours of retries; read their error, "
+            "fix the cause and choose “Try again now”."
+        ) % {"count": state.failed, "hours": settings.EMAIL_RETRY_HOURS}
+
+    def retried_message(self, count):
+        return gettext("E-mails due now: %(count)d.") % {"count": count}
+
+
+@admin.register(OutgoingSms)
+class OutgoingSmsAdmin(OutboxAdmin):
+    list_display = (
+        "created_at",
+        "purpose",
+        "merchant",
+        "to",
+        "status_label",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "provider_id",
+    )
+    list_filter = (StatusFilter, "purpose")
+
+    def failing_message(self, state):
+        return gettext(
+            "%(count)d SMS could not be sent yet (the oldest since %(since)s); "
+            "they are retried until the SMS provider takes them."
+        ) % {"count": state.failing, "since": state.oldest_failing.strftime("%Y-%m-%d %H:%M")}
+
+    def failed_message(self, state):
+        return gettext(
+            "%(count)d SMS failed after %(hours)d hours of retries (or were refused by the "
+            "provider); read their error, fix the cause and choose “Try again now”."
+        ) % {"count": state.failed, "hours": settings.SMS_RETRY_HOURS}
+
+    def retried_message(self, count):
+        return gettext("SMS due now: %(count)d.") % {"count": count}

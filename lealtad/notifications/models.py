@@ -18,8 +18,41 @@ class Event(models.TextChoices):
     CODE = "code", _("A confirmation code")
 
 
-class OutgoingEmail(models.Model):
+class Outgoing(models.Model):
+    """What every outbox message shares (e-mail, SMS): written in the transaction of what it
+    tells, sent by a task, retried with backoff (`actions.record_failure`), then failed and
+    shown to the operator, who can send it again."""
+
     merchant = models.ForeignKey(Merchant, null=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    # M3: a failed message waits until then (a capped backoff) and is tried again. Null: due now.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Only a deliberate act stops a message (the customer was anonymised); `last_error` says why.
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    # M3: retried for EMAIL_RETRY_HOURS / SMS_RETRY_HOURS and then marked failed, `last_error`
+    # says why; the operator's "try again now" clears it and enqueues it again.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    # When the operator's "try again now" started a new retry window (null: at created_at).
+    retry_from = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def status(self) -> str:
+        if self.sent_at is not None:
+            return "sent"
+        if self.cancelled_at is not None:
+            return "cancelled"
+        if self.failed_at is not None:
+            return "failed"
+        return "failing" if self.attempts else "pending"
+
+
+class OutgoingEmail(Outgoing):
     customer = models.ForeignKey(
         Customer, null=True, on_delete=models.SET_NULL, related_name="emails"
     )
@@ -27,20 +60,6 @@ class OutgoingEmail(models.Model):
     to = models.EmailField()
     subject = models.CharField(max_length=200)
     body = models.TextField()
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-    # M3: a failed e-mail waits until then (a capped backoff) and is tried again, for as long
-    # as it takes: none is ever given up on. Null: due now.
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # Only a deliberate act stops an e-mail (the customer was anonymised); `last_error` says why.
-    cancelled_at = models.DateTimeField(null=True, blank=True)
-    # M3: retried for EMAIL_RETRY_HOURS (48 by default) and then marked failed, `last_error` says
-    # why; the operator's "try again now" clears it and enqueues it again.
-    failed_at = models.DateTimeField(null=True, blank=True)
-    # When the operator's "try again now" started a new retry window (null: at created_at).
-    retry_from = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -54,15 +73,34 @@ class OutgoingEmail(models.Model):
     def __str__(self) -> str:
         return f"{self.event} → {self.to}"
 
-    @property
-    def status(self) -> str:
-        if self.sent_at is not None:
-            return "sent"
-        if self.cancelled_at is not None:
-            return "cancelled"
-        if self.failed_at is not None:
-            return "failed"
-        return "failing" if self.attempts else "pending"
+
+class OutgoingSms(Outgoing):
+    """M2: an SMS to a customer (a payment or redemption code, a contact-change code), sent by
+    `tasks.send_sms` through the provider SMS_URL names (`sms.py`)."""
+
+    customer = models.ForeignKey(
+        Customer, null=True, on_delete=models.SET_NULL, related_name="sms_messages"
+    )
+    # What it is for, a short stable word: "contact-code", "coin-payment", "remote-redemption"…
+    purpose = models.CharField(max_length=40)
+    to = models.CharField(max_length=20)  # E.164
+    body = models.CharField(max_length=640)
+    # The provider's id for the message (Twilio's "SM…" sid), once it took it.
+    provider_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing SMS")
+        verbose_name_plural = _("outgoing SMS")
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at", "created_at"],
+                condition=Q(sent_at__isnull=True, cancelled_at__isnull=True),
+                name="sms_outbox_waiting",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} → {self.to}"
 
 
 class ScheduledRun(models.Model):

@@ -12,8 +12,16 @@ def send_email(email_id: int) -> str:
 
 
 @task()
+def send_sms(sms_id: int) -> str:
+    """Hand one outbox SMS to the provider; a failure enqueues the next attempt (M3)."""
+    from lealtad.notifications.sms import send_one
+
+    return send_one(sms_id)
+
+
+@task()
 def outbox_sweep() -> int:
-    """Every 10 minutes: e-mails whose task was lost with a killed worker get a new one."""
+    """Every 10 minutes: e-mails and SMS whose task was lost with a killed worker get a new one."""
     from lealtad.notifications.actions import resend_stuck
 
     return resend_stuck()

@@ -2,8 +2,8 @@
 
 import re
 
-from lealtad.customers.models import ContactCodeSms, IdentityChange
-from lealtad.notifications.models import OutgoingEmail
+from lealtad.customers.models import IdentityChange
+from lealtad.notifications.models import OutgoingEmail, OutgoingSms
 
 
 def code_in(text: str) -> str:
@@ -13,7 +13,7 @@ def code_in(text: str) -> str:
 def last_code(to: str) -> str:
     if "@" in to:
         return code_in(OutgoingEmail.objects.filter(to=to, event="code").latest("pk").body)
-    return code_in(ContactCodeSms.objects.filter(to=to).latest("pk").body)
+    return code_in(OutgoingSms.objects.filter(to=to, purpose="contact-code").latest("pk").body)
 
 
 def codes_of(change_id) -> dict:

@@ -8,9 +8,9 @@ import pytest
 from lealtad.core import testing
 from lealtad.core.errors import ChangeClosed, ConfirmationRequired, TooManyCodes
 from lealtad.customers import identity, privacy
-from lealtad.customers.models import ContactCodeSms, Customer, IdentityChange
+from lealtad.customers.models import Customer, IdentityChange
 from lealtad.customers.tests.codes import codes_of
-from lealtad.notifications.models import OutgoingEmail
+from lealtad.notifications.models import OutgoingEmail, OutgoingSms
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_a_customer_gets_a_limited_number_of_codes_a_day(ana, by):
 
 def test_the_code_is_kept_only_as_an_hmac(ana, by):
     change = identity.start_change(ana, by, {"mobile": "+573005556677"})
-    code = code_of(ContactCodeSms.objects.get(change=change).body)
+    code = code_of(OutgoingSms.objects.get(to="+573005556677").body)
     row = IdentityChange.objects.get(pk=change.pk)
     stored = [str(getattr(row, f.attname)) for f in IdentityChange._meta.fields]
     assert not any(code in value for value in stored)
@@ -96,14 +96,15 @@ def test_a_contact_changed_meanwhile_cancels_the_change(ana, by):
 def test_anonymisation_erases_the_values_of_the_changes_and_cancels_what_waits(ana, by):
     identity.update_profile(ana, {"last_name": "Gómez Ruiz"}, by)
     waiting = identity.start_change(ana, by, {"mobile": "+573005556677"})
-    code = code_of(ContactCodeSms.objects.get(change=waiting).body)
+    code = code_of(OutgoingSms.objects.get(to="+573005556677").body)
     privacy.anonymise_customer(ana)
     rows = IdentityChange.objects.filter(customer=ana)
     assert rows.count() == 2
     for row in rows:
         assert (row.old_value, row.new_value, row.sent_to, row.code_hash) == ("", "", "", "")
         assert row.state != "pending" and row.merchant_id == by.merchant.pk
-    assert not ContactCodeSms.objects.filter(change__customer=ana).exclude(to="").exists()
+    assert not OutgoingSms.objects.filter(customer=ana).exclude(to="").exists()
+    assert OutgoingSms.objects.filter(customer=ana, cancelled_at__isnull=False).exists()
     with pytest.raises(ChangeClosed):
         identity.confirm_change(waiting, code)
 

@@ -48,6 +48,8 @@ class Command(BaseCommand):
                     f"{report.consents_withdrawn}",
                     f"  e-mails blanked: {report.emails_blanked}, of which cancelled before "
                     f"sending: {report.emails_cancelled}",
+                    f"  SMS blanked: {report.sms_blanked}, of which cancelled before "
+                    f"sending: {report.sms_cancelled}",
                     f"  gift notes blanked: {report.gift_notes_blanked}; API replays redacted: "
                     f"{report.api_replays_redacted}",
                     "  ledger untouched: balances, movements and lots stay as they were",

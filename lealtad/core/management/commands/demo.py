@@ -193,7 +193,7 @@ class Command(BaseCommand):
                 f"  {membership.merchant.name:<22} {customer.document_type} "
                 f"{customer.document_number:<14} {qr_payload(customer)}"
             )
-        self.stdout.write("")
+        self.stdout.write(_where_messages_appear())
 
     def _coin_network(self) -> list:
         """N5 / K2: the café issues the network's coins (COP), a Colombian bookshop accepts
@@ -563,3 +563,20 @@ class Command(BaseCommand):
                 )
 
         return redeem
+
+
+def _where_messages_appear() -> str:
+    """Where a development e-mail and SMS (a payment or redemption code) show up."""
+    from django.conf import settings
+
+    from lealtad.notifications.sms import provider
+
+    sms = provider()
+    if sms is None:
+        where = "no SMS provider (SMS_URL is empty): codes go by e-mail"
+    elif sms.kind == "console":
+        where = "SMS (payment and redemption codes) are printed here, by the task worker"
+    else:
+        where = f"SMS go to Twilio ({sms.base}) from {sms.sender or sms.messaging_service}"
+    mail = "printed here too" if settings.EMAIL_URL.startswith("console") else "sent by SMTP"
+    return f"\nMessages: {where}; e-mails are {mail}.\n"

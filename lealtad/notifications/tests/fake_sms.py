@@ -1,0 +1,120 @@
+"""A fake Twilio: a real HTTP server on 127.0.0.1 (port 0, a thread) that speaks the Messages
+API's shape, records every request, and can be told to fail (an HTTP status) or to hang.
+
+    from lealtad.notifications.tests.fake_sms import fake_twilio  # noqa: F401 (a fixture)
+
+    def test_x(fake_twilio):          # SMS_URL points at it for the test
+        ...
+        run_worker()
+        assert fake_twilio.last_code("+573001112233") == "1234"
+"""
+
+import base64
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+import pytest
+
+SID, TOKEN, SENDER = "AC0123456789abcdef0123456789abcdef", "secret-token", "+15005550006"
+
+
+@dataclass
+class Received:
+    path: str
+    auth: tuple[str, str] | None
+    content_type: str
+    form: dict
+    at: float  # time.time() when it arrived
+
+
+@dataclass
+class FakeTwilio:
+    server: ThreadingHTTPServer
+    requests: list[Received] = field(default_factory=list)
+    fail_with: int | None = None  # answer this HTTP status (and a Twilio error body)
+    hang_seconds: float = 0  # sleep this long before answering (a timeout for the client)
+    arrived: threading.Condition = field(default_factory=threading.Condition)
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    def url(self, timeout=2) -> str:
+        return (
+            f"twilio://{SID}:{TOKEN}@127.0.0.1:{self.port}"
+            f"?from=%2B{SENDER[1:]}&scheme=http&timeout={timeout}"
+        )
+
+    @property
+    def messages(self) -> list[dict]:
+        """The forms of the messages it accepted (answered 201)."""
+        return [r.form for r in self.requests if r.form.get("_accepted")]
+
+    def bodies_to(self, to: str) -> list[str]:
+        return [m["Body"] for m in self.messages if m.get("To") == to]
+
+    def last_code(self, to: str, digits: str = "4,6") -> str:
+        return re.findall(rf"\b(\d{{{digits}}})\b", self.bodies_to(to)[-1])[-1]
+
+    def wait_for(self, count: int, timeout: float = 10) -> bool:
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.messages) >= count, timeout)
+
+
+def start() -> FakeTwilio:
+    fake: FakeTwilio
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode()
+            form = {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+            auth = None
+            header = self.headers.get("Authorization", "")
+            if header.startswith("Basic "):
+                user, _sep, password = base64.b64decode(header[6:]).decode().partition(":")
+                auth = (user, password)
+            got = Received(self.path, auth, self.headers.get("Content-Type", ""), form, time.time())
+            if fake.hang_seconds:
+                time.sleep(fake.hang_seconds)
+            path_ok = self.path == f"/2010-04-01/Accounts/{SID}/Messages.json"
+            if fake.fail_with or auth != (SID, TOKEN) or not path_ok:
+                status = fake.fail_with or (401 if path_ok else 404)
+                answer = {"code": 20003 if status == 401 else 21211, "message": "fake refusal"}
+                answer["status"] = status
+            else:
+                status = 201
+                form["_accepted"] = True
+                answer = {"sid": f"SM{len(fake.requests):032d}", "status": "queued", **form}
+            with fake.arrived:
+                fake.requests.append(got)
+                fake.arrived.notify_all()
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    fake = FakeTwilio(server)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return fake
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    fake = start()
+    settings.SMS_URL = fake.url()
+    yield fake
+    fake.server.shutdown()
+    fake.server.server_close()
