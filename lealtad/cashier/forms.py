@@ -153,3 +153,23 @@ def add_errors(form, errors) -> None:
     for error in errors:
         field = error["field"] if error["field"] in form.fields else None
         form.add_error(field, error["message"])
+
+
+class PayWithPointsForm(forms.Form):
+    """P7 at the till: points off an invoice (prefix "pp": ids never clash)."""
+
+    invoice_number = forms.CharField(label=_("Invoice number"), max_length=64)
+    amount = forms.CharField(
+        label=_("Invoice amount"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+    points = forms.IntegerField(
+        label=_("Points to use"),
+        min_value=1,
+        max_value=10**12,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    document_checked = forms.BooleanField(
+        label=_("I checked the customer's identity document"), required=False
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lealtad.cashier import coin_promotions, views
+from lealtad.cashier import coin_promotions, coins, point_payments, views
 
 app_name = "cashier"
 urlpatterns = [
@@ -14,6 +14,9 @@ urlpatterns = [
     path("c/<str:customer_id>/accrue/", views.accrue, name="accrue"),
     path("c/<str:customer_id>/accrue/quote/", views.accrual_quote, name="accrual_quote"),
     path("c/<str:customer_id>/coins/earn/", views.earn_coins, name="earn_coins"),
+    path("c/<str:customer_id>/coins/", coins.statement, name="coin_statement"),
+    path("c/<str:customer_id>/points/pay/", point_payments.pay, name="pay_points"),
+    path("c/<str:customer_id>/points/pay/quote/", point_payments.quote, name="pay_points_quote"),
     path("c/<str:customer_id>/profile/", views.complete_profile, name="profile"),
     path("c/<str:customer_id>/contact/", views.contact_change, name="contact"),
     path("c/<str:customer_id>/redeem/<str:reward_id>/", views.redeem, name="redeem"),

@@ -17,17 +17,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lealtad.api.views import coins_of, points_of, reward_rows
+from lealtad.api.views import points_of, reward_rows
 from lealtad.cashier import forms, goals
 from lealtad.cashier.models import Registration
 from lealtad.coins import actions as coins
 from lealtad.coins import promotions as coin_promotions
+from lealtad.coins.statement import wallet_card
 from lealtad.coins.words import rate_in_words
 from lealtad.core import money
 from lealtad.core.errors import DuplicateInvoice, LealtadError, NotFound, ValidationFailed
 from lealtad.customers import actions as customers
 from lealtad.customers import documents, identity, screens
 from lealtad.ledger import actions as ledger
+from lealtad.ledger import point_payments
 from lealtad.ledger.models import Status, Transaction
 from lealtad.network import coin_roles, signin
 from lealtad.network.models import Role
@@ -199,7 +201,8 @@ def _customer_context(request, membership):
                 points_missing=missing,
                 affordable=missing == 0 and row["stock"] != 0,
             )
-    wallet = coins_of(customer)
+    # K1: the wallet and its latest lines (the whole statement behind "see all").
+    wallet, coin_lines = wallet_card(customer, merchant, 5)
     offers = [
         o
         for o in GiftOffer.objects.filter(membership=membership, status=GiftStatus.OFFERED)
@@ -212,6 +215,7 @@ def _customer_context(request, membership):
         "customer": customer,
         "points": points,
         "coins": wallet,
+        "coin_lines": coin_lines,
         **coin_promotions.till_card(merchant, customer, wallet, now),
         "movements": movements,
         "redeem_block": redeem_block,
@@ -220,6 +224,9 @@ def _customer_context(request, membership):
         "gift_offers": offers,
         "token": uuid.uuid4().hex,
         "accrue_form": forms.AccrueForm(),
+        # P7: "Pay with points" where the merchant takes points as money.
+        "points_money": point_payments.terms(merchant, points["available"]),
+        "pay_form": forms.PayWithPointsForm(prefix="pp"),
         **_coin_context(merchant),
         # Amounts as people write them in the merchant's country, like the amount field reads them.
         "point_value": money.display_amount(merchant.point_value, merchant.country, currency),

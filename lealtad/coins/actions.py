@@ -44,16 +44,26 @@ def coin_wallet(customer: Customer) -> Account:
 EXPIRING_WINDOW = dt.timedelta(days=30)
 
 
-def wallet_of(customer: Customer, now=None) -> dict:
-    """K1 / K6: the network wallet as every merchant shows it: available (less what is due but
-    not yet swept by the expiry run), held (by a payment awaiting its code) and what expires
-    within 30 days. No wallet yet reads as zeros (and creates nothing)."""
-    now = now or timezone.now()
-    account_id = (
+def wallet_id(customer: Customer) -> int | None:
+    """The customer's wallet account, if they have one yet."""
+    return (
         Account.objects.filter(customer=customer, kind=AccountKind.COINS, merchant=None)
         .values_list("pk", flat=True)
         .first()
     )
+
+
+_LOOK_IT_UP = object()
+
+
+def wallet_of(customer: Customer, now=None, account_id=_LOOK_IT_UP) -> dict:
+    """K1 / K6: the network wallet as every merchant shows it: available (less what is due but
+    not yet swept by the expiry run), held (by a payment awaiting its code) and what expires
+    within 30 days. No wallet yet reads as zeros (and creates nothing). A caller that already
+    looked up `wallet_id` passes it (None: no wallet)."""
+    now = now or timezone.now()
+    if account_id is _LOOK_IT_UP:
+        account_id = wallet_id(customer)
     if account_id is None:
         return {"available": 0, "held": 0, "expiring_30d": 0}
     b = ledger.balances(account_id, now, now + EXPIRING_WINDOW)

@@ -44,7 +44,7 @@ PER_PAGE = 50
 SEARCH_COUNT_CAP = 5000
 STATEMENT_DEFAULT_DAYS = 365
 # P8: what the console voids. Bonuses and adjustments are corrected by a new adjustment.
-CONSOLE_REVERSIBLE = {Kind.ACCRUAL, Kind.REDEMPTION}
+CONSOLE_REVERSIBLE = {Kind.ACCRUAL, Kind.REDEMPTION, Kind.POINT_PAYMENT}
 
 
 # --- the list -----------------------------------------------------------------------------------
@@ -363,6 +363,7 @@ def statement_rows(membership: Membership, date_from, date_to):
 @admin_view
 def customer_detail(request, customer_id):
     from lealtad.api.views import points_of
+    from lealtad.coins.statement import coin_statement
 
     membership = customers.get_membership_for(
         request.merchant,
@@ -392,6 +393,7 @@ def customer_detail(request, customer_id):
         points=points_of(membership),
         figures=consumption(membership),
         rows=rows,
+        coin_lines=coin_statement(membership.customer, request.merchant, limit=50),
         opening=opening,
         date_from=date_from,
         period=period,

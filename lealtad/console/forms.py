@@ -47,6 +47,8 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
             "points_validity_days",
             "welcome_bonus_points",
             "redemption_requires_document_check",
+            "points_as_money",
+            "point_money_value",
             "asks_person_type",
             "asks_postal_code",
             "asks_address",
@@ -54,14 +56,46 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
             "email_on_accrual",
             "email_on_redemption",
         ]
-        labels = {"redemption_requires_document_check": _("Redemption needs a document check")}
+        labels = {
+            "redemption_requires_document_check": _("Redemption needs a document check"),
+            "points_as_money": _('Points as money at the till ("Pay with points")'),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        old = self.fields["point_value"]
-        self.fields["point_value"] = AmountField(
-            label=old.label, country=self.instance.country, currency=self.instance.currency
-        )
+        for name in ("point_value", "point_money_value"):
+            old = self.fields[name]
+            self.fields[name] = AmountField(
+                label=old.label,
+                country=self.instance.country,
+                currency=self.instance.currency,
+                required=False,
+                help_text=old.help_text,
+            )
+        self.fields["point_value"].required = True
+        # P7 off: no value shown (and a typed 0 means none), not a "0" the parser refuses.
+        if not self.instance.point_money_value:
+            self.initial["point_money_value"] = None
+        if self.is_bound and self.data.get(self.add_prefix("point_money_value"), "").strip() in (
+            "0",
+            "",
+        ):
+            self.data = self.data.copy()
+            self.data[self.add_prefix("point_money_value")] = ""
+        self.fields["point_money_value"].label = _("1 point as money is worth (%(currency)s)") % {
+            "currency": self.instance.currency
+        }
+
+    def clean(self):
+        data = super().clean()
+        # P7: points as money needs what a point is worth.
+        value = data.get("point_money_value") or Decimal("0")
+        if data.get("points_as_money") and value <= 0 and "point_money_value" not in self.errors:
+            self.add_error(
+                "point_money_value", _("Say what one point is worth to take points as money.")
+            )
+        data["point_money_value"] = value
+        return data
 
     def clean_point_value(self):
         value = self.cleaned_data["point_value"]

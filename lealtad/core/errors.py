@@ -181,3 +181,9 @@ class NotCoinAcceptor(Forbidden):
     """N5 / K3: the merchant does not accept coins (not an acceptor, or another currency)."""
 
     code, title = "not_coin_acceptor", _("This merchant does not accept coins")
+
+
+class PointsPaymentDisabled(Forbidden):
+    """P7: this merchant does not take points as money (program settings)."""
+
+    code, title = "points_payment_disabled", _("This merchant does not take points as money")

@@ -181,6 +181,7 @@ REVERSIBLE = {
     Kind.ADJUSTMENT,
     Kind.COIN_EARN,
     Kind.COIN_PAYMENT,
+    Kind.POINT_PAYMENT,
 }
 
 

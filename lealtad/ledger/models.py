@@ -65,6 +65,7 @@ class Kind(models.TextChoices):
     BONUS = "bonus", _("Bonus")
     COIN_EARN = "coin_earn", _("Coins earned")
     COIN_PAYMENT = "coin_payment", _("Coin payment")
+    POINT_PAYMENT = "point_pay", _("Paid with points")
 
 
 class Status(models.TextChoices):
@@ -197,4 +198,25 @@ class Entry(models.Model):
         verbose_name_plural = "entries"
         constraints = [
             models.CheckConstraint(condition=~Q(points=0), name="entry_points_not_0"),
+        ]
+
+
+class PointPayment(models.Model):
+    """P7: points taken off an invoice as money; its movement is the ledger's (kind
+    POINT_PAYMENT), reversed like any other. The value is fixed when paid: a later change of
+    the merchant's redemption value rewrites no receipt."""
+
+    transaction = models.OneToOneField(
+        Transaction, primary_key=True, on_delete=models.PROTECT, related_name="point_payment"
+    )
+    invoice_amount = models.DecimalField(max_digits=16, decimal_places=2)
+    value = models.DecimalField(max_digits=16, decimal_places=2)  # what the points paid
+    point_money_value = models.DecimalField(max_digits=14, decimal_places=2)  # 1 point = this
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(value__gt=0) & Q(value__lte=models.F("invoice_amount")),
+                name="point_payment_value_within_invoice",
+            ),
         ]

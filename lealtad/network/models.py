@@ -66,6 +66,16 @@ class Merchant(models.Model):
     email_on_join = models.BooleanField(_("e-mail on joining the program"), default=True)
     email_on_accrual = models.BooleanField(_("e-mail on each accrual"), default=False)
     email_on_redemption = models.BooleanField(_("e-mail on each redemption"), default=True)
+    # P7: points as money at the till ("Pagar con puntos"): 1 point = `point_money_value` units
+    # of the merchant's currency off an invoice.
+    points_as_money = models.BooleanField(_("points as money"), default=False)
+    point_money_value = models.DecimalField(
+        _("value of one point as money"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("0"),
+        validators=[MinValueValidator(Decimal("0"))],
+    )
     coin_issuer = models.BooleanField(_("coin issuer"), default=False)
     coin_acceptor = models.BooleanField(_("coin acceptor"), default=False)
     cashback_rate = models.DecimalField(
@@ -89,6 +99,10 @@ class Merchant(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(point_value__gt=0), name="merchant_point_value_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(points_as_money=False) | Q(point_money_value__gt=0),
+                name="merchant_points_as_money_has_value",
             ),
             models.CheckConstraint(
                 condition=Q(cashback_rate__gte=0) & Q(cashback_rate__lte=1),

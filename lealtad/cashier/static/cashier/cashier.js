@@ -11,7 +11,7 @@
     out.addEventListener("htmx:afterSettle", function (e) { e.stopPropagation(); });
   }
   function focusFirst() {
-    var target = document.querySelector("#confirm [autofocus], #accrued, .dialog button")
+    var target = document.querySelector("[data-focus] [autofocus], #confirm [autofocus], #accrued, .dialog button")
       || (document.querySelector("form.accrue [name=amount]"))
       || document.querySelector("[autofocus]");
     if (target && target.focus) target.focus();
@@ -65,6 +65,11 @@
     e.stopPropagation();
     location.assign(url.href);
   }, true);
+  // A receipt's "Print" button (CSP allows no inline handler): the print stylesheet shows the
+  // receipt alone.
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-print]")) window.print();
+  });
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
     var esc = document.querySelector("[data-esc]");

@@ -80,6 +80,9 @@ MERCHANTS = [
         "branches": ["Vía España"],
         "welcome_bonus_points": 10,
         "redemption_requires_document_check": True,
+        # P7: the pharmacy takes points as money ("Pagar con puntos"): 1 point = 0.05 USD.
+        "points_as_money": True,
+        "point_money_value": Decimal("0.05"),
         "cashiers": [("farmacia.caja", 0)],
         "categories": [],
         "rewards": [("Protector solar", 80, 15), ("Vitamina C", 45, None)],
@@ -297,6 +300,8 @@ class Command(BaseCommand):
                 "coin_acceptor",
                 "cashback_rate",
                 "redemption_requires_document_check",
+                "points_as_money",
+                "point_money_value",
             )
             if k in spec
         }
