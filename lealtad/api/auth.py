@@ -1,6 +1,8 @@
-"""Bearer tokens: staff tokens (from POST /auth/token) and merchant API keys (POS).
+"""Bearer tokens: staff tokens (from POST /auth/token), merchant API keys (POS) and partner keys.
 
-Both act for exactly one merchant; a staff token also for one branch and one role.
+Staff tokens and POS keys act for exactly one merchant; a staff token also for one branch and one
+role. A partner key (K4) acts for a partner program and reaches only the partner endpoints: any
+other endpoint answers it 403, and the partner endpoints answer any other credential 403.
 """
 
 import time
@@ -21,8 +23,11 @@ class Actor:
     user: User | None = None
     api_key: ApiKey | None = None
     cacheable: bool = True
+    partner: object | None = None  # lealtad.coins.models.Partner, for a partner key
 
     def __str__(self) -> str:
+        if self.partner is not None:
+            return f"partner:{self.partner.pk}"
         if self.user is not None:
             return f"user:{self.user.pk}"
         return f"apikey:{self.api_key.pk}" if self.api_key else "-"
@@ -53,8 +58,16 @@ def actor_for_token(token: str) -> Actor | None:
     return actor
 
 
+PARTNER = "partner"
+
+
 def _lookup(token: str) -> Actor | None:
     now = timezone.now()
+    if token.startswith("lpp_"):
+        from lealtad.coins.partners import partner_for_secret
+
+        partner = partner_for_secret(token)
+        return Actor(None, None, PARTNER, partner=partner) if partner else None
     if token.startswith("lpk_"):
         key = (
             ApiKey.objects.select_related("merchant", "branch")
@@ -95,7 +108,23 @@ def actor_from_request(request) -> Actor | None:
 
 class BearerAuth(HttpBearer):
     def __call__(self, request):
+        actor = actor_from_request(request)
+        if actor is not None and actor.role == PARTNER:
+            raise Forbidden()  # a partner key reaches the partner endpoints only
+        return actor
+
+    def authenticate(self, request, token):  # pragma: no cover - __call__ does the work
         return actor_from_request(request)
+
+
+class PartnerAuth(HttpBearer):
+    """The partner endpoints: a partner key only; a merchant's or staff credential gets 403."""
+
+    def __call__(self, request):
+        actor = actor_from_request(request)
+        if actor is not None and actor.role != PARTNER:
+            raise Forbidden()
+        return actor
 
     def authenticate(self, request, token):  # pragma: no cover - __call__ does the work
         return actor_from_request(request)

@@ -1,6 +1,14 @@
-"""The coins package's own rows (the wallet itself is a ledger Account of kind COINS)."""
+"""Coins' own records: partner programs and their keys (K4), causes and donations (K5).
 
+The value itself lives in the ledger (a Transaction of kind CONVERSION or DONATION on the
+customer's wallet); these rows say which partner or cause it was, so the ledger needs no
+knowledge of them. R3: coin promotions, products an acceptor sells only for coins.
+"""
+
+import hashlib
+import secrets
 import uuid
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -8,7 +16,129 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from lealtad.network.models import Merchant
+from lealtad.customers.models import Customer
+from lealtad.ledger.models import Transaction
+from lealtad.network.models import Merchant, Network
+
+
+class Partner(models.Model):
+    """K4: a partner program (a bank, an airline) whose points convert into the network's coins."""
+
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="partners")
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    # Coins per partner point: 0.25 turns 1,000 points into 250 coins (rounded down).
+    rate = models.DecimalField(
+        _("conversion rate"),
+        max_digits=12,
+        decimal_places=6,
+        validators=[MinValueValidator(Decimal("0.000001"))],
+        help_text=_("Coins for one partner point, e.g. 0.25."),
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("partner program")
+        verbose_name_plural = _("partner programs")
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(rate__gt=0), name="partner_rate_gt_0")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartnerKey(models.Model):
+    """A partner's own API key: it reaches the partner endpoint only (and a merchant's key does
+    not reach that endpoint). Only its hash is kept."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="keys")
+    name = models.CharField(_("name"), max_length=80, default="API")
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    PREFIX = "lpp_"
+
+    class Meta:
+        verbose_name = _("partner API key")
+        verbose_name_plural = _("partner API keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def new_secret(cls) -> str:
+        return cls.PREFIX + secrets.token_urlsafe(32)
+
+    @staticmethod
+    def hash(secret: str) -> str:
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class PartnerConversion(models.Model):
+    """One conversion a partner posted: unique by (partner, reference), so a retry is the same
+    conversion, never a second credit."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="conversions")
+    reference = models.CharField(max_length=64)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    partner_points = models.BigIntegerField()
+    coins = models.BigIntegerField()
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, related_name="partner_conversion"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "reference"], name="partner_conversion_once"
+            ),
+        ]
+
+
+class Cause(models.Model):
+    """K5: a cause customers give coins to."""
+
+    network = models.ForeignKey(Network, on_delete=models.PROTECT, related_name="causes")
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("cause")
+        verbose_name_plural = _("causes")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Donation(models.Model):
+    cause = models.ForeignKey(Cause, on_delete=models.PROTECT, related_name="donations")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    coins = models.BigIntegerField()
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, related_name="donation"
+    )
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("donation")
+        verbose_name_plural = _("donations")
+        constraints = [models.CheckConstraint(condition=Q(coins__gt=0), name="donation_gt_0")]
+
+
+class Settlement(Merchant):
+    """The operator's monthly settlement statement, reached from the admin as its own entry
+    (a proxy: no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("settlement statement")
+        verbose_name_plural = _("settlement statements")
 
 
 class CoinPromotion(models.Model):

@@ -66,6 +66,10 @@ class Kind(models.TextChoices):
     COIN_EARN = "coin_earn", _("Coins earned")
     COIN_PAYMENT = "coin_payment", _("Coin payment")
     POINT_PAYMENT = "point_pay", _("Paid with points")
+    # K4: a partner's points turned into coins (coins.PartnerConversion names the partner).
+    CONVERSION = "conversion", _("Partner conversion")
+    # K5: coins given to a cause (coins.Donation names it).
+    DONATION = "donation", _("Donation")
 
 
 class Status(models.TextChoices):

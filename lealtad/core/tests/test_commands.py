@@ -162,7 +162,14 @@ def test_demo_is_idempotent_and_shows_the_product():
     from lealtad.coins.actions import wallet_of
 
     holders = [wallet_of(c)["available"] for c in Customer.objects.all()]
-    assert sum(1 for h in holders if h > 0) == 3 and sum(holders) == 800 + 1100 + 1400 - 300
+    # Earned at the café, one paid at the bookshop, 2,500 bank points at 0.2, one donation (K4, K5).
+    assert sum(1 for h in holders if h > 0) == 3
+    assert sum(holders) == 800 + 1100 + 1400 - 300 + 500 - 100
+    from lealtad.coins.models import Cause, Donation, Partner, PartnerConversion
+
+    assert Partner.objects.get().name == "Banco Andino" and Cause.objects.count() == 2
+    assert PartnerConversion.objects.count() == 1 and Donation.objects.count() == 1
+    assert "Banco Andino's partner API key" in first and "lpp_" not in second
     # R3: two coin promotions at the bookshop, one every holder affords, one within reach.
     from lealtad.coins.promotions import on_sale
 

@@ -183,6 +183,7 @@ class Command(BaseCommand):
             logins += [(merchant, username, "cashier") for username, _b in spec["cashiers"]]
         self._network_visits()
         logins += self._coin_network()
+        self._partners_and_causes()
         self.stdout.write("\nLealtad demo network — every password is: " + PASSWORD)
         self.stdout.write(f"  {'Network operator':<22} {'operator':<15} operator  (/admin/)")
         for merchant, username, role in logins:
@@ -241,8 +242,9 @@ class Command(BaseCommand):
         return logins
 
     def _coin_promotions(self, shop: Merchant) -> None:
-        """R3: the bookshop sells two products only for coins; the café's regulars (500, 1 100
-        and 1 400 coins) can afford the bookmark, and the edition is within reach (or not)."""
+        """R3: the bookshop sells two products only for coins; the coin holders (about 500,
+        1 300 and 1 600 coins) all afford the bookmark, the edition is for one and within reach
+        of another."""
         from lealtad.coins.models import CoinPromotion
 
         if CoinPromotion.objects.filter(merchant=shop).exists():
@@ -257,8 +259,43 @@ class Command(BaseCommand):
         CoinPromotion.objects.create(
             merchant=shop, name="Cien años de soledad, edición ilustrada",
             description="Tapa dura, ilustraciones de Luisa Rivera.",
-            coins_price=1200, stock=5, **window,
+            coins_price=1500, stock=5, **window,
         )  # fmt: skip
+
+    def _partners_and_causes(self):
+        """K4 / K5: a bank whose points convert into coins, two causes, and in the history one
+        conversion and one donation (idempotent: by the partner's reference, and by name)."""
+        from lealtad.coins import causes, partners
+        from lealtad.coins.models import Cause, Donation, Partner
+
+        bank = Partner.objects.filter(name="Banco Andino").first()
+        if bank is None:
+            bank = partners.create_partner("Banco Andino", Decimal("0.2"))
+            _key, secret = partners.issue_partner_key(bank, "Demo")
+            self.stdout.write(f"Banco Andino's partner API key (shown once): {secret}")
+        school = Cause.objects.filter(name="Escuela Rural La Esperanza").first()
+        if school is None:
+            school = causes.create_cause(
+                "Escuela Rural La Esperanza", "Útiles escolares para una escuela de vereda."
+            )
+        if not Cause.objects.filter(name="Reforestación del Río Bogotá").exists():
+            causes.create_cause(
+                "Reforestación del Río Bogotá", "Árboles nativos en la cuenca del río."
+            )
+        cafe = Merchant.objects.filter(name="Café Aroma").first()
+        regulars = list(
+            Customer.objects.filter(
+                memberships__merchant=cafe, profile_complete=True, suspended=False
+            ).order_by("created_at")[:3]
+        )
+        if len(regulars) < 3:
+            return
+        partners.convert(
+            partner=bank, customer=regulars[1], partner_points=2500, reference="DEMO-0001",
+            now=timezone.now() - dt.timedelta(days=3),
+        )  # fmt: skip
+        if not Donation.objects.exists():
+            causes.donate(regulars[2], school, 100, now=timezone.now() - dt.timedelta(days=1))
 
     def _network_visits(self):
         """One identity, every merchant (N2): café regulars who also buy at the pharmacy."""
