@@ -472,6 +472,9 @@ api.add_router("", offers_router)
 from lealtad.api.coins import router as coins_router  # noqa: E402  (needs `api` above)
 
 api.add_router("", coins_router)
+from lealtad.api.coin_payments import router as coin_payments_router  # noqa: E402
+
+api.add_router("", coin_payments_router)
 from lealtad.api.point_payments import router as point_payments_router  # noqa: E402
 
 api.add_router("", point_payments_router)

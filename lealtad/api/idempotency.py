@@ -30,6 +30,7 @@ from lealtad.api.problems import problem
 IDEMPOTENT_PATHS = (
     "/api/v1/accruals",
     "/api/v1/coins/earnings",
+    "/api/v1/coin-payments",
     "/api/v1/point-payments",
     "/api/v1/redemptions",
     "/api/v1/customers",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from lealtad.core import money
-from lealtad.core.errors import AmountBelowMinimum, InsufficientPoints, ValidationFailed
+from lealtad.core.errors import AmountBelowMinimum, InsufficientCoins, ValidationFailed
 from lealtad.customers import gate
 from lealtad.customers.actions import join_merchant
 from lealtad.customers.models import Customer
@@ -143,7 +143,9 @@ def _post_earning(merchant, customer, wallet, coins, amount, branch, staff, now,
 def pay_with_coins(
     *, merchant: Merchant, customer: Customer, coins: int, branch=None, staff=None, now=None
 ) -> Movement:
-    """K3 (the ledger side): debit coins at an acceptor merchant, oldest first."""
+    """K3 in one step, with no code: hold and capture at once (the ledger's one way to spend
+    coins). For loading data (the demo) and tests only: the till and the API take coin payments
+    through `lealtad.coins.payments`, which the customer confirms with a code or a payment QR."""
     now = now or timezone.now()
     gate.check_coin_exit(customer, merchant)
     coin_roles.check_acceptor(merchant)
@@ -152,14 +154,15 @@ def pay_with_coins(
     wallet = coin_wallet(customer)
     with transaction.atomic():
         account = ledger.lock_account(wallet.pk)
-        lots = ledger.expire_due_lots(account, ledger.open_lots(account.id), customer.pk, now)
-        if account.balance < coins:
-            raise InsufficientPoints(_("Insufficient funds."), available=account.balance)
+        ledger.expire_due_lots(account, ledger.open_lots(account.id), customer.pk, now)
+        hold = ledger.hold_coins(account, coins, now)
+        if hold is None:
+            raise InsufficientCoins(_("Insufficient funds."), available=account.balance)
         txn = Transaction.objects.create(
             account_id=account.id,
             kind=Kind.COIN_PAYMENT,
             points=-coins,
-            balance_after=account.balance - coins,
+            balance_after=account.balance,
             merchant=merchant,
             branch=branch,
             staff=staff,
@@ -167,5 +170,5 @@ def pay_with_coins(
             created_at=now,
             posted_at=now,
         )
-        ledger.debit(account, txn, coins, lots, now)
+        ledger.capture_hold(account, hold.pk, txn, now)
     return Movement(txn, account.balance, account.pending)

@@ -11,7 +11,7 @@ It reconciles with the ledger, for any period and for all time:
         = closing,
 
 and, through today, closing = coins outstanding = available + held in every wallet
-(`lealtad.ledger.check.coin_identity`, which `lealtad ledger-check` runs).
+(`lealtad.ledger.identity.coin_identity`, which `lealtad ledger-check` runs).
 """
 
 import datetime as dt
@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from lealtad.coins.causes import csv_text
 from lealtad.coins.models import Donation, PartnerConversion
 from lealtad.core import money
-from lealtad.ledger.check import coin_movements
+from lealtad.ledger.identity import coin_movements
 from lealtad.ledger.models import AccountKind, Kind, Status, Transaction
 from lealtad.network.models import Merchant, Network
 

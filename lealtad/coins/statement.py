@@ -45,6 +45,11 @@ def _label(txn: Transaction, original_kind: str | None) -> str:
         return _("Paid with coins")
     if txn.kind == Kind.EXPIRY:
         return _("Coins expired")
+    # K4 / K5: the partner's or the cause's name is on the movement (Transaction.reason).
+    if txn.kind == Kind.CONVERSION:
+        return _("Coins from %(partner)s") % {"partner": txn.reason}
+    if txn.kind == Kind.DONATION:
+        return _("Donation to %(cause)s") % {"cause": txn.reason}
     if txn.kind == Kind.REVERSAL:
         if original_kind == Kind.COIN_EARN:
             return _("Coins earned, reversed")
@@ -107,7 +112,13 @@ def coin_statement(customer: Customer, viewer: Merchant, limit: int | None = 50)
             label=_label(t, originals.get(t.reverses_id)),
             coins=t.points,
             balance=t.balance_after,
-            merchant_name=t.merchant.name if t.merchant_id else _("Lealtad network"),
+            merchant_name=(
+                t.merchant.name
+                if t.merchant_id
+                else t.reason
+                if t.kind == Kind.CONVERSION and t.reason
+                else _("Lealtad network")
+            ),
             own=own,
             reversed=t.pk in reversed_ids,
         )

@@ -55,11 +55,21 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
             "email_on_join",
             "email_on_accrual",
             "email_on_redemption",
+            "coin_payment_requires_document",
         ]
         labels = {
             "redemption_requires_document_check": _("Redemption needs a document check"),
+            "coin_payment_requires_document": _(
+                "A coin payment needs the customer's physical document"
+            ),
             "points_as_money": _('Points as money at the till ("Pay with points")'),
         }
+
+    # Shown with the coin status (program.html), not in the grid of the other settings.
+    COIN_FIELDS = ("coin_payment_requires_document",)
+
+    def main_fields(self):
+        return [field for field in self if field.name not in self.COIN_FIELDS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -183,6 +183,30 @@ class NotCoinAcceptor(Forbidden):
     code, title = "not_coin_acceptor", _("This merchant does not accept coins")
 
 
+class InsufficientCoins(InsufficientPoints):
+    """K3: more coins than the wallet's available balance (held coins are not available)."""
+
+    code, title = "insufficient_coins", _("Insufficient funds")
+
+
+class PaymentCancelled(LealtadError):
+    """K3: the coin payment was cancelled (wrong codes, expired, or at the till)."""
+
+    code, status, title = "payment_cancelled", 409, _("This coin payment was cancelled")
+
+
+class PaymentCaptured(LealtadError):
+    """K3: a captured coin payment cannot be cancelled; it is reversed like any movement."""
+
+    code, status, title = "payment_captured", 409, _("This coin payment is already paid")
+
+
+class InvalidQr(LealtadError):
+    """K3: a payment QR that is forged, expired, used, or of another customer."""
+
+    code, status, title = "invalid_qr", 422, _("This payment QR is not valid")
+
+
 class PointsPaymentDisabled(Forbidden):
     """P7: this merchant does not take points as money (program settings)."""
 

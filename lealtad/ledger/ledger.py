@@ -9,7 +9,16 @@ from datetime import datetime
 from django.db import connection
 from django.db.models import F, Q, Sum
 
-from lealtad.ledger.models import Account, Entry, Kind, Lot, LotStatus, Transaction
+from lealtad.ledger.models import (
+    Account,
+    Entry,
+    Hold,
+    HoldStatus,
+    Kind,
+    Lot,
+    LotStatus,
+    Transaction,
+)
 
 
 @dataclass
@@ -141,14 +150,18 @@ def void_held(account: LockedAccount, txn: Transaction, now) -> int:
     return total
 
 
-def _write_debits(account: LockedAccount, txn: Transaction, takes: list[tuple[Lot, int]], now):
+def _write_debits(
+    account: LockedAccount, txn: Transaction, takes: list[tuple[Lot, int]], now, held=False
+):
     Entry.objects.bulk_create(
         Entry(account_id=account.id, transaction=txn, lot=lot, points=-take, created_at=now)
         for lot, take in takes
     )
     for lot, take in takes:
         Lot.objects.filter(pk=lot.pk).update(remaining=F("remaining") - take)
-    _move(account, available=-sum(take for _lot, take in takes), now=now)
+    total = sum(take for _lot, take in takes)
+    # A captured hold leaves the held balance: available already went down when it was made.
+    _move(account, available=0 if held else -total, pending=-total if held else 0, now=now)
 
 
 def open_lots(account_id: int, first_lot_id: int | None = None) -> list[Lot]:
@@ -163,25 +176,51 @@ def open_lots(account_id: int, first_lot_id: int | None = None) -> list[Lot]:
     return lots
 
 
+def reserved(account_id: int) -> int:
+    """What the account's pending holds reserve (coins awaiting a payment's code): the oldest
+    coins, which the expiry leaves alone until the hold is captured or voided."""
+    return Hold.objects.filter(account_id=account_id, status=HoldStatus.PENDING).aggregate(
+        total=Sum("points", default=0)
+    )["total"]
+
+
+def _expirable(due: list[Lot], reserve: int) -> list[tuple[Lot, int]]:
+    """The takes that expire `due` (soonest first) except the `reserve` oldest coins."""
+    takes = []
+    for lot in sorted(due, key=lambda lot: (lot.expires_at, lot.id)):
+        kept = min(reserve, lot.remaining)
+        reserve -= kept
+        if lot.remaining - kept:
+            takes.append((lot, lot.remaining - kept))
+    return takes
+
+
 def expire_due_lots(account: LockedAccount, lots: list[Lot], customer_id, now) -> list[Lot]:
-    """Expire the lots of `lots` that are due; return the ones still open."""
+    """Expire the lots of `lots` that are due; return the ones still open. Coins a pending hold
+    reserves are not expired (they would take the available balance below zero): the hold's
+    capture spends them, or its void gives them back to the next expiry."""
     due = [lot for lot in lots if lot.expires_at <= now]
-    if due:
+    takes = _expirable(due, reserved(account.id)) if due else []
+    if takes:
+        total = sum(take for _lot, take in takes)
         txn = Transaction.objects.create(
             account_id=account.id,
             kind=Kind.EXPIRY,
-            points=-sum(lot.remaining for lot in due),
-            balance_after=account.balance - sum(lot.remaining for lot in due),
+            points=-total,
+            balance_after=account.balance - total,
             customer_id=customer_id,
             created_at=now,
             posted_at=now,
         )
-        _write_debits(account, txn, [(lot, lot.remaining) for lot in due], now)
+        _write_debits(account, txn, takes, now)
     return [lot for lot in lots if lot.expires_at > now]
 
 
-def debit(account: LockedAccount, txn: Transaction, points: int, lots: list[Lot], now) -> None:
-    """Take `points` from `lots` in order. The caller checked the balance covers them."""
+def debit(
+    account: LockedAccount, txn: Transaction, points: int, lots: list[Lot], now, held=False
+) -> None:
+    """Take `points` from `lots` in order. The caller checked the balance covers them (with
+    `held`: a hold's capture, taken from the held balance)."""
     assert points > 0
     takes, left = [], points
     for lot in lots:
@@ -192,7 +231,7 @@ def debit(account: LockedAccount, txn: Transaction, points: int, lots: list[Lot]
         left -= take
     if left:
         raise AssertionError(f"account {account.id}: lots do not cover the balance")
-    _write_debits(account, txn, takes, now)
+    _write_debits(account, txn, takes, now, held=held)
 
 
 def restore(account: LockedAccount, txn: Transaction, original: Transaction, now) -> int:
@@ -226,8 +265,59 @@ def balances(account_id: int, now, horizon, account: Account | None = None) -> d
         due=Sum("remaining", filter=Q(expires_at__lte=now), default=0),
         expiring=Sum("remaining", default=0),
     )
+    # Due coins a pending hold reserves are not the expiry's (see expire_due_lots).
+    due = max(sums["due"] - reserved(account_id), 0) if sums["due"] else 0
     return {
-        "available": row["balance"] - sums["due"],
+        "available": row["balance"] - due,
         "pending": row["pending"],
         "expiring": sums["expiring"] - sums["due"],
     }
+
+
+# --- holds: two-phase coin payments (K3) ------------------------------------------------------
+
+
+class HoldResolved(Exception):
+    """The hold was already captured or voided: a hold is resolved at most once."""
+
+
+def hold_coins(account: LockedAccount, points: int, now) -> Hold | None:
+    """Reserve `points` of the available balance (`balance -= n, pending += n`), or None when
+    the balance does not cover them. The caller holds the account's lock and has expired what
+    is due, so `balance` is what may be spent; it never goes below zero."""
+    assert points > 0
+    if account.balance < points:
+        return None
+    _move(account, available=-points, pending=points, now=now)
+    return Hold.objects.create(account_id=account.id, points=points, created_at=now)
+
+
+def _pending_hold(account: LockedAccount, hold_id: int) -> Hold:
+    hold = Hold.objects.select_for_update().get(pk=hold_id, account_id=account.id)
+    if hold.status != HoldStatus.PENDING:
+        raise HoldResolved(hold.status)
+    return hold
+
+
+def capture_hold(account: LockedAccount, hold_id: int, txn: Transaction, now) -> Hold:
+    """Post the hold: debit its coins from the open lots, soonest to expire first (due ones
+    included: the hold reserved them), with entries; `pending -= n`."""
+    hold = _pending_hold(account, hold_id)
+    lots = list(
+        Lot.objects.filter(account_id=account.id, status=LotStatus.ACTIVE, remaining__gt=0)
+        .only("id", "remaining", "expires_at")
+        .order_by("expires_at", "id")
+    )
+    debit(account, txn, hold.points, lots, now, held=True)
+    hold.status, hold.resolved_at, hold.transaction = HoldStatus.POSTED, now, txn
+    hold.save(update_fields=["status", "resolved_at", "transaction"])
+    return hold
+
+
+def void_hold(account: LockedAccount, hold_id: int, now) -> Hold:
+    """Release the hold: its coins are available again (`balance += n, pending -= n`)."""
+    hold = _pending_hold(account, hold_id)
+    _move(account, available=hold.points, pending=-hold.points, now=now)
+    hold.status, hold.resolved_at = HoldStatus.VOIDED, now
+    hold.save(update_fields=["status", "resolved_at"])
+    return hold

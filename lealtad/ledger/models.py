@@ -205,6 +205,39 @@ class Entry(models.Model):
         ]
 
 
+class HoldStatus(models.TextChoices):
+    PENDING = "pending", _("Held")
+    POSTED = "posted", _("Captured")
+    VOIDED = "voided", _("Released")
+
+
+class Hold(models.Model):
+    """A pending transfer in TigerBeetle's sense (coins, K3): `points` moved from the account's
+    available balance to its held one (`balance -= n, pending += n`), no entry, no lot touched.
+    It is resolved at most once: captured (the lots are debited, oldest first, with entries) or
+    voided (the coins go back to available). What a pending hold reserves is never expired."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="holds")
+    points = models.BigIntegerField()
+    status = models.CharField(max_length=8, choices=HoldStatus.choices, default=HoldStatus.PENDING)
+    created_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True)
+    # The capture's movement (kind coin_payment), once captured.
+    transaction = models.OneToOneField(
+        Transaction, null=True, on_delete=models.PROTECT, related_name="hold"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(points__gt=0), name="hold_points_gt_0"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["account"], condition=Q(status="pending"), name="hold_pending_idx"
+            ),
+        ]
+
+
 class PointPayment(models.Model):
     """P7: points taken off an invoice as money; its movement is the ledger's (kind
     POINT_PAYMENT), reversed like any other. The value is fixed when paid: a later change of

@@ -23,6 +23,10 @@ class Network(models.Model):
     coin_name = models.CharField(max_length=40, default="coins")
     currency = models.CharField(max_length=3, default=network_currency)
     coin_validity_months = models.PositiveSmallIntegerField(default=24)
+    # K3: digits of the code that confirms a coin payment (docs/security.md: why 4 by default).
+    payment_code_digits = models.PositiveSmallIntegerField(
+        _("payment code digits"), choices=[(4, "4"), (6, "6")], default=4
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -78,6 +82,10 @@ class Merchant(models.Model):
     )
     coin_issuer = models.BooleanField(_("coin issuer"), default=False)
     coin_acceptor = models.BooleanField(_("coin acceptor"), default=False)
+    # K3 (seed 001): a coin payment needs "the customer showed the physical document".
+    coin_payment_requires_document = models.BooleanField(
+        _("coin payments need the customer's physical document"), default=False
+    )
     cashback_rate = models.DecimalField(
         _("cashback rate"),
         max_digits=5,

@@ -49,6 +49,8 @@ PERIODIC = [
     Periodic("daily-expiry", "lealtad.notifications.tasks:daily_expiry", timedelta(days=1)),
     # E-mails whose task died with a killed worker get a new one.
     Periodic("outbox-sweep", "lealtad.notifications.tasks:outbox_sweep", timedelta(minutes=10)),
+    # K3: coin payments never confirmed release their holds.
+    Periodic("coin-hold-expiry", "lealtad.coins.tasks:expire_holds", timedelta(minutes=1)),
 ]
 
 

@@ -13,6 +13,7 @@ from lealtad.coins import causes
 from lealtad.coins.models import Cause, Donation
 from lealtad.core import errors, testing
 from lealtad.ledger.check import check_ledger
+from lealtad.ledger.identity import coin_identity
 from lealtad.ledger.models import Entry, Kind, Lot
 from lealtad.network.models import User
 
@@ -51,7 +52,7 @@ def test_a_donation_takes_the_oldest_coins_first_and_names_the_cause(shop, schoo
     from lealtad.coins.partners import describe
 
     assert describe(txn) == "Donación a Escuela Rural"
-    assert check_ledger() == []
+    assert check_ledger() == [] and coin_identity() == []
 
 
 def test_more_than_the_wallet_holds_is_refused_and_moves_nothing(shop, school):
@@ -73,7 +74,7 @@ def test_expired_coins_cannot_be_given(shop, school):
     with pytest.raises(errors.InsufficientPoints):
         causes.donate(customer, school, 1)
     assert coins.wallet_of(customer)["available"] == 0
-    assert check_ledger() == []
+    assert check_ledger() == [] and coin_identity() == []
 
 
 def test_bad_amounts_inactive_causes_and_suspended_customers(shop, school):
@@ -169,3 +170,13 @@ def test_merchant_staff_cannot_see_the_report(shop):
     response = client.get("/admin/coins/cause/report/")
     assert response.status_code in (302, 403)
     assert Cause.objects.count() == 0 or b"Escuela" not in response.content
+
+
+def test_the_statement_line_names_the_cause(shop, school):
+    from lealtad.coins.statement import coin_statement
+
+    customer = testing.make_customer(shop).customer
+    earn(shop, customer, 1000)
+    causes.donate(customer, school, 30)
+    latest = coin_statement(customer, shop.merchant)[0]
+    assert (latest.label, latest.coins, latest.balance) == ("Donación a Escuela Rural", -30, 70)

@@ -12,6 +12,7 @@ from lealtad.coins import partners
 from lealtad.coins.models import PartnerConversion
 from lealtad.core import testing
 from lealtad.ledger.check import check_ledger
+from lealtad.ledger.identity import coin_identity
 from lealtad.ledger.models import Kind, Transaction
 
 
@@ -66,7 +67,7 @@ def test_a_conversion_credits_floor_of_points_times_rate_and_names_the_partner(
     assert txn.kind == Kind.CONVERSION and txn.points == 250 and txn.balance_after == 250
     assert partners.describe(txn) == "Monedas de Banco Andino"
     assert txn.partner_conversion.partner == bank
-    assert check_ledger() == []
+    assert check_ledger() == [] and coin_identity() == []
 
 
 def test_the_document_is_found_in_its_normal_form(bank_api, customer):
@@ -186,7 +187,7 @@ def test_the_same_conversion_posted_by_ten_threads_at_once_credits_once(postgres
     assert PartnerConversion.objects.count() == 1
     assert Transaction.objects.filter(kind=Kind.CONVERSION).count() == 1
     assert coins.wallet_of(customer)["available"] == 500
-    assert check_ledger() == []
+    assert check_ledger() == [] and coin_identity() == []
 
 
 def test_the_operator_defines_a_partner_and_issues_its_key_in_the_admin(customer):
@@ -222,3 +223,16 @@ def test_the_operator_defines_a_partner_and_issues_its_key_in_the_admin(customer
     auth._actors.clear()  # the 15-second actor cache, as after its expiry
     again = Api(secret).post("/partner/conversions", body_for(customer, reference="R-9"))
     assert again.status_code == 401
+
+
+def test_the_statement_line_names_the_partner(bank, customer, shop):
+    from lealtad.coins.statement import coin_statement
+
+    partners.convert(partner=bank, customer=customer, partner_points=400, reference="S-1")
+    (line,) = coin_statement(customer, shop.merchant)
+    assert (line.label, line.merchant_name, line.coins) == (
+        "Monedas de Banco Andino",
+        "Banco Andino",
+        100,
+    )
+    assert not line.own and line.invoice_number == ""

@@ -397,3 +397,23 @@ def test_sign_up_checks_the_phone_in_the_country(db):
         .content.decode()
     )
     assert 'id="phone-error"' in page
+
+
+def test_the_coin_payment_document_setting_sits_with_the_coin_status(console, shop):
+    page = console.get("/console/program/").content.decode()
+    coins = page[page.index('id="coin-status"') :]
+    assert 'name="coin_payment_requires_document"' in coins
+    assert page.count('name="coin_payment_requires_document"') == 1
+    assert "documento físico" in coins
+    response = console.post(
+        "/console/program/",
+        {
+            "point_value": "1000",
+            "points_validity_days": "365",
+            "welcome_bonus_points": "0",
+            "coin_payment_requires_document": "on",
+        },
+    )
+    assert response.status_code == 302
+    shop.merchant.refresh_from_db()
+    assert shop.merchant.coin_payment_requires_document is True

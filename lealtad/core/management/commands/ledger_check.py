@@ -3,6 +3,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from lealtad.ledger.check import check_ledger
+from lealtad.ledger.identity import coin_identity
 
 
 class Command(BaseCommand):
@@ -13,7 +14,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        problems = check_ledger()
+        problems = check_ledger() + coin_identity()
         for problem in problems:
             self.stderr.write(problem)
         if problems:
