@@ -109,6 +109,10 @@ def start_payment(
                 }
             ]
         )
+    if promotion is not None and amount != coins:
+        # R3: a coin promotion is sold only for coins: the invoice is its price, all in coins.
+        message = _("A coin promotion is paid in full with coins: the amount is its price.")
+        raise ValidationFailed([{"field": "invoice_amount", "message": message}])
     gate.check_coin_exit(customer, merchant)
     if merchant.coin_payment_requires_document and not document_checked:
         raise DocumentCheckRequired(
@@ -377,6 +381,7 @@ def payment_out(payment: CoinPayment, now=None) -> dict:
         "resends_left": payment.resends_left,
         "cancel_reason": payment.cancel_reason or None,
         "via_qr": payment.via_qr,
+        "promotion_id": str(payment.promotion_id) if payment.promotion_id else None,
         "document_checked": payment.document_checked,
         "transaction_id": str(payment.transaction_id) if payment.transaction_id else None,
         "created_at": payment.created_at,

@@ -205,3 +205,30 @@ def test_another_merchants_or_customers_payment_is_404_at_the_till():
         assert client.get(base).status_code == 404
         assert client.post(base + "cancel/").status_code == 404
     assert CoinPayment.objects.get(pk=payment.pk).status == PaymentStatus.AWAITING_CODE
+
+
+def test_the_api_pays_for_one_with_promotion_id():
+    from lealtad.api.tests.conftest import Api
+
+    shop = acceptor()
+    customer = customer_with_coins(shop, amount=1000)
+    book = promotion(shop, price=450, stock=1)
+    api = Api(shop.api_key)
+    body = {"customer_id": str(customer.pk), "invoice_amount": "450", "coins": 450}
+    wrong_price = api.post("/coin-payments", {**body, "coins": 400, "invoice_amount": "400",
+                                              "promotion_id": str(book.pk)})  # fmt: skip
+    assert wrong_price.status_code == 422 and stock(book) == 1
+    partly = api.post("/coin-payments", {**body, "invoice_amount": "900",
+                                         "promotion_id": str(book.pk)})  # fmt: skip
+    assert partly.status_code == 422 and stock(book) == 1
+    made = api.post("/coin-payments", {**body, "promotion_id": str(book.pk)})
+    assert made.status_code == 201, made.json()
+    assert made.json()["promotion_id"] == str(book.pk) and stock(book) == 0
+    sold_out = api.post("/coin-payments", {**body, "promotion_id": str(book.pk)})
+    assert sold_out.status_code == 409 and sold_out.json()["code"] == "out_of_stock"
+    theirs = promotion(acceptor(), price=450)
+    other = api.post("/coin-payments", {**body, "promotion_id": str(theirs.pk)})
+    assert other.status_code == 404
+    done = api.post(f"/coin-payments/{made.json()['id']}/cancel")
+    assert done.status_code == 200 and stock(book) == 1
+    assert wallet_of(customer)["held"] == 0
