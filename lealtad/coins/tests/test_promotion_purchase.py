@@ -232,3 +232,34 @@ def test_the_api_pays_for_one_with_promotion_id():
     done = api.post(f"/coin-payments/{made.json()['id']}/cancel")
     assert done.status_code == 200 and stock(book) == 1
     assert wallet_of(customer)["held"] == 0
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("pt-br", ("Promoções com moedas", "faltam 550 moedas", "moedas retidas",
+                   "Código do cliente", "Reenviar código", "Pago com moedas")),
+        ("en", ("Coin promotions", "550 coins missing", "coins held", "The customer's code",
+                "Resend code", "Paid with coins")),
+        ("es", ("Promociones con monedas", "faltan 550 monedas", "monedas retenidas",
+                "Código del cliente", "Reenviar código", "Pagado con monedas")),
+    ],
+)  # fmt: skip
+def test_the_till_screens_in_each_language(language, words):
+    shop = acceptor()
+    customer = customer_with_coins(shop, amount=1000)
+    book = promotion(shop, price=450, name="Libro")
+    promotion(shop, price=1550, name="Obra")
+    till = client_for(testing.make_cashier(shop))
+    till.cookies["django_language"] = language
+    card = till.get(f"/cashier/c/{customer.pk}/").text
+    base = till.post(f"/cashier/c/{customer.pk}/coin-promotions/{book.pk}/", {"token": "x"})
+    step = till.get(base["Location"]).text
+    paid = till.post(base["Location"] + "confirm/", {"code": code_for(customer)}).text
+    shown = card + step + paid
+    for word in words:
+        assert word in shown, (language, word)
+    if language != "en":
+        for english in ("Coin promotions", "coins missing", "coins held", "Resend code",
+                        "Paid with coins", "Confirm payment", "Attempts left"):  # fmt: skip
+            assert english not in shown, (language, english)
