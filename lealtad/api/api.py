@@ -481,3 +481,6 @@ api.add_router("", point_payments_router)
 from lealtad.api.partners import router as partners_router  # noqa: E402  (needs `api` above)
 
 api.add_router("", partners_router)
+from lealtad.api.coin_promotions import router as coin_promotions_router  # noqa: E402
+
+api.add_router("", coin_promotions_router)

@@ -28,6 +28,8 @@ class PaymentIn(Schema):
     branch_id: s.Id | None = None
     qr_payload: Annotated[StrictStr, StringConstraints(max_length=1000)] | None = None
     document_checked: StrictBool = False
+    # R3: the coin promotion this payment buys (coins and invoice_amount = its price).
+    promotion_id: s.Id | None = None
 
 
 class ConfirmIn(Schema):
@@ -53,6 +55,7 @@ class PaymentOut(Schema):
     resends_left: int
     cancel_reason: str | None
     via_qr: bool
+    promotion_id: str | None = None
     document_checked: bool
     transaction_id: str | None
     reversed: bool
@@ -77,7 +80,9 @@ def start(request, payload: PaymentIn):
     Errors: 422 `insufficient_coins`, 422 `profile_incomplete`, 422 `validation_error` (coins ≤ 0
     or more than the invoice), 422 `document_check_required` (the merchant asks for the physical
     document: send `document_checked: true`), 422 `invalid_qr`, 403 `not_coin_acceptor`, 403
-    `customer_suspended`, 403 `customer_blocked`, 429 `too_many_codes`."""
+    `customer_suspended`, 403 `customer_blocked`, 429 `too_many_codes`. With `promotion_id`
+    (R3, GET /coin-promotions): `coins` must be its price (else 422 `validation_error`); 409
+    `out_of_stock`, 422 `promotion_unavailable` (not on sale now), 404 another merchant's."""
     from lealtad.api.api import _branch  # api.py adds this router at its end
 
     actor = merchant_actor(request)
@@ -93,6 +98,7 @@ def start(request, payload: PaymentIn):
         api_key=actor.api_key,
         qr_payload=payload.qr_payload,
         document_checked=payload.document_checked,
+        promotion=payload.promotion_id,
     )
     return Status(201, _out(payment))
 

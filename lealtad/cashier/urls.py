@@ -1,6 +1,6 @@
 from django.urls import path
 
-from lealtad.cashier import coin_payments, coins, point_payments, remote, views
+from lealtad.cashier import coin_payments, coin_promotions, coins, point_payments, remote, views
 
 app_name = "cashier"
 urlpatterns = [
@@ -48,6 +48,21 @@ urlpatterns = [
         "c/<str:customer_id>/promotion/<str:promotion_id>/",
         views.take_promotion,
         name="take_promotion",
+    ),
+    path(
+        "c/<str:customer_id>/coin-promotions/<str:promotion_id>/",
+        coin_promotions.coin_promotion,
+        name="coin_promotion",
+    ),
+    path(
+        "c/<str:customer_id>/coin-promotions/pay/<str:payment_id>/",
+        coin_promotions.coin_promotion_payment,
+        name="coin_promotion_payment",
+    ),
+    path(
+        "c/<str:customer_id>/coin-promotions/pay/<str:payment_id>/<str:action>/",
+        coin_promotions.coin_promotion_payment_action,
+        name="coin_promotion_payment_action",
     ),
     path("c/<str:customer_id>/gift/<str:offer_id>/", views.redeem_gift, name="redeem_gift"),
 ]

@@ -21,6 +21,7 @@ from lealtad.api.views import points_of, reward_rows
 from lealtad.cashier import forms, goals
 from lealtad.cashier.models import Registration
 from lealtad.coins import actions as coins
+from lealtad.coins import promotions as coin_promotions
 from lealtad.coins.statement import wallet_card
 from lealtad.coins.words import rate_in_words
 from lealtad.core import money
@@ -200,6 +201,8 @@ def _customer_context(request, membership):
                 points_missing=missing,
                 affordable=missing == 0 and row["stock"] != 0,
             )
+    # K1: the wallet and its latest lines (the whole statement behind "see all").
+    wallet, coin_lines = wallet_card(customer, merchant, 5)
     offers = [
         o
         for o in GiftOffer.objects.filter(membership=membership, status=GiftStatus.OFFERED)
@@ -211,8 +214,9 @@ def _customer_context(request, membership):
         "membership": membership,
         "customer": customer,
         "points": points,
-        # K1: the wallet and its latest lines (the whole statement behind "see all").
-        **dict(zip(("coins", "coin_lines"), wallet_card(customer, merchant, 5), strict=True)),
+        "coins": wallet,
+        "coin_lines": coin_lines,
+        **coin_promotions.till_card(merchant, customer, wallet, now),
         "movements": movements,
         "redeem_block": redeem_block,
         "rewards": rewards,

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from lealtad.coins import codes, qr
+from lealtad.coins import codes, promotions, qr
 from lealtad.coins.actions import coin_wallet, wallet_of
 from lealtad.coins.models import CancelReason, CoinPayment, PaymentStatus, UsedPaymentQr
 from lealtad.core import money
@@ -85,10 +85,16 @@ def start_payment(
     api_key=None,
     qr_payload=None,
     document_checked=False,
+    promotion=None,
     now=None,
 ) -> CoinPayment:
     """Hold `coins` of the customer's wallet towards an invoice at an acceptor and send the code
-    (or, with the customer's valid payment QR, capture at once)."""
+    (or, with the customer's valid payment QR, capture at once).
+
+    R3: with `promotion` (a CoinPromotion of this merchant, or its id) the payment buys one unit
+    of it: `coins` must be its price; the unit is reserved under the promotion's row lock (after
+    the wallet's) and given back if the payment is cancelled or expires
+    (`lealtad.coins.promotions`)."""
     now = now or timezone.now()
     coin_roles.check_acceptor(merchant)
     coins = _coins(coins)
@@ -103,6 +109,10 @@ def start_payment(
                 }
             ]
         )
+    if promotion is not None and amount != coins:
+        # R3: a coin promotion is sold only for coins: the invoice is its price, all in coins.
+        message = _("A coin promotion is paid in full with coins: the amount is its price.")
+        raise ValidationFailed([{"field": "invoice_amount", "message": message}])
     gate.check_coin_exit(customer, merchant)
     if merchant.coin_payment_requires_document and not document_checked:
         raise DocumentCheckRequired(
@@ -114,7 +124,8 @@ def start_payment(
         with transaction.atomic():
             payment = _start(merchant, customer, wallet, amount, coins, invoice_number, now,
                              branch=branch, staff=staff, api_key=api_key, nonce=nonce,
-                             document_checked=document_checked)  # fmt: skip
+                             document_checked=document_checked,
+                             promotion=promotion)  # fmt: skip
     except IntegrityError as exc:
         if nonce and "nonce" in str(exc).lower():
             raise InvalidQr(_("This payment QR was already used.")) from None
@@ -122,7 +133,9 @@ def start_payment(
     return payment
 
 
-def _start(merchant, customer, wallet, amount, coins, invoice_number, now, *, nonce, **who):
+def _start(
+    merchant, customer, wallet, amount, coins, invoice_number, now, *, nonce, promotion, **who
+):
     account = ledger.lock_account(wallet.pk)
     ledger.expire_due_lots(account, ledger.open_lots(account.id), customer.pk, now)
     hold = ledger.hold_coins(account, coins, now)
@@ -132,6 +145,9 @@ def _start(merchant, customer, wallet, amount, coins, invoice_number, now, *, no
             % {"available": format_points(account.balance)},
             available=account.balance,
         )
+    if promotion is not None:
+        # Lock order: the wallet (above), then the promotion's row.
+        promotion = promotions.reserve(promotion, merchant=merchant, coins=coins, now=now)
     payment = CoinPayment.objects.create(
         merchant=merchant,
         customer=customer,
@@ -143,6 +159,7 @@ def _start(merchant, customer, wallet, amount, coins, invoice_number, now, *, no
         created_at=now,
         hold=hold,
         via_qr=nonce is not None,
+        promotion=promotion,
         **who,
     )
     if nonce is not None:
@@ -204,6 +221,9 @@ def _capture(account, payment: CoinPayment, now) -> None:
 
 def _cancel(account, payment: CoinPayment, reason: str, now) -> None:
     ledger.void_hold(account, payment.hold_id, now)
+    # R3: the unit a promotion's payment reserved goes back on sale (once: only a payment
+    # awaiting its code is cancelled, under the wallet's lock).
+    promotions.release(payment.promotion_id)
     payment.status, payment.cancel_reason, payment.cancelled_at = (
         PaymentStatus.CANCELLED,
         reason,
@@ -361,6 +381,7 @@ def payment_out(payment: CoinPayment, now=None) -> dict:
         "resends_left": payment.resends_left,
         "cancel_reason": payment.cancel_reason or None,
         "via_qr": payment.via_qr,
+        "promotion_id": str(payment.promotion_id) if payment.promotion_id else None,
         "document_checked": payment.document_checked,
         "transaction_id": str(payment.transaction_id) if payment.transaction_id else None,
         # A captured payment undone by POST /transactions/{id}/reversal.

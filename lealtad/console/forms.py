@@ -226,6 +226,22 @@ PICTURE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"RIF
 MAX_PICTURE_BYTES = 2 * 1024 * 1024
 
 
+def checked_picture(picture, stem: str):
+    """An uploaded picture, checked by its first bytes (PNG, JPEG or WebP, at most 2 MB) and
+    renamed `stem.<kind>`; a stored one (or none) passes as it is."""
+    if not picture or not hasattr(picture, "read") or getattr(picture, "_committed", False):
+        return picture
+    if picture.size > MAX_PICTURE_BYTES:
+        raise forms.ValidationError(_("The picture is larger than 2 MB."))
+    head = picture.read(12)
+    picture.seek(0)
+    kind = next((k for sig, k in PICTURE_SIGNATURES.items() if head.startswith(sig)), None)
+    if kind is None or (kind == "webp" and head[8:12] != b"WEBP"):
+        raise forms.ValidationError(_("Upload a PNG, JPEG or WebP picture."))
+    picture.name = f"{stem}.{kind}"
+    return picture
+
+
 class RewardForm(forms.ModelForm):
     class Meta:
         model = Reward
@@ -253,18 +269,7 @@ class RewardForm(forms.ModelForm):
         self.instance.merchant = merchant
 
     def clean_picture(self):
-        picture = self.cleaned_data.get("picture")
-        if not picture or not hasattr(picture, "read") or getattr(picture, "_committed", False):
-            return picture
-        if picture.size > MAX_PICTURE_BYTES:
-            raise forms.ValidationError(_("The picture is larger than 2 MB."))
-        head = picture.read(12)
-        picture.seek(0)
-        kind = next((k for sig, k in PICTURE_SIGNATURES.items() if head.startswith(sig)), None)
-        if kind is None or (kind == "webp" and head[8:12] != b"WEBP"):
-            raise forms.ValidationError(_("Upload a PNG, JPEG or WebP picture."))
-        picture.name = f"reward.{kind}"
-        return picture
+        return checked_picture(self.cleaned_data.get("picture"), "reward")
 
     def clean(self):
         data = super().clean()

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from lealtad.console import customers, views
+from lealtad.console import coin_promotions, customers, views
 
 app_name = "console"
 urlpatterns = [
@@ -20,6 +20,18 @@ urlpatterns = [
     path("promotions/", views.promotions, name="promotions"),
     path("promotions/new/", views.promotion_edit, name="promotion_new"),
     path("promotions/<str:promotion_id>/", views.promotion_edit, name="promotion_edit"),
+    path("coin-promotions/", coin_promotions.coin_promotions, name="coin_promotions"),
+    path("coin-promotions/new/", coin_promotions.coin_promotion_edit, name="coin_promotion_new"),
+    path(
+        "coin-promotions/<str:promotion_id>/",
+        coin_promotions.coin_promotion_edit,
+        name="coin_promotion_edit",
+    ),
+    path(
+        "coin-promotions/<str:promotion_id>/deactivate/",
+        coin_promotions.coin_promotion_deactivate,
+        name="coin_promotion_deactivate",
+    ),
     path("gifts/", views.gifts, name="gifts"),
     path("gifts/new/", views.gift_edit, name="gift_new"),
     path("gifts/<str:gift_id>/", views.gift_edit, name="gift_edit"),

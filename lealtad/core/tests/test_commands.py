@@ -170,6 +170,12 @@ def test_demo_is_idempotent_and_shows_the_product():
     assert Partner.objects.get().name == "Banco Andino" and Cause.objects.count() == 2
     assert PartnerConversion.objects.count() == 1 and Donation.objects.count() == 1
     assert "Banco Andino's partner API key" in first and "lpp_" not in second
+    # R3: two coin promotions at the bookshop, one every holder affords, one within reach.
+    from lealtad.coins.promotions import on_sale
+
+    prices = sorted(p.coins_price for p in on_sale(bookshop))
+    assert len(prices) == 2 and prices[0] <= min(h for h in holders if h > 0)
+    assert max(h for h in holders if h > 0) >= prices[1] > sorted(h for h in holders if h)[1]
     assert Customer.objects.filter(profile_complete=False).exists()
     assert Membership.objects.filter(blocked=True).exists()
     assert Customer.objects.filter(document_type="CPF").count() >= 10

@@ -153,6 +153,7 @@ def world(request):
         "payment_id": payment_id,
         "fmt": "csv",
         "remote_id": remote.pk,
+        "action": "confirm",
     }
     return shop, ids, incomplete
 

@@ -219,6 +219,7 @@ class Command(BaseCommand):
                 merchant=shop.merchant, username="libreria.caja", password=PASSWORD,
                 role="cashier", branch=shop.branch,
             )  # fmt: skip
+        self._coin_promotions(shop.merchant)
         logins = [(shop.merchant, "libreria.admin", "merchant_admin")]
         logins.append((shop.merchant, "libreria.caja", "cashier"))
         if cafe is None or Transaction.objects.filter(kind=Kind.COIN_EARN).exists():
@@ -239,6 +240,27 @@ class Command(BaseCommand):
                     now=timezone.now() - dt.timedelta(days=2),
                 )  # fmt: skip
         return logins
+
+    def _coin_promotions(self, shop: Merchant) -> None:
+        """R3: the bookshop sells two products only for coins; the coin holders (about 500,
+        1 300 and 1 600 coins) all afford the bookmark, the edition is for one and within reach
+        of another."""
+        from lealtad.coins.models import CoinPromotion
+
+        if CoinPromotion.objects.filter(merchant=shop).exists():
+            return
+        now = timezone.now()
+        window = {"starts_at": now - dt.timedelta(days=3), "ends_at": now + dt.timedelta(days=60)}
+        CoinPromotion.objects.create(
+            merchant=shop, name="Marcapáginas de mariposas amarillas",
+            description="Marcapáginas ilustrado, edición de la casa.",
+            coins_price=450, stock=None, **window,
+        )  # fmt: skip
+        CoinPromotion.objects.create(
+            merchant=shop, name="Cien años de soledad, edición ilustrada",
+            description="Tapa dura, ilustraciones de Luisa Rivera.",
+            coins_price=1500, stock=5, **window,
+        )  # fmt: skip
 
     def _partners_and_causes(self):
         """K4 / K5: a bank whose points convert into coins, two causes, and in the history one
