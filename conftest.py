@@ -2,6 +2,12 @@ import os
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
+
+# Hypothesis's 200 ms deadline per example measures the machine, not the code: on a busy CI
+# runner a database round trip can take longer. The properties still run every example.
+hypothesis_settings.register_profile("lealtad", deadline=None)
+hypothesis_settings.load_profile("lealtad")
 
 
 def pytest_configure(config):

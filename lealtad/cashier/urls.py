@@ -55,15 +55,5 @@ urlpatterns = [
         coin_promotions.coin_promotion,
         name="coin_promotion",
     ),
-    path(
-        "c/<str:customer_id>/coin-promotions/pay/<str:payment_id>/",
-        coin_promotions.coin_promotion_payment,
-        name="coin_promotion_payment",
-    ),
-    path(
-        "c/<str:customer_id>/coin-promotions/pay/<str:payment_id>/<str:action>/",
-        coin_promotions.coin_promotion_payment_action,
-        name="coin_promotion_payment_action",
-    ),
     path("c/<str:customer_id>/gift/<str:offer_id>/", views.redeem_gift, name="redeem_gift"),
 ]

@@ -46,11 +46,21 @@ def codes_sent_today(customer: Customer, now) -> int:
 
 
 def issue(
-    *, customer: Customer, merchant, purpose: str, subject: str, binding: str, text, now=None
+    *,
+    customer: Customer,
+    merchant,
+    purpose: str,
+    subject: str,
+    binding: str,
+    text,
+    now=None,
+    expires_at=None,
 ) -> OneTimeCode:
     """A fresh code for `subject` (replacing its earlier one), delivered to the customer.
-    `text(code)` gives the message in the merchant's language. Raises TooManyCodes past the
-    customer's daily cap. Call it inside the transaction that makes the object."""
+    `text(code)` gives the message in the merchant's language. It lives CODE_TTL, or until
+    `expires_at` when the object's own deadline comes first (a resent code does not extend it).
+    Raises TooManyCodes past the customer's daily cap. Call it inside the transaction that makes
+    the object."""
     now = now or timezone.now()
     if codes_sent_today(customer, now) >= MAX_CODES_PER_DAY:
         raise TooManyCodes(_("Too many codes were sent to this customer today; try tomorrow."))
@@ -66,7 +76,7 @@ def issue(
         merchant=merchant,
         code_hash=_hash(purpose, binding, code),
         created_at=now,
-        expires_at=now + CODE_TTL,
+        expires_at=min(now + CODE_TTL, expires_at) if expires_at else now + CODE_TTL,
     )
     row.sent_to = deliver(customer, merchant=merchant, text=text(code), purpose=purpose, now=now)
     row.save(update_fields=["sent_to"])

@@ -10,6 +10,7 @@ payment QR of the customer (coins.qr) captures at once with no code.
 Lock order everywhere: the wallet's account, then the payment's row.
 """
 
+import math
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -173,7 +174,11 @@ def _start(
 
 
 def _send_code(payment: CoinPayment, now) -> None:
+    """The payment's code; a resend replaces it but keeps the hold's deadline (10 minutes from
+    the payment, however many codes are sent: `expires_at` is set once)."""
     merchant = payment.merchant
+    deadline = payment.expires_at or now + HOLD_LIFE
+    minutes = max(1, math.ceil((deadline - now).total_seconds() / 60))
 
     def text(code: str) -> str:
         from lealtad.notifications.actions import language_for
@@ -181,8 +186,13 @@ def _send_code(payment: CoinPayment, now) -> None:
         with translation.override(language_for(merchant)):
             return _(
                 "Lealtad – %(merchant)s: your code to pay %(coins)s coins is %(code)s. "
-                "It expires in 10 minutes."
-            ) % {"merchant": merchant.name, "coins": format_points(payment.coins), "code": code}
+                "It expires in %(minutes)s min."
+            ) % {
+                "merchant": merchant.name,
+                "coins": format_points(payment.coins),
+                "code": code,
+                "minutes": minutes,
+            }
 
     row = codes.issue(
         customer=payment.customer,
@@ -192,9 +202,10 @@ def _send_code(payment: CoinPayment, now) -> None:
         binding=binding(payment),
         text=text,
         now=now,
+        expires_at=deadline,
     )
     payment.code_sent_to = row.sent_to
-    payment.expires_at = row.expires_at
+    payment.expires_at = deadline
     payment.save(update_fields=["code_sent_to", "expires_at", "resends"])
 
 
@@ -310,7 +321,8 @@ def confirm_payment(payment_id, *, merchant, code, now=None) -> CoinPayment:
 
 
 def resend_code(payment_id, *, merchant, now=None) -> CoinPayment:
-    """A new code (the old one stops working) and 10 more minutes; 3 resends a payment."""
+    """A new code (the old one stops working), valid until the payment's own deadline (a resend
+    does not prolong the hold); 3 resends a payment."""
     now = now or timezone.now()
     with transaction.atomic():
         account, payment = _locked(payment_id, merchant)

@@ -35,7 +35,7 @@ def test_the_code_goes_by_sms_and_the_code_read_there_pays(settings, fake_twilio
     assert fake_twilio.wait_for(1, timeout=5)
     assert time.monotonic() - started < 5  # the code reaches the provider within 5 seconds
     text = fake_twilio.bodies_to(customer.mobile)[-1]
-    assert "20.000 monedas" in text and "Vence en 10 minutos" in text, text
+    assert "20.000 monedas" in text and "Vence en 10 min." in text, text
     code = fake_twilio.last_code(customer.mobile, digits="4")
     confirmed = api.post(f"/coin-payments/{data['id']}/confirm", {"code": code})
     assert confirmed.status_code == 200, confirmed.content
