@@ -234,16 +234,20 @@ def test_the_whole_coin_flow_by_keyboard(browser, live_server, fake_twilio, lang
     page.locator("#confirm").wait_for()
     wait_until(lambda: page.evaluate("document.activeElement.textContent") == more["pay"])
     page.keyboard.press("Enter")
-    page.locator("#coin-code").wait_for()
+    page.locator("#code-sent").wait_for()  # the till's one coin payment page
+    assert page.locator("#payment-product").inner_text() == "Cien años de soledad"
+    assert coins.wallet_of(customer)["held"] == 50
     promo_code = code(fake_twilio, customer, sent + 1)
-    wait_until(lambda: active(page) == "coin-code")
+    wait_until(lambda: active(page) == "id_code")
+    no_english(page, language, names)
+    shot(page, "8-promotion-code", language)
     page.keyboard.type(promo_code)
     page.keyboard.press("Enter")
     page.locator("#coin-receipt").wait_for()
     assert more["promo"] in page.locator("#coin-receipt").inner_text()
     assert coins.wallet_of(customer)["available"] == 80
     no_english(page, language, names)
-    shot(page, "8-promotion", language)
+    shot(page, "8-promotion-receipt", language)
     page.context.close()
 
     # 7. Pay with points where 1 point = 10 COP.
