@@ -21,11 +21,12 @@ from django.views.decorators.http import require_POST
 from lealtad.cashier import forms
 from lealtad.cashier.views import _customer_context, _page, _typed_amount, staff_view
 from lealtad.coins import actions as coins
-from lealtad.coins import codes, payments
+from lealtad.coins import codes, payments, qr
 from lealtad.coins.models import PaymentStatus
 from lealtad.core import money
-from lealtad.core.errors import LealtadError, ValidationFailed
+from lealtad.core.errors import InvalidQr, LealtadError, NotFound, ValidationFailed
 from lealtad.customers import actions as customers
+from lealtad.customers import identity
 from lealtad.network import coin_roles
 
 FIELDS = {"invoice_amount": "amount", "coins": "coins", "document_checked": "document_checked"}
@@ -97,6 +98,7 @@ def start(request, customer_id):
             branch=request.branch,
             staff=request.user,
             document_checked=data["document_checked"],
+            qr_payload=data["payment_qr"].strip() or None,
         )
     except money.InvalidAmount as exc:
         form.add_error("amount", str(exc))
@@ -104,12 +106,39 @@ def start(request, customer_id):
         forms.add_errors(
             form, [{**e, "field": FIELDS.get(e["field"], e["field"])} for e in exc.errors]
         )
+    except InvalidQr as exc:  # expired, forged, used, another customer's: nothing was held
+        form.add_error("payment_qr", str(exc.detail))
     except LealtadError as exc:
         field = "coins" if exc.code == "insufficient_coins" else None
         form.add_error(field, str(exc.detail))
     else:
         return _payment_page(request, payment, status=201)
     return _card(request, membership, coin_pay_form=form)
+
+
+@staff_view
+@require_POST
+def open_payment_qr(request):
+    """The till's search received the customer app's payment QR (cashier.js posts it here, so
+    the payload never sits in a logged URL): the customer's card, with "Pagar factura con
+    monedas" holding the QR and the cursor in the invoice number. Scan, type the amount, Enter."""
+    payload = request.POST.get("qr", "").strip()[:1000]
+    try:
+        customer = customers.get_customer(qr.customer_id_of(payload))
+    except (InvalidQr, NotFound) as exc:
+        detail = exc.detail if isinstance(exc, InvalidQr) else _("This payment QR is not valid.")
+        return _page(request, "cashier/home.html", payment_qr_error=str(detail))
+    if not customers.memberships_at(request.merchant, [customer]):
+        # Never here before: the masked card to enrol them first, as the search shows it.
+        return _page(request, "cashier/home.html", stranger=identity.card_of(customer))
+    membership = customers.get_membership_for(request.merchant, customer.pk)
+    form = forms.PayWithCoinsForm(prefix="cp", initial={"payment_qr": payload})
+    extra = {"coin_pay_form": form, "payment_qr_ready": True}
+    try:
+        coin_roles.check_acceptor(request.merchant)
+    except LealtadError as exc:
+        extra["notice"] = str(exc.detail)
+    return _card(request, membership, **extra)
 
 
 def _payment_page(request, payment, status=200, **extra):

@@ -195,3 +195,5 @@ class PayWithCoinsForm(forms.Form):
     document_checked = forms.BooleanField(
         label=_("The customer showed the physical identity document"), required=False
     )
+    # K3: the customer app's payment QR, typed by the scanner: with it the payment needs no code.
+    payment_qr = forms.CharField(label=_("Customer's payment QR"), required=False, max_length=1000)

@@ -21,6 +21,7 @@ urlpatterns = [
         coin_payments.coins_prefill,
         name="pay_coins_prefill",
     ),
+    path("payment-qr/", coin_payments.open_payment_qr, name="payment_qr"),
     path("coin-payments/<str:payment_id>/", coin_payments.payment, name="coin_payment"),
     path(
         "coin-payments/<str:payment_id>/confirm/",

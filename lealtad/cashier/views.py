@@ -22,6 +22,7 @@ from lealtad.cashier import forms, goals
 from lealtad.cashier.models import Registration
 from lealtad.coins import actions as coins
 from lealtad.coins import promotions as coin_promotions
+from lealtad.coins import qr as payment_qr
 from lealtad.coins.statement import wallet_card
 from lealtad.coins.words import rate_in_words
 from lealtad.core import money
@@ -126,6 +127,10 @@ def search(request):
             {"member": members.get(c.pk), "customer": c, "card": identity.card_of(c)} for c in found
         ]
         return _page(request, "cashier/home.html", q=q, choices=choices)
+    if q.startswith(payment_qr.PREFIX):
+        # The app's payment QR reached the URL (no JavaScript): not kept, asked for again.
+        message = _("Scan the payment QR again, or type it in “Pay invoice with coins”.")
+        return _page(request, "cashier/home.html", payment_qr_error=message)
     if q.startswith(customers.QR_PREFIX):
         # Tampered, truncated or replaced by a newer one: not a document to register.
         return _page(request, "cashier/home.html", q=q, invalid_qr=True)

@@ -33,10 +33,8 @@ def mint_payment_qr(customer, now=None) -> str:
     return PREFIX + signing.dumps(body, salt=SALT)
 
 
-def verify_payment_qr(payload, customer, now=None) -> str:
-    """The QR's nonce when `payload` is a live payment QR of `customer`; InvalidQr otherwise.
-    (Whether it already paid is the payment's check: its nonce is recorded with it.)"""
-    now = now or timezone.now()
+def _read(payload):
+    """(customer id, QR version, nonce, issued) of a genuine payment QR; InvalidQr otherwise."""
     if not isinstance(payload, str) or not payload.startswith(PREFIX) or len(payload) > 1000:
         raise InvalidQr(_("This is not a payment QR of the customer app."))
     try:
@@ -45,8 +43,27 @@ def verify_payment_qr(payload, customer, now=None) -> str:
         issued = dt.datetime.fromtimestamp(int(body["t"]), tz=dt.UTC)
     except (signing.BadSignature, KeyError, TypeError, ValueError, OverflowError, OSError):
         raise InvalidQr(_("This payment QR is not valid.")) from None
-    if customer_id != str(customer.pk) or version != customer.qr_version:
-        raise InvalidQr(_("This payment QR belongs to another customer."))
+    return customer_id, version, nonce, issued
+
+
+def _check_live(issued, now):
     if issued > now + CLOCK_SKEW or now - issued > LIFE:
         raise InvalidQr(_("This payment QR has expired: ask the customer to show a new one."))
+
+
+def customer_id_of(payload, now=None) -> str:
+    """The customer a live, genuine payment QR names (the till's search opens their card with
+    it); InvalidQr otherwise. Paying still checks it against the customer (verify_payment_qr)."""
+    customer_id, _version, _nonce, issued = _read(payload)
+    _check_live(issued, now or timezone.now())
+    return customer_id
+
+
+def verify_payment_qr(payload, customer, now=None) -> str:
+    """The QR's nonce when `payload` is a live payment QR of `customer`; InvalidQr otherwise.
+    (Whether it already paid is the payment's check: its nonce is recorded with it.)"""
+    customer_id, version, nonce, issued = _read(payload)
+    if customer_id != str(customer.pk) or version != customer.qr_version:
+        raise InvalidQr(_("This payment QR belongs to another customer."))
+    _check_live(issued, now or timezone.now())
     return nonce

@@ -22,12 +22,47 @@
   // into loses it again. The gap is generous (a busy till lags): the prefix is what tells a QR.
   // Outside the till's pages (no search form, no data-scan-url) nothing changes.
   var QR_PREFIX = "LTQ1.", BURST_GAP_MS = 150, burst = { text: "", last: 0 };
+  // The customer app's payment QR (coins.qr.PREFIX) is a signed, 2-minute payload: scanned into
+  // the pay form's own field it pays; anywhere else on the till (the search box above all) it is
+  // POSTed to open that customer's card with it in the pay form, never put in a logged URL.
+  var PAY_PREFIX = "LPQ1:";
+  function postPaymentQr(payload) {
+    var form = document.getElementById("payment-qr-form");
+    form.querySelector("[name=qr]").value = payload;
+    form.requestSubmit();
+  }
+  // Typed or pasted (not a burst) into the search box: the same, on submit.
+  document.addEventListener("submit", function (e) {
+    var form = e.target, box = form.matches && form.matches("form.search") && form.querySelector("[name=q]");
+    if (!box || box.value.trim().indexOf(PAY_PREFIX) !== 0 || !document.getElementById("payment-qr-form")) return;
+    e.preventDefault();
+    e.stopPropagation();
+    var payload = box.value.trim();
+    box.value = "";
+    postPaymentQr(payload);
+  }, true);
   document.addEventListener("keydown", function (e) {
     var now = Date.now();
     if (now - burst.last > BURST_GAP_MS) burst.text = "";
     burst.last = now;
     if (e.key !== "Enter") {
       if (e.key.length === 1) burst.text += e.key;
+      return;
+    }
+    var paid = burst.text.lastIndexOf(PAY_PREFIX);
+    if (paid >= 0 && burst.text.length - paid >= 30) {
+      var payload = burst.text.slice(paid);
+      burst.text = "";
+      if (e.target.id === "id_cp-payment_qr") return;  // the pay form's own field: it pays
+      if (!document.getElementById("payment-qr-form")) return;
+      e.preventDefault();
+      e.stopPropagation();
+      var into = e.target, typed = typeof into.value === "string" ? into.value : null;
+      if (typed !== null && typed.slice(-payload.length) === payload) {
+        into.value = typed.slice(0, -payload.length);
+        into.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+      postPaymentQr(payload);
       return;
     }
     var at = burst.text.lastIndexOf(QR_PREFIX), scanned = burst.text.slice(at);
