@@ -253,9 +253,9 @@ def tell_admins(endpoint: Endpoint, hours: int) -> int:
         subject = _("Webhook disabled: %(url)s") % {"url": endpoint.url[:120]}
         text = _(
             "The webhook endpoint %(url)s of %(merchant)s failed every delivery for "
-            "%(hours)s hours, so we stopped sending to it. The events it missed are in its "
-            "list of deliveries.\n\nWhen the receiver works again, enable the endpoint in the "
-            "console (Integrations → Webhooks) and send again the deliveries you need."
+            "%(hours)s hours, so we stopped sending to it. Its deliveries list the events it "
+            "missed.\n\nWhen the receiver works again, enable the endpoint in the console and "
+            "send again the deliveries you need."
         ) % {"url": endpoint.url, "merchant": merchant.name, "hours": hours}
     now = timezone.now()
     for address in addresses:
