@@ -66,6 +66,17 @@ def enqueue(delivery_id: int, run_after=None) -> None:
     task.enqueue(delivery_id)
 
 
+def enqueue_all(delivery_ids: list[int]) -> None:
+    """One task that starts these deliveries (one row whatever their number: emit stays cheap);
+    it gives each but the first its own task and sends the first itself."""
+    from lealtad.webhooks.tasks import deliver, deliver_all
+
+    if len(delivery_ids) == 1:
+        deliver.enqueue(delivery_ids[0])
+    elif delivery_ids:
+        deliver_all.enqueue(delivery_ids)
+
+
 def signature(endpoint: Endpoint, msg_id: str, at: datetime, text: str, now=None) -> str:
     """`webhook-signature`: v1 with the secret, and with the previous one too for 24 h after
     a rotation, space-separated (the spec's form for several signatures)."""

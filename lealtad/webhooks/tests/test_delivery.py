@@ -259,6 +259,18 @@ def test_a_test_event_goes_to_that_endpoint_only(receiver):  # noqa: F811
     assert list(Delivery.objects.values_list("endpoint", flat=True)) == [endpoint.pk]
 
 
+def test_an_event_for_two_endpoints_reaches_both_each_with_its_signature(receiver):  # noqa: F811
+    one, _ = endpoint_on(receiver)
+    two, _ = endpoint_on(receiver, merchant=one.merchant)
+    receiver.secrets = [one.secret, two.secret]
+    event = emit_accrual(one.merchant)
+    run_worker()
+    first, second = receiver.requests
+    assert first.id == second.id == event.pk and first.verified and second.verified
+    assert first.signature != second.signature  # each endpoint its own secret
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
 def test_a_deleted_endpoints_task_sends_nothing(receiver):  # noqa: F811
     endpoint, _ = endpoint_on(receiver)
     emit_accrual(endpoint.merchant)
