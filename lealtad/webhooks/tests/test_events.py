@@ -80,7 +80,7 @@ def test_the_body_is_the_same_bytes_whatever_the_key_order():
 
 def test_an_unknown_type_is_a_bug_not_an_event():
     shop = testing.make_merchant().merchant
-    with pytest.raises(ValueError, match="points.stolen"):
+    with pytest.raises(ValueError, match=r"points\.stolen"):
         emit(shop, "points.stolen", {})
 
 
