@@ -197,6 +197,9 @@ def _record(row: Delivery, now, status, answer: str, error: str) -> str:
     fields = ["status", "last_status_code", "last_response", "last_error", "leased_until"]
     fields += ["next_attempt_at", "delivered_at"]
     with transaction.atomic():
+        current = Delivery.objects.select_for_update().filter(pk=row.pk)
+        if not current.filter(status=Delivery.Status.PENDING).exists():
+            return "done"  # its endpoint was deleted or disabled while it was being sent
         if status is not None and 200 <= status < 300:
             row.status, row.delivered_at, row.next_attempt_at = Delivery.Status.DELIVERED, now, None
             row.save(update_fields=fields)
