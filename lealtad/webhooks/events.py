@@ -78,17 +78,17 @@ def subscribed(merchant_id, type_: str) -> list:
     return [pk for pk, events in rows if type_ in (events or ())]
 
 
-def emit(merchant, type_: str, data: dict, now=None) -> Event | None:
-    """Write the event `type_` with `data` and a pending delivery to each active endpoint of
+def emit(merchant, type: str, data: dict, now=None) -> Event | None:
+    """Write the event `type` with `data` and a pending delivery to each active endpoint of
     `merchant` subscribed to it, and enqueue their delivery tasks — all in the caller's
     transaction: a rolled-back movement reports nothing, a committed one is never lost.
     Returns the event, or None when no endpoint subscribes (then it writes nothing)."""
-    if type_ not in EVENT_TYPES:
-        raise ValueError(f"unknown webhook event type {type_!r}")
-    endpoint_ids = subscribed(merchant.pk, type_)
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {type!r}")
+    endpoint_ids = subscribed(merchant.pk, type)
     if not endpoint_ids:
         return None
-    return _write(merchant, type_, data, endpoint_ids, now)
+    return _write(merchant, type, data, endpoint_ids, now)
 
 
 def _write(merchant, type_, data, endpoint_ids, now=None) -> Event:

@@ -282,15 +282,21 @@ def test_a_deleted_endpoints_task_sends_nothing(receiver):  # noqa: F811
 
 def test_a_time_out_is_retried(receiver, settings):  # noqa: F811
     settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    settings.WEBHOOK_RETRY_SCHEDULE = [30]
     endpoint, _ = endpoint_on(receiver)
     receiver.hang = True
-    emit_accrual(endpoint.merchant)
+    event = emit_accrual(endpoint.merchant)
     started = time.monotonic()
     run_worker()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 5  # the time-out, not the receiver, ended the attempt
     row = Delivery.objects.get()
-    assert row.status == "pending" and "timed out" in row.last_error.lower()
-    assert row.leased_until is None
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "timed out" in row.last_error.lower() and row.leased_until is None
+    wait = (row.next_attempt_at - row.last_attempt_at).total_seconds()
+    assert 24 <= wait <= 36  # 30 s ± 20 %
+    (retry,) = DBTaskResult.objects.filter(task_path=delivery.TASK_PATH, status="READY")
+    assert retry.run_after == row.next_attempt_at and retry.args_kwargs["args"] == [row.pk]
+    assert [g.id for g in receiver.requests] == [event.pk]
     receiver.release()
 
 
