@@ -12,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from lealtad.core import testing
 from lealtad.notifications.models import Event as MailEvent
 from lealtad.notifications.models import OutgoingEmail
+from lealtad.notifications.tests.test_mail import decoded, smtp  # noqa: F401 (a fixture)
 from lealtad.webhooks import delivery
 from lealtad.webhooks.actions import (
     EndpointDisabled,
@@ -148,7 +149,7 @@ def test_410_gone_disables_the_endpoint_and_cancels_what_waits(receiver):  # noq
     assert not OutgoingEmail.objects.filter(event=MailEvent.WEBHOOK).exists()
 
 
-def test_failing_beyond_the_limit_disables_and_emails_the_admin(receiver, settings):  # noqa: F811
+def test_failing_beyond_the_limit_disables_and_emails_the_admin(receiver, settings, smtp):  # noqa: F811
     settings.WEBHOOK_DISABLE_AFTER_HOURS = 72
     endpoint, _ = endpoint_on(receiver)
     admin = endpoint.merchant.staff.get(role="merchant_admin")
@@ -172,6 +173,10 @@ def test_failing_beyond_the_limit_disables_and_emails_the_admin(receiver, settin
     assert mail.to == "admin@cafe.example" and mail.merchant_id == endpoint.merchant_id
     assert mail.subject == f"Webhook deshabilitado: {endpoint.url}"  # the merchant's language
     assert "72 horas" in mail.body and endpoint.url in mail.body
+    run_worker()  # the outbox's task takes it to a real SMTP server
+    ((to, text),) = smtp.messages
+    assert to == ["admin@cafe.example"]
+    assert "Webhook deshabilitado" in decoded(text) and "72 horas" in decoded(text)
     # Enabled again: its clock starts over and new events go.
     enable_endpoint(endpoint)
     assert (endpoint.active, endpoint.failing_since, endpoint.disabled_reason) == (True, None, "")
