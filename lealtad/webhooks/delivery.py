@@ -184,7 +184,8 @@ def _send(row: Delivery, now) -> str:
         error = f"refused: {exc}"
     except (OSError, http.client.HTTPException) as exc:  # refused, reset, time-out, TLS
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return _record(row, now, status, answer, error)
+    # The answer's time, not the claim's: a 10 s time-out must not eat a 5 s retry delay.
+    return _record(row, max(now, timezone.now()), status, answer, error)
 
 
 def _record(row: Delivery, now, status, answer: str, error: str) -> str:
