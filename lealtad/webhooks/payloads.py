@@ -11,6 +11,7 @@ Each builder returns a plain dict (`model_dump()`): `events.emit` turns datetime
 
 from datetime import datetime
 
+from django.utils import translation
 from pydantic import BaseModel, ConfigDict, Field
 
 from lealtad.core import money
@@ -354,12 +355,14 @@ def openapi_webhooks(components: dict, event_types: dict) -> dict:
     """The `webhooks` object of OpenAPI 3.1: one POST per event type, with its body (the
     envelope {type, timestamp, data}) and the three Standard Webhooks headers."""
     out = {}
-    for type_, summary in event_types.items():
+    with translation.override("en"):  # the document is in English, as the API's own text
+        summaries = {type_: str(summary) for type_, summary in event_types.items()}
+    for type_, summary in summaries.items():
         schema = SCHEMAS.get(type_)
         data = _components(schema, components) if schema else {"type": "object"}
         out[type_] = {
             "post": {
-                "summary": str(summary),
+                "summary": summary,
                 "operationId": "webhook_" + type_.replace(".", "_"),
                 "tags": ["webhooks"],
                 "parameters": [
