@@ -12,6 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from lealtad.core import testing
 from lealtad.notifications.models import Event as MailEvent
 from lealtad.notifications.models import OutgoingEmail
+from lealtad.notifications.tests.test_mail import decoded, smtp  # noqa: F401 (a fixture)
 from lealtad.webhooks import delivery
 from lealtad.webhooks.actions import (
     EndpointDisabled,
@@ -148,7 +149,7 @@ def test_410_gone_disables_the_endpoint_and_cancels_what_waits(receiver):  # noq
     assert not OutgoingEmail.objects.filter(event=MailEvent.WEBHOOK).exists()
 
 
-def test_failing_beyond_the_limit_disables_and_emails_the_admin(receiver, settings):  # noqa: F811
+def test_failing_beyond_the_limit_disables_and_emails_the_admin(receiver, settings, smtp):  # noqa: F811
     settings.WEBHOOK_DISABLE_AFTER_HOURS = 72
     endpoint, _ = endpoint_on(receiver)
     admin = endpoint.merchant.staff.get(role="merchant_admin")
@@ -172,6 +173,10 @@ def test_failing_beyond_the_limit_disables_and_emails_the_admin(receiver, settin
     assert mail.to == "admin@cafe.example" and mail.merchant_id == endpoint.merchant_id
     assert mail.subject == f"Webhook deshabilitado: {endpoint.url}"  # the merchant's language
     assert "72 horas" in mail.body and endpoint.url in mail.body
+    run_worker()  # the outbox's task takes it to a real SMTP server
+    ((to, text),) = smtp.messages
+    assert to == ["admin@cafe.example"]
+    assert "Webhook deshabilitado" in decoded(text) and "72 horas" in decoded(text)
     # Enabled again: its clock starts over and new events go.
     enable_endpoint(endpoint)
     assert (endpoint.active, endpoint.failing_since, endpoint.disabled_reason) == (True, None, "")
@@ -259,6 +264,18 @@ def test_a_test_event_goes_to_that_endpoint_only(receiver):  # noqa: F811
     assert list(Delivery.objects.values_list("endpoint", flat=True)) == [endpoint.pk]
 
 
+def test_an_event_for_two_endpoints_reaches_both_each_with_its_signature(receiver):  # noqa: F811
+    one, _ = endpoint_on(receiver)
+    two, _ = endpoint_on(receiver, merchant=one.merchant)
+    receiver.secrets = [one.secret, two.secret]
+    event = emit_accrual(one.merchant)
+    run_worker()
+    first, second = receiver.requests
+    assert first.id == second.id == event.pk and first.verified and second.verified
+    assert first.signature != second.signature  # each endpoint its own secret
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
 def test_a_deleted_endpoints_task_sends_nothing(receiver):  # noqa: F811
     endpoint, _ = endpoint_on(receiver)
     emit_accrual(endpoint.merchant)
@@ -270,15 +287,21 @@ def test_a_deleted_endpoints_task_sends_nothing(receiver):  # noqa: F811
 
 def test_a_time_out_is_retried(receiver, settings):  # noqa: F811
     settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    settings.WEBHOOK_RETRY_SCHEDULE = [30]
     endpoint, _ = endpoint_on(receiver)
     receiver.hang = True
-    emit_accrual(endpoint.merchant)
+    event = emit_accrual(endpoint.merchant)
     started = time.monotonic()
     run_worker()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 5  # the time-out, not the receiver, ended the attempt
     row = Delivery.objects.get()
-    assert row.status == "pending" and "timed out" in row.last_error.lower()
-    assert row.leased_until is None
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert "timed out" in row.last_error.lower() and row.leased_until is None
+    wait = (row.next_attempt_at - row.last_attempt_at).total_seconds()
+    assert 24 <= wait <= 36 + 1.5  # 30 s ± 20 %, from the time-out (1 s after the attempt began)
+    (retry,) = DBTaskResult.objects.filter(task_path=delivery.TASK_PATH, status="READY")
+    assert retry.run_after == row.next_attempt_at and retry.args_kwargs["args"] == [row.pk]
+    assert [g.id for g in receiver.requests] == [event.pk]
     receiver.release()
 
 
@@ -292,3 +315,38 @@ def test_a_rolled_back_transaction_emits_nothing(receiver):  # noqa: F811
     assert not DBTaskResult.objects.filter(task_path=delivery.TASK_PATH).exists()
     run_worker()
     assert receiver.requests == []
+
+
+def test_an_endpoint_deleted_while_its_delivery_is_sent_is_no_error(receiver, monkeypatch):  # noqa: F811
+    endpoint, _ = endpoint_on(receiver)
+    emit_accrual(endpoint.merchant)
+    row = Delivery.objects.get()
+
+    def answer_after_deleting(*args):
+        Endpoint.objects.filter(pk=endpoint.pk).delete()  # the admin, meanwhile
+        return 200, "ok"
+
+    monkeypatch.setattr(delivery, "post", answer_after_deleting)  # the receiver's 200 arrives
+    assert delivery.attempt(row.pk) == "done"
+    assert not Delivery.objects.exists()
+
+
+def test_the_operator_sees_endpoints_and_deliveries_but_never_a_secret(receiver, client):  # noqa: F811
+    from lealtad.network.models import User
+
+    endpoint, secret = endpoint_on(receiver)
+    rotate_secret(endpoint)
+    emit_accrual(endpoint.merchant)
+    run_worker()
+    client.force_login(User.objects.create_superuser("operador", password="x-long-pass-1"))
+    for path in (
+        "/admin/webhooks/endpoint/",
+        f"/admin/webhooks/endpoint/{endpoint.pk}/change/",
+        "/admin/webhooks/delivery/",
+        f"/admin/webhooks/delivery/{Delivery.objects.get().pk}/change/",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        html = page.content.decode()
+        assert secret[6:] not in html and endpoint.secret[6:] not in html
+    assert client.get("/admin/webhooks/endpoint/add/").status_code == 403
