@@ -2,7 +2,8 @@
 and for the same duration: accruals over HTTP, customer lookups by document, and pgbench TPC-B;
 then the latency of a code from its request to the SMS provider (bench/code_delivery.py) and coin
 payments created and confirmed with the code read from the fake SMS provider
-(bench/coin_payments.py).
+(bench/coin_payments.py); accruals/s with and without two webhook endpoints and the events'
+delivery latency (bench/webhooks.py).
 
     make bench
     make bench BENCH_ARGS="--customers 200000 --entries 2000000 --duration 30 --clients 16"
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit
 import code_delivery  # bench/code_delivery.py: request → SMS provider
 import coin_payments  # bench/coin_payments.py: K3 create + confirm, the code in between
 import dashboard  # bench/dashboard.py: the console's reports
+import webhooks  # bench/webhooks.py: accruals with two webhook endpoints, delivery latency
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -294,6 +296,13 @@ def main() -> None:
         os.environ.get("BENCH_PAYMENTS_DATABASE_URL", coin_payments.DEFAULT_DB)
     )
 
+    print("webhooks: accruals without and with two endpoints, delivery latency …", flush=True)
+    report["webhooks"] = webhooks.measure(
+        os.environ.get("BENCH_WEBHOOKS_DATABASE_URL", webhooks.DEFAULT_DB),
+        duration=args.duration,
+        clients=args.clients,
+    )
+
     print(f"pgbench TPC-B for {args.duration} s with {args.clients} clients …", flush=True)
     report["pgbench"] = pgbench(args.duration, args.clients)
 
@@ -351,6 +360,7 @@ def main() -> None:
             "",
         ),
     ]
+    rows += webhooks.rows(report["webhooks"])
     print()
     for row in rows:
         print(f"  {row[0]:<24}{row[1]:>8}   {row[2]:<16}{row[3]:<18}{row[4]}")
@@ -367,6 +377,11 @@ def main() -> None:
             "code_goal_met"
         ],
         "coin payments all captured, ledger-check after": not pay["failed"] and pay["ledger_check"],
+        f"accruals with 2 webhook endpoints ≥ {webhooks.GOAL:.0%} of without": report["webhooks"][
+            "goal_met"
+        ],
+        "every webhook event delivered, ledger-check after": report["webhooks"]["all_delivered"]
+        and report["webhooks"]["ledger_check"],
     }
     report["goals"] = verdicts
     print(f"\n  ratio accruals / pgbench = {ratio:.2f}")

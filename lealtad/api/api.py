@@ -48,7 +48,14 @@ class JsonParser(Parser):
 
 class LealtadApi(NinjaAPI):
     def get_openapi_schema(self, **kwargs):
-        return problems_in_schema(super().get_openapi_schema(**kwargs))
+        schema = problems_in_schema(super().get_openapi_schema(**kwargs))
+        # OpenAPI 3.1 `webhooks`: what Lealtad POSTs to a merchant's endpoints (I4).
+        from lealtad.webhooks.events import EVENT_TYPES
+        from lealtad.webhooks.payloads import openapi_webhooks
+
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        schema["webhooks"] = openapi_webhooks(components, EVENT_TYPES)
+        return schema
 
 
 api = LealtadApi(
@@ -484,3 +491,6 @@ api.add_router("", partners_router)
 from lealtad.api.coin_promotions import router as coin_promotions_router  # noqa: E402
 
 api.add_router("", coin_promotions_router)
+from lealtad.api.webhooks import router as webhooks_router  # noqa: E402
+
+api.add_router("", webhooks_router)

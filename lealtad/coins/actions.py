@@ -24,6 +24,7 @@ from lealtad.ledger.models import Account, AccountKind, Kind, Transaction
 from lealtad.network import coin_roles
 from lealtad.network.models import Merchant
 from lealtad.network.service_lines import suspended
+from lealtad.webhooks import events, payloads
 
 
 def add_months(moment: dt.datetime, months: int) -> dt.datetime:
@@ -137,6 +138,12 @@ def _post_earning(merchant, customer, wallet, coins, amount, branch, staff, now,
         )
         if coins:
             ledger.credit(account, txn, coins, add_months(now, months), now)
+        events.emit(
+            merchant,
+            "coins.earned",
+            payloads.coins_earned(txn, account.balance, account.pending),
+            now=now,
+        )
     return Movement(txn, account.balance, account.pending)
 
 

@@ -39,6 +39,7 @@ from lealtad.ledger import ledger
 from lealtad.ledger.invoices import display_number
 from lealtad.ledger.models import Kind, Transaction
 from lealtad.network import coin_roles
+from lealtad.webhooks import events, payloads
 
 PURPOSE = "coin_payment"
 HOLD_LIFE = codes.CODE_TTL
@@ -228,6 +229,12 @@ def _capture(account, payment: CoinPayment, now) -> None:
     ledger.capture_hold(account, payment.hold_id, txn, now)
     payment.status, payment.captured_at, payment.transaction = PaymentStatus.CAPTURED, now, txn
     payment.save(update_fields=["status", "captured_at", "transaction"])
+    _emit(account, payment, "coin_payment.captured", now)
+
+
+def _emit(account, payment: CoinPayment, type_: str, now) -> None:
+    data = payloads.coin_payment(payment, account.balance, account.pending, now)
+    events.emit(payment.merchant, type_, data, now=now)
 
 
 def _cancel(account, payment: CoinPayment, reason: str, now) -> None:
@@ -241,6 +248,8 @@ def _cancel(account, payment: CoinPayment, reason: str, now) -> None:
         now,
     )
     payment.save(update_fields=["status", "cancel_reason", "cancelled_at"])
+    # Every way a hold ends unpaid comes here: cancel, the third wrong code, expiry.
+    _emit(account, payment, "coin_payment.cancelled", now)
 
 
 def get_payment(payment_id, *, merchant) -> CoinPayment:

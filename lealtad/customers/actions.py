@@ -26,6 +26,7 @@ from lealtad.network.models import Branch, Merchant, User
 from lealtad.network.service_lines import suspended
 from lealtad.notifications import actions as mail
 from lealtad.program.models import Category
+from lealtad.webhooks import events, payloads
 
 QR_PREFIX = "LTQ1"
 _qr_signer = signing.Signer(salt="lealtad.customer-qr", sep=".")
@@ -262,6 +263,13 @@ def join_merchant(
             )
             if notify:
                 mail.queue(mail.Event.JOIN, merchant, customer, now=now, bonus=0)
+            # I4: in the joining transaction (an accrual that fails makes no member, no event).
+            events.emit(
+                merchant,
+                "customer.joined",
+                payloads.customer_joined(membership, customer, now or timezone.now()),
+                now=now,
+            )
             return membership
     except IntegrityError:
         return Membership.objects.select_related("category", "holder").get(

@@ -29,6 +29,7 @@ from lealtad.offers import promotions
 from lealtad.offers.models import PromotionUse
 from lealtad.program import fraud
 from lealtad.program.models import AuditMode
+from lealtad.webhooks import events, payloads
 
 
 @dataclass
@@ -219,4 +220,10 @@ def _post(merchant, membership, customer, amount, branch, staff, now, invoice) -
         mail.queue(
             mail.Event.ACCRUAL, merchant, customer, now=now, points=points, balance=account.balance
         )
+    events.emit(
+        merchant,
+        "accrual.held" if held else "accrual.posted",
+        payloads.accrual(txn, account.balance, account.pending),
+        now=now,
+    )
     return Movement(txn, account.balance, account.pending)

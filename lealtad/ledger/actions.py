@@ -43,6 +43,7 @@ from lealtad.notifications import actions as mail
 from lealtad.offers import promotions
 from lealtad.offers.models import Promotion, PromotionKind, PromotionUse
 from lealtad.program.models import Reward
+from lealtad.webhooks import events, payloads
 
 
 def check_can_redeem(membership: Membership) -> None:
@@ -142,6 +143,12 @@ def redeem_reward(
                 staff=staff,
                 at=now,
             )
+        events.emit(
+            merchant,
+            "redemption.created",
+            payloads.reward_redemption(txn, promo, account.balance, account.pending),
+            now=now,
+        )
     return Movement(txn, account.balance, account.pending)
 
 
@@ -253,6 +260,9 @@ def reverse_transaction(
                     Reward.objects.filter(pk=original.reward_id, stock__isnull=False).update(
                         stock=F("stock") + 1
                     )
+            events.emit(
+                merchant, "transaction.reversed", payloads.reversal(reversal, original), now=now
+            )
     except IntegrityError:
         # The one-to-one on `reverses` lost a race with a simultaneous reversal.
         raise AlreadyReversed() from None
@@ -323,6 +333,14 @@ def approve_accrual(*, merchant: Merchant, transaction_id, staff: User | None = 
             points=txn.points,
             balance=account.balance,
         )
+        txn.status, txn.balance_after, txn.posted_at = Status.POSTED, account.balance, now
+        txn.decided_at = now
+        events.emit(
+            merchant,
+            "accrual.approved",
+            payloads.accrual(txn, account.balance, account.pending),
+            now=now,
+        )
     txn.refresh_from_db()
     return Movement(txn, account.balance, account.pending)
 
@@ -340,6 +358,13 @@ def reject_accrual(
         ledger.void_held(account, txn, now)
         Transaction.objects.filter(pk=txn.pk).update(
             status=Status.REJECTED, reason=reason[:300], decided_at=now, decided_by=staff
+        )
+        txn.status, txn.reason, txn.decided_at = Status.REJECTED, reason[:300], now
+        events.emit(
+            merchant,
+            "accrual.rejected",
+            payloads.accrual(txn, account.balance, account.pending),
+            now=now,
         )
     txn.refresh_from_db()
     return Movement(txn, account.balance, account.pending)

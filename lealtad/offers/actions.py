@@ -32,6 +32,7 @@ from lealtad.offers.models import (
     PromotionKind,
     PromotionUse,
 )
+from lealtad.webhooks import events, payloads
 
 
 def give_free_item(
@@ -61,9 +62,16 @@ def give_free_item(
             if promo.kind == PromotionKind.FREE_ITEM and promotions.used_up(promo, membership):
                 raise PromotionUsedUp()
             raise PromotionUnavailable()
-        return PromotionUse.objects.create(
+        use = PromotionUse.objects.create(
             promotion=promo, membership=membership, branch=branch, staff=staff, at=now
         )
+        events.emit(
+            membership.merchant,
+            "redemption.created",
+            payloads.free_item_redemption(use, membership, now),
+            now=now,
+        )
+        return use
 
 
 def get_gift(merchant: Merchant, gift_id) -> Gift:
@@ -153,6 +161,12 @@ def redeem_gift(
             )
             GiftOffer.objects.filter(pk=offer.pk).update(transaction=txn)
             offer.transaction = txn
+        events.emit(
+            membership.merchant,
+            "redemption.created",
+            payloads.gift_redemption(offer, membership, offer.transaction, now),
+            now=now,
+        )
     return offer
 
 

@@ -347,10 +347,11 @@ class TestAccruals:
     def test_accrual_query_count_is_flat(self, pos_api, django_assert_num_queries):
         customer = registered(pos_api)
         pos_api.post("/accruals", {"customer_id": customer["id"], "amount": "1000"})
-        # membership, the fraud rules, UPDATE … RETURNING (lock), transaction, lot, entry, plus
-        # the savepoint pair of the test's own transaction; the API key was resolved, and "no
-        # promotion runs today" learnt, by the first request.
-        with django_assert_num_queries(8):
+        # membership, the fraud rules, UPDATE … RETURNING (lock), transaction, lot, entry, the
+        # webhook subscribers (none: nothing more is written), plus the savepoint pair of the
+        # test's own transaction; the API key was resolved, and "no promotion runs today"
+        # learnt, by the first request.
+        with django_assert_num_queries(9):
             response = pos_api.post("/accruals", {"customer_id": customer["id"], "amount": "2000"})
         assert response.json()["balance"]["available"] == 3
 
