@@ -154,7 +154,7 @@ def record_invoice(
 def _again(merchant, number, key, amount, customer, staff, now) -> Invoice:
     """The invoice already recorded under this number: the same one sent again, or a clash."""
     existing = (
-        Invoice.objects.select_for_update()
+        Invoice.objects.select_for_update(of=("self",))
         .select_related("transaction")
         .get(merchant=merchant, invoice_key=key)
     )
