@@ -61,7 +61,8 @@ def _issued_at(issued_at, now) -> dt.datetime:
         raise ValidationFailed(
             [{"field": "issued_at", "message": _("The invoice cannot be issued in the future.")}]
         )
-    return issued_at
+    # Kept and answered in UTC, as the database gives it back (the same text on 201 and GET).
+    return issued_at.astimezone(dt.UTC)
 
 
 def _accrued_elsewhere(merchant: Merchant, key: str) -> Transaction | None:
