@@ -175,8 +175,11 @@ def _again(merchant, number, key, amount, customer, staff, now) -> Invoice:
 
 
 def _announce(invoice: Invoice, now) -> None:
-    """`invoice.waiting` for the merchant's webhooks, in this transaction (filled in when the
-    webhooks package lands; see the module's report)."""
+    """I4: `invoice.waiting` to the merchant's subscribed webhooks, written in this transaction
+    (no event for an invoice that rolls back), with the API's representation as its data."""
+    from lealtad.webhooks.events import emit
+
+    emit(invoice.merchant, "invoice.waiting", invoice_data(invoice), now=now)
 
 
 def _claimable(invoice: Invoice, now) -> None:
