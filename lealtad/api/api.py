@@ -494,3 +494,6 @@ api.add_router("", coin_promotions_router)
 from lealtad.api.webhooks import router as webhooks_router  # noqa: E402
 
 api.add_router("", webhooks_router)
+from lealtad.api.invoices import router as invoices_router  # noqa: E402  (needs `api` above)
+
+api.add_router("", invoices_router)
