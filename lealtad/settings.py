@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "lealtad.customers",
     "lealtad.ledger",
     "lealtad.coins",
+    "lealtad.invoices",
     "lealtad.offers",
     "lealtad.notifications",
     "lealtad.api",

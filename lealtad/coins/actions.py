@@ -18,8 +18,8 @@ from lealtad.customers import gate
 from lealtad.customers.actions import join_merchant
 from lealtad.customers.models import Customer
 from lealtad.ledger import ledger
-from lealtad.ledger.accrual import Movement, duplicate_invoice
-from lealtad.ledger.invoices import display_number, invoice_key
+from lealtad.ledger.accrual import Movement, claim_pos_invoice, duplicate_invoice
+from lealtad.ledger.invoices import display_number, invoice_key, lock_number
 from lealtad.ledger.models import Account, AccountKind, Kind, Transaction
 from lealtad.network import coin_roles
 from lealtad.network.models import Merchant
@@ -79,11 +79,14 @@ def earn_coins(
     staff=None,
     invoice_number: str | None = None,
     now=None,
+    from_invoice: bool = False,
 ) -> Movement:
     """K2: amount × the issuer's cashback rate, rounded down; valid for the network's months.
 
     An invoice earns once per merchant, points or coins: the coin earning holds the invoice's
-    key under the same unique constraint as a points accrual (ledger.invoices)."""
+    key under the same unique constraint as a points accrual (ledger.invoices). A POS invoice
+    waiting under the number loads with it (I3); `from_invoice`: the invoices package loading
+    its own."""
     now = now or timezone.now()
     if customer.suspended:
         raise suspended(customer, merchant)
@@ -106,7 +109,7 @@ def earn_coins(
     try:
         return _post_earning(
             merchant, customer, wallet, coins, amount, branch, staff, now, months,
-            (invoice_number, key),
+            (invoice_number, key), claim=bool(key) and not from_invoice,
         )  # fmt: skip
     except IntegrityError as exc:
         if key and ("transaction_unique_invoice" in str(exc) or "invoice_key" in str(exc)):
@@ -114,8 +117,11 @@ def earn_coins(
         raise
 
 
-def _post_earning(merchant, customer, wallet, coins, amount, branch, staff, now, months, invoice):
+def _post_earning(
+    merchant, customer, wallet, coins, amount, branch, staff, now, months, invoice, claim=False
+):
     with transaction.atomic():
+        lock_number(merchant.pk, invoice[1])
         # N2: earning at an issuer makes the customer a member there, standing or falling with it.
         join_merchant(customer, merchant, branch, now=now)
         account = ledger.lock_account(wallet.pk)
@@ -137,6 +143,8 @@ def _post_earning(merchant, customer, wallet, coins, amount, branch, staff, now,
         )
         if coins:
             ledger.credit(account, txn, coins, add_months(now, months), now)
+        if claim:
+            claim_pos_invoice(txn, now)
     return Movement(txn, account.balance, account.pending)
 
 

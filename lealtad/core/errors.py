@@ -54,6 +54,18 @@ class InvoiceReversed(DuplicateInvoice):
     code, title = "invoice_reversed", _("This invoice was accrued and reversed")
 
 
+class InvoiceAlreadyLoaded(LealtadError):
+    """I2 / I3: a POS invoice already loaded (or held) for a customer cannot be claimed again."""
+
+    code, status, title = "invoice_already_loaded", 409, _("This invoice was already loaded")
+
+
+class InvoiceExpired(LealtadError):
+    """I3: a POS invoice that waited past the merchant's limit can no longer be claimed."""
+
+    code, status, title = "invoice_expired", 409, _("This invoice expired")
+
+
 class AmountBelowMinimum(ValidationFailed):
     """P1: an amount that earns no point is refused; `minimum` says what earns one."""
 

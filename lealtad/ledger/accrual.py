@@ -20,7 +20,7 @@ from lealtad.customers.actions import join_merchant
 from lealtad.customers.models import Customer, Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.bonus import points_expiry
-from lealtad.ledger.invoices import display_number, invoice_key
+from lealtad.ledger.invoices import display_number, invoice_key, lock_number
 from lealtad.ledger.models import Kind, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
 from lealtad.network.service_lines import suspended
@@ -113,6 +113,15 @@ def duplicate_invoice(merchant: Merchant, invoice_number: str, key: str) -> Dupl
     )
 
 
+def claim_pos_invoice(txn: Transaction, now) -> None:
+    """I3: hand a typed accrual to the invoices package, which links the POS invoice waiting
+    under its number. Imported here, not at module level: invoices builds on the ledger, not
+    the other way round."""
+    from lealtad.invoices.actions import claim_for_accrual
+
+    claim_for_accrual(txn, now)
+
+
 def accrue_points(
     *,
     merchant: Merchant,
@@ -123,10 +132,13 @@ def accrue_points(
     staff: User | None = None,
     invoice_number: str | None = None,
     now=None,
+    from_invoice: bool = False,
 ) -> Movement:
     """P2: points = floor(amount / point value) × category multiplier (+ R1), posted or held (P9).
 
     Pass the customer, or their membership here when the caller already has it (one query less).
+    A typed accrual whose number a POS invoice is waiting under loads that invoice (I3);
+    `from_invoice` is the invoices package loading its own invoice.
     """
     now = now or timezone.now()
     customer = membership.customer if membership is not None else customer
@@ -140,8 +152,11 @@ def accrue_points(
             # Joining and accruing stand or fall together: a refused amount makes no member.
             if membership is None:
                 membership = join_merchant(customer, merchant, branch, now=now)
+            lock_number(merchant.pk, key)
             invoice = (invoice_number, key)
             movement = _post(merchant, membership, customer, amount, branch, staff, now, invoice)
+            if key and not from_invoice:
+                claim_pos_invoice(movement.transaction, now)
     except IntegrityError as exc:
         if key and ("transaction_unique_invoice" in str(exc) or "invoice_key" in str(exc)):
             raise duplicate_invoice(merchant, invoice_number, key) from None

@@ -29,3 +29,21 @@ def invoice_key(number: str | None) -> str | None:
         return None
     text = unicodedata.normalize("NFKC", text).translate(_DASHES).casefold()
     return re.sub(r"\s+", " ", text).strip()[:MAX_LENGTH] or None
+
+
+def lock_number(merchant_id, key: str | None) -> None:
+    """Serialise, until the end of the current transaction, whoever takes this merchant's invoice
+    number: a typed accrual and a POS invoice pushed at the same moment would otherwise each look
+    for the other before either had committed, and both go through (a ghost waiting invoice for
+    an accrued number). A PostgreSQL transaction-level advisory lock keyed on the number; SQLite
+    writes one transaction at a time anyway. Taken before any row is written, always in this
+    order (number, then rows), so it cannot deadlock with the unique indexes."""
+    from django.db import connection
+
+    if not key or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            [f"invoice:{merchant_id}:{key}"],
+        )

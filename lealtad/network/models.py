@@ -93,6 +93,22 @@ class Merchant(models.Model):
         default=Decimal("0"),
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
     )
+    # I2 / I3: what a POS invoice earns when it loads ("coins" only at a coin issuer), how long it
+    # waits for its customer at the till, and whether the till loads it on one confirming key.
+    invoice_earns = models.CharField(
+        _("POS invoices earn"),
+        max_length=6,
+        choices=[("points", _("Points")), ("coins", _("Coins"))],
+        default="points",
+    )
+    invoice_wait_days = models.PositiveSmallIntegerField(
+        _("days a POS invoice waits for its customer"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+    )
+    invoice_load_confirm = models.BooleanField(
+        _("the till asks to confirm before loading a POS invoice"), default=False
+    )
     # O1: who signed the merchant up; one sign-up per e-mail.
     email = models.EmailField(_("email"), null=True, blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
@@ -115,6 +131,14 @@ class Merchant(models.Model):
             models.CheckConstraint(
                 condition=Q(cashback_rate__gte=0) & Q(cashback_rate__lte=1),
                 name="merchant_cashback_rate_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(invoice_wait_days__gte=1) & Q(invoice_wait_days__lte=90),
+                name="merchant_invoice_wait_days_1_90",
+            ),
+            models.CheckConstraint(
+                condition=Q(invoice_earns__in=["points", "coins"]),
+                name="merchant_invoice_earns_kind",
             ),
         ]
 

@@ -51,6 +51,8 @@ PERIODIC = [
     Periodic("outbox-sweep", "lealtad.notifications.tasks:outbox_sweep", timedelta(minutes=10)),
     # K3: coin payments never confirmed release their holds.
     Periodic("coin-hold-expiry", "lealtad.coins.tasks:expire_holds", timedelta(minutes=1)),
+    # I3: POS invoices past the merchant's wait limit can no longer be claimed.
+    Periodic("invoice-expiry", "lealtad.invoices.tasks:expire_invoices", timedelta(minutes=10)),
 ]
 
 

@@ -1,0 +1,328 @@
+"""I2 / I3: POS invoices — recorded, loaded for their customer, listed at the till, expired.
+
+An invoice loads by the very actions a typed purchase uses (`ledger.accrue_points`, or
+`coins.actions.earn_coins` at an issuer whose invoices earn coins), so promotions, fraud rules and
+holds are exactly those of a typed accrual; the invoice only records which accrual it became.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from lealtad.core import money
+from lealtad.core.errors import (
+    DuplicateInvoice,
+    InvoiceAlreadyLoaded,
+    InvoiceExpired,
+    NotFound,
+    ValidationFailed,
+)
+from lealtad.core.ids import parse_id
+from lealtad.customers.models import Customer
+from lealtad.invoices.lines import clean_lines
+from lealtad.invoices.models import Invoice, InvoiceEarns, InvoiceStatus
+from lealtad.ledger.invoices import display_number, invoice_key, lock_number
+from lealtad.ledger.models import Kind, Status, Transaction
+from lealtad.network.models import ApiKey, Branch, Merchant, User
+
+# How far in the future a POS clock may put `issued_at` (clocks drift; a year ahead is a typo).
+ISSUED_AHEAD = dt.timedelta(hours=1)
+
+
+def _amount(merchant: Merchant, amount) -> Decimal:
+    try:
+        return money.parse_amount(amount, merchant.currency)
+    except money.InvalidAmount as exc:
+        raise ValidationFailed([{"field": "amount", "message": str(exc)}], str(exc)) from None
+
+
+def _number(invoice_number) -> tuple[str, str]:
+    number = display_number(invoice_number) if isinstance(invoice_number, str) else None
+    key = invoice_key(number)
+    if not number or not key:
+        raise ValidationFailed(
+            [{"field": "invoice_number", "message": _("The invoice number is required.")}]
+        )
+    return number, key
+
+
+def _issued_at(issued_at, now) -> dt.datetime:
+    if issued_at is None:
+        return now
+    if not isinstance(issued_at, dt.datetime) or timezone.is_naive(issued_at):
+        raise ValidationFailed(
+            [{"field": "issued_at", "message": _("A date and time with its time zone.")}]
+        )
+    if issued_at > now + ISSUED_AHEAD:
+        raise ValidationFailed(
+            [{"field": "issued_at", "message": _("The invoice cannot be issued in the future.")}]
+        )
+    return issued_at
+
+
+def _accrued_elsewhere(merchant: Merchant, key: str) -> Transaction | None:
+    """A standing accrual (points or coins) of this number that is no invoice's own."""
+    return (
+        Transaction.objects.filter(
+            merchant=merchant, kind__in=(Kind.ACCRUAL, Kind.COIN_EARN), invoice_key=key
+        )
+        .exclude(status=Status.REJECTED)
+        .filter(pos_invoice__isnull=True)
+        .first()
+    )
+
+
+def _duplicate(number: str, existing: Invoice | Transaction | None) -> DuplicateInvoice:
+    extra = {}
+    if isinstance(existing, Invoice):
+        extra["invoice_id"] = str(existing.pk)
+        if existing.transaction_id:
+            extra["transaction_id"] = str(existing.transaction_id)
+    elif existing is not None:
+        extra["transaction_id"] = str(existing.pk)
+    return DuplicateInvoice(
+        _(
+            "Invoice %(invoice)s is already recorded at this merchant with another amount "
+            "or customer."
+        )
+        % {"invoice": number},
+        **extra,
+    )
+
+
+def record_invoice(
+    *,
+    merchant: Merchant,
+    branch: Branch,
+    invoice_number: str,
+    amount,
+    issued_at=None,
+    lines=(),
+    customer: Customer | None = None,
+    api_key: ApiKey | None = None,
+    staff: User | None = None,
+    now=None,
+) -> tuple[Invoice, bool]:
+    """I2: the POS sends an invoice. Returns (invoice, created).
+
+    The same number (normalised) and amount again is the same invoice: returned as it stands
+    (created False). With a customer given for an invoice still waiting, it loads for them.
+    Another amount, or another customer than the one it loaded for, is 409 `duplicate_invoice`,
+    as is a number already accrued by hand at this merchant. With a customer, a new invoice
+    loads in the same transaction (refused by the customer's gate: nothing is recorded)."""
+    now = now or timezone.now()
+    if branch.merchant_id != merchant.pk:
+        raise NotFound(_("Branch not found."))
+    number, key = _number(invoice_number)
+    amount = _amount(merchant, amount)
+    issued = _issued_at(issued_at, now)
+    cleaned = clean_lines(list(lines) if lines is not None else None, merchant.currency)
+    with transaction.atomic():
+        lock_number(merchant.pk, key)
+        try:
+            with transaction.atomic():
+                invoice = Invoice.objects.create(
+                    merchant=merchant,
+                    branch=branch,
+                    invoice_number=number,
+                    invoice_key=key,
+                    amount=amount,
+                    currency=merchant.currency,
+                    issued_at=issued,
+                    lines=cleaned,
+                    api_key=api_key,
+                    staff=staff,
+                    created_at=now,
+                    expires_at=now + dt.timedelta(days=merchant.invoice_wait_days),
+                )
+        except IntegrityError:
+            return _again(merchant, number, key, amount, customer, staff, now), False
+        typed = _accrued_elsewhere(merchant, key)
+        if typed is not None:
+            raise _duplicate(number, typed)
+        if customer is not None:
+            _load(invoice, merchant, customer, staff, now)
+        else:
+            _announce(invoice, now)
+    return invoice, True
+
+
+def _again(merchant, number, key, amount, customer, staff, now) -> Invoice:
+    """The invoice already recorded under this number: the same one sent again, or a clash."""
+    existing = (
+        Invoice.objects.select_for_update()
+        .select_related("transaction")
+        .get(merchant=merchant, invoice_key=key)
+    )
+    if existing.amount != amount:
+        raise _duplicate(number, existing)
+    if customer is None or existing.customer_id == customer.pk:
+        return existing
+    if existing.status == InvoiceStatus.WAITING and existing.customer_id is None:
+        # Sent first without the customer, then with: the till would have done the same.
+        _claimable(existing, now)
+        _load(existing, merchant, customer, staff, now)
+        return existing
+    raise _duplicate(number, existing)
+
+
+def _announce(invoice: Invoice, now) -> None:
+    """`invoice.waiting` for the merchant's webhooks, in this transaction (filled in when the
+    webhooks package lands; see the module's report)."""
+
+
+def _claimable(invoice: Invoice, now) -> None:
+    if invoice.status == InvoiceStatus.EXPIRED:
+        raise InvoiceExpired(
+            _("Invoice %(invoice)s expired and can no longer be loaded.")
+            % {"invoice": invoice.invoice_number}
+        )
+    if invoice.status != InvoiceStatus.WAITING:
+        raise InvoiceAlreadyLoaded(
+            _("Invoice %(invoice)s was already loaded.") % {"invoice": invoice.invoice_number},
+            transaction_id=str(invoice.transaction_id) if invoice.transaction_id else None,
+        )
+    if invoice.expires_at <= now:
+        raise InvoiceExpired(
+            _("Invoice %(invoice)s expired and can no longer be loaded.")
+            % {"invoice": invoice.invoice_number}
+        )
+
+
+def _load(invoice: Invoice, merchant: Merchant, customer: Customer, staff, now) -> None:
+    """Post the invoice's accrual for `customer` (the invoice row is ours: just created, or
+    locked) and record which it became. Any refusal propagates and rolls the caller back."""
+    earns = InvoiceEarns(merchant.invoice_earns)
+    if earns == InvoiceEarns.COINS:
+        from lealtad.coins.actions import earn_coins
+
+        movement = earn_coins(
+            merchant=merchant,
+            customer=customer,
+            amount=invoice.amount,
+            branch=invoice.branch,
+            staff=staff,
+            invoice_number=invoice.invoice_number,
+            now=now,
+            from_invoice=True,
+        )
+    else:
+        from lealtad.ledger.accrual import accrue_points
+
+        movement = accrue_points(
+            merchant=merchant,
+            customer=customer,
+            amount=invoice.amount,
+            branch=invoice.branch,
+            staff=staff,
+            invoice_number=invoice.invoice_number,
+            now=now,
+            from_invoice=True,
+        )
+    _link(invoice, movement.transaction, customer, staff, now, earns)
+
+
+def _link(invoice: Invoice, txn: Transaction, customer, staff, now, earns) -> None:
+    invoice.status = InvoiceStatus.HELD if txn.status == Status.PENDING else InvoiceStatus.LOADED
+    invoice.transaction = txn
+    invoice.customer = customer
+    invoice.loaded_by = staff
+    invoice.loaded_at = now
+    invoice.earns = earns
+    invoice.save(
+        update_fields=["status", "transaction", "customer", "loaded_by", "loaded_at", "earns"]
+    )
+
+
+def get_invoice_for(merchant: Merchant, invoice_id) -> Invoice:
+    """The merchant's invoice by id; another merchant's is not found."""
+    invoice = (
+        Invoice.objects.select_related("transaction")
+        .filter(pk=parse_id(invoice_id, "invoice"), merchant=merchant)
+        .first()
+    )
+    if invoice is None:
+        raise NotFound(_("Invoice not found."))
+    return invoice
+
+
+def assign_invoice(
+    invoice, *, merchant: Merchant, customer: Customer, staff: User | None = None, now=None
+) -> Invoice:
+    """I2 / I3: the cashier identified the customer of a waiting invoice: it loads for them.
+
+    Ten tills claiming one invoice at once make one accrual: the row is locked, and the others
+    find it loaded (409 `invoice_already_loaded`). Past its wait: 409 `invoice_expired`. The
+    customer's gate (suspended, …) refuses with its usual error and the invoice keeps waiting."""
+    now = now or timezone.now()
+    invoice_id = invoice.pk if isinstance(invoice, Invoice) else parse_id(invoice, "invoice")
+    with transaction.atomic():
+        locked = (
+            Invoice.objects.select_for_update()
+            .filter(pk=invoice_id, merchant=merchant)
+            .select_related("branch")
+            .first()
+        )
+        if locked is None:
+            raise NotFound(_("Invoice not found."))
+        _claimable(locked, now)
+        _load(locked, merchant, customer, staff, now)
+    if isinstance(invoice, Invoice):
+        invoice.refresh_from_db()
+    return locked
+
+
+def claim_for_accrual(txn: Transaction, now=None) -> None:
+    """A typed accrual (till or `POST /accruals`, points or coins) of a number a POS invoice is
+    waiting under: the accrual is that invoice, which loads with it instead of staying a ghost at
+    the till. Another amount is a clash (409 `duplicate_invoice`, the accrual rolls back).
+
+    Called by the ledger inside the accrual's transaction, under `lock_number`."""
+    invoice = (
+        Invoice.objects.select_for_update()
+        .filter(merchant_id=txn.merchant_id, invoice_key=txn.invoice_key)
+        .exclude(status=InvoiceStatus.EXPIRED)
+        .first()
+    )
+    if invoice is None:
+        return
+    if invoice.status != InvoiceStatus.WAITING or invoice.amount != txn.amount:
+        raise _duplicate(invoice.invoice_number, invoice)
+    earns = InvoiceEarns.COINS if txn.kind == Kind.COIN_EARN else InvoiceEarns.POINTS
+    _link(invoice, txn, txn.customer, txn.staff, now or timezone.now(), earns)
+
+
+def waiting_invoices(branch: Branch, now=None) -> QuerySet[Invoice]:
+    """The till's panel: this branch's invoices still waiting for their customer, newest first."""
+    now = now or timezone.now()
+    return Invoice.objects.filter(
+        merchant_id=branch.merchant_id,
+        branch=branch,
+        status=InvoiceStatus.WAITING,
+        expires_at__gt=now,
+    ).order_by("-created_at", "-pk")
+
+
+def recent_invoices(branch: Branch, statuses, limit: int = 50) -> QuerySet[Invoice]:
+    """I3's history list: this branch's invoices in `statuses`, newest first."""
+    return (
+        Invoice.objects.filter(
+            merchant_id=branch.merchant_id, branch=branch, status__in=list(statuses)
+        )
+        .select_related("transaction", "customer")
+        .order_by("-created_at", "-pk")[: max(1, min(int(limit), 200))]
+    )
+
+
+def expire_invoices(now=None) -> int:
+    """Invoices that waited past their merchant's limit expire (they can no longer be claimed).
+    A single UPDATE guarded on the status: a till claiming one at the same moment either loads
+    it first (and it is no longer waiting) or finds it expired."""
+    now = now or timezone.now()
+    return Invoice.objects.filter(status=InvoiceStatus.WAITING, expires_at__lte=now).update(
+        status=InvoiceStatus.EXPIRED
+    )
