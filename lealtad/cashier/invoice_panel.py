@@ -33,7 +33,8 @@ def get_invoice(request, invoice_id) -> Invoice | None:
         pk = uuid.UUID(str(invoice_id))
     except ValueError:
         return None
-    return scoped(request).select_related("transaction", "customer", "loaded_by").filter(pk=pk).first()
+    related = ("transaction", "customer", "loaded_by")
+    return scoped(request).select_related(*related).filter(pk=pk).first()
 
 
 def is_claimable(invoice: Invoice, now=None) -> bool:

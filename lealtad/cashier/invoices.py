@@ -35,8 +35,10 @@ def _invoice(request, invoice_id):
 
 def _unclaimable_message(invoice) -> str:
     if invoice.status in (InvoiceStatus.LOADED, InvoiceStatus.HELD):
-        return _("Invoice %(number)s was already loaded.") % {"number": invoice.invoice_number}
-    return _("Invoice %(number)s expired: it can no longer be loaded.") % {
+        return _("Invoice %(number)s is no longer waiting: it was loaded already.") % {
+            "number": invoice.invoice_number
+        }
+    return _("Invoice %(number)s waited too long: it expired and cannot be loaded.") % {
         "number": invoice.invoice_number
     }
 
@@ -63,6 +65,8 @@ def _load(request, invoice, membership):
             extra["pos_loaded"] = fresh
         else:
             extra["pos_error"] = str(exc.detail)
+            if fresh is not None and exc.code in ("invoice_already_loaded", "invoice_expired"):
+                extra["pos_error"] = _unclaimable_message(fresh)
             # A refused customer (suspended, blocked) leaves the invoice waiting and picked: the
             # cashier can identify someone else for it. A loaded or expired one is forgotten.
             if fresh is None or not invoice_panel.is_claimable(fresh):
@@ -98,8 +102,9 @@ def pick(request, invoice_id):
     """A waiting invoice picked from the panel or the history: on a customer's card it loads to
     them (or asks once); elsewhere the till asks whose it is."""
     invoice = _invoice(request, invoice_id)
-    customer_id = request.POST.get("customer")
-    membership = customers.get_membership_for(request.merchant, customer_id) if customer_id else None
+    membership = None
+    if customer_id := request.POST.get("customer"):
+        membership = customers.get_membership_for(request.merchant, customer_id)
     if not invoice_panel.is_claimable(invoice):
         message = _unclaimable_message(invoice)
         if membership is not None:
@@ -165,9 +170,9 @@ def history(request):
     """I3 "Consultar histórico de transacciones": this branch's latest invoices, three lists."""
     now = timezone.now()
     invoices = invoice_panel.scoped(request).select_related("customer", "loaded_by", "transaction")
-    waiting = [
-        i for i in invoices.filter(status=InvoiceStatus.WAITING).order_by("-created_at")[:HISTORY_LIMIT]
-    ]
+    waiting = list(
+        invoices.filter(status=InvoiceStatus.WAITING).order_by("-created_at")[:HISTORY_LIMIT]
+    )
     loaded = invoices.filter(status__in=[InvoiceStatus.LOADED, InvoiceStatus.HELD]).order_by(
         "-loaded_at", "-created_at"
     )[:HISTORY_LIMIT]

@@ -71,7 +71,5 @@ urlpatterns = [
     path("invoices/<str:invoice_id>/", invoices.detail, name="invoice"),
     path("invoices/<str:invoice_id>/pick/", invoices.pick, name="invoice_pick"),
     path("invoices/<str:invoice_id>/identify/", invoices.identify, name="invoice_identify"),
-    path(
-        "invoices/<str:invoice_id>/load/<str:customer_id>/", invoices.load, name="invoice_load"
-    ),
+    path("invoices/<str:invoice_id>/load/<str:customer_id>/", invoices.load, name="invoice_load"),
 ]
