@@ -113,7 +113,8 @@ def test_picking_then_identifying_the_customer_loads_the_invoice(shop, till, mem
     html = page(till.post(f"/cashier/invoices/{inv.pk}/pick/"))
     assert "Factura F-1001 (25.000 COP) seleccionada." in html
     assert f'action="/cashier/invoices/{inv.pk}/identify/" method="post"' in html
-    response = till.post(f"/cashier/invoices/{inv.pk}/identify/", {"q": qr_payload(member.customer)})
+    scanned = {"q": qr_payload(member.customer)}
+    response = till.post(f"/cashier/invoices/{inv.pk}/identify/", scanned)
     html = page(response)
     assert response["HX-Push-Url"] == f"/cashier/c/{member.customer_id}/"
     assert "Factura F-1001 (25.000 COP) cargada." in html
@@ -249,8 +250,8 @@ def test_view_invoice_shows_the_pos_line_items(shop, till):
         "F-9",
         "25000",
         lines=[
-            {"description": "Café con leche", "quantity": 2, "unit_price": "5000", "amount": "10000"},
-            {"description": "Pandebono", "quantity": 3, "unit_price": "5000", "amount": "15000"},
+            {"description": "Café con leche", "quantity": 2, "unit_price": "5000", "amount": "10000"},  # noqa: E501
+            {"description": "Pandebono", "quantity": 3, "unit_price": "5000", "amount": "15000"},  # noqa: E501
         ],
     )
     html = page(till.get(f"/cashier/invoices/{inv.pk}/"))
