@@ -149,9 +149,7 @@ def test_picking_on_the_customers_card_loads_it_to_them(shop, till, member):
     assert balance(member) == 25
 
 
-def test_with_the_confirm_setting_one_key_loads_and_a_double_submit_loads_once(
-    shop, till, member
-):
+def test_with_the_confirm_setting_one_key_loads_and_a_double_submit_loads_once(shop, till, member):
     shop.merchant.invoice_load_confirm = True
     shop.merchant.save(update_fields=["invoice_load_confirm"])
     inv = invoice(shop, "F-1001", "25000")
@@ -250,8 +248,13 @@ def test_view_invoice_shows_the_pos_line_items(shop, till):
         "F-9",
         "25000",
         lines=[
-            {"description": "Café con leche", "quantity": 2, "unit_price": "5000", "amount": "10000"},  # noqa: E501
-            {"description": "Pandebono", "quantity": 3, "unit_price": "5000", "amount": "15000"},  # noqa: E501
+            {
+                "description": "Café con leche",
+                "quantity": 2,
+                "unit_price": "5000",
+                "amount": "10000",
+            },
+            {"description": "Pandebono", "quantity": 3, "unit_price": "5000", "amount": "15000"},
         ],
     )
     html = page(till.get(f"/cashier/invoices/{inv.pk}/"))
