@@ -37,6 +37,8 @@ IDEMPOTENT_PATHS = (
     "/api/v1/transactions/",
     "/api/v1/promotions/",
     "/api/v1/gift-offers/",
+    # I2: POST /invoices and /invoices/{id}/assign.
+    "/api/v1/invoices",
 )
 KEEP = timedelta(hours=24)
 

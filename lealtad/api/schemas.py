@@ -79,6 +79,7 @@ class Problem(Schema):
     points_missing: int | None = None  # insufficient_points
     minimum: str | None = None  # amount_below_minimum: the smallest amount that earns, a decimal
     transaction_id: str | None = None  # duplicate_invoice, invoice_reversed: the accrual it hit
+    invoice_id: str | None = None  # duplicate_invoice: the POS invoice holding the number
     customer_id: str | None = None  # customer_exists: who has that document or contact
     rule: str | None = None  # fraud_rule_refused: the rule's kind
     missing_fields: list[str] | None = None  # profile_incomplete: field names

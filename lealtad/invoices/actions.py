@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -154,7 +154,7 @@ def record_invoice(
 def _again(merchant, number, key, amount, customer, staff, now) -> Invoice:
     """The invoice already recorded under this number: the same one sent again, or a clash."""
     existing = (
-        Invoice.objects.select_for_update()
+        Invoice.objects.select_for_update(of=("self",))
         .select_related("transaction")
         .get(merchant=merchant, invoice_key=key)
     )
@@ -326,3 +326,34 @@ def expire_invoices(now=None) -> int:
     return Invoice.objects.filter(status=InvoiceStatus.WAITING, expires_at__lte=now).update(
         status=InvoiceStatus.EXPIRED
     )
+
+
+def list_invoices(
+    merchant: Merchant,
+    *,
+    branch: Branch | None = None,
+    status: str | None = None,
+    limit=50,
+    now=None,
+) -> list[Invoice]:
+    """`GET /invoices`: the merchant's invoices (of one branch), newest first. "waiting" means
+    still claimable: one past its limit that the periodic run has not swept yet is expired."""
+    now = now or timezone.now()
+    rows = Invoice.objects.filter(merchant=merchant).select_related("transaction")
+    if branch is not None:
+        rows = rows.filter(branch=branch)
+    if status == InvoiceStatus.WAITING:
+        rows = rows.filter(status=status, expires_at__gt=now)
+    elif status == InvoiceStatus.EXPIRED:
+        rows = rows.filter(Q(status=status) | Q(status=InvoiceStatus.WAITING, expires_at__lte=now))
+    elif status:
+        rows = rows.filter(status=status)
+    return list(rows.order_by("-created_at", "-pk")[:limit])
+
+
+def shown_status(invoice: Invoice, now=None) -> str:
+    """The status as the POS and the till should read it (see `list_invoices`)."""
+    now = now or timezone.now()
+    if invoice.status == InvoiceStatus.WAITING and invoice.expires_at <= now:
+        return InvoiceStatus.EXPIRED
+    return invoice.status
