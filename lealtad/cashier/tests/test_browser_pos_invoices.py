@@ -206,9 +206,7 @@ def test_a_pos_invoice_appears_and_loads_when_the_customer_is_scanned(
     assert fits(page)
 
     # 5. "Ver factura" of POS-2: its items; "Cargar", then the customer typed: loaded.
-    view = page.locator("#history-waiting a").first
-    view_id = view.evaluate("(a) => { a.id = a.id || 'view-pos-2'; return a.id; }")
-    tab_to(page, view_id)
+    tab_to(page, f"history-view-{second['id']}")
     page.keyboard.press("Enter")
     page.locator("#invoice-lines").wait_for()
     lines = page.locator("#invoice-lines").inner_text()
