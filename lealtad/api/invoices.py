@@ -15,7 +15,6 @@ from lealtad.customers import actions as customers
 from lealtad.customers import documents
 from lealtad.customers.models import Customer
 from lealtad.invoices import actions
-from lealtad.invoices.models import Invoice
 
 router = Router(tags=["invoices"])
 PROBLEMS = {code: s.Problem for code in (400, 401, 403, 404, 409, 422, 429)}
@@ -86,26 +85,7 @@ class InvoiceList(Schema):
     results: list[InvoiceOut]
 
 
-def invoice_out(invoice: Invoice) -> dict:
-    """The API's representation of an invoice (also the `invoice.waiting` event's data)."""
-    return {
-        "id": str(invoice.pk),
-        "invoice_number": invoice.invoice_number,
-        "status": actions.shown_status(invoice),
-        "transaction_id": str(invoice.transaction_id) if invoice.transaction_id else None,
-        "points": invoice.points,
-        "coins": invoice.coins,
-        "amount": str(invoice.amount),
-        "currency": invoice.currency,
-        "branch_id": str(invoice.branch_id),
-        "issued_at": invoice.issued_at,
-        "expires_at": invoice.expires_at,
-        "created_at": invoice.created_at,
-        "loaded_at": invoice.loaded_at,
-        "customer_id": str(invoice.customer_id) if invoice.customer_id else None,
-        "earns": invoice.earns or None,
-        "lines": invoice.lines,
-    }
+invoice_out = actions.invoice_data
 
 
 def _customer(merchant, ref: CustomerRef | None) -> Customer | None:

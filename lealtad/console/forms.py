@@ -7,6 +7,7 @@ from django.utils.translation import pgettext_lazy
 from lealtad.core.fields import AmountField
 from lealtad.core.numbers import format_points, trimmed
 from lealtad.customers.actions import find_member
+from lealtad.network import coin_roles
 from lealtad.network.models import Branch, Merchant
 from lealtad.offers.models import Gift, GiftKind, Promotion, PromotionKind, Target
 from lealtad.program.models import Category, FraudRule, Reward, RuleKind
@@ -56,8 +57,14 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
             "email_on_accrual",
             "email_on_redemption",
             "coin_payment_requires_document",
+            "invoice_earns",
+            "invoice_wait_days",
+            "invoice_load_confirm",
         ]
         labels = {
+            "invoice_earns": _("An invoice from the point of sale earns"),
+            "invoice_wait_days": _("Days an invoice waits for its customer"),
+            "invoice_load_confirm": _("The cashier confirms with one key before it loads"),
             "redemption_requires_document_check": _("Redemption needs a document check"),
             "coin_payment_requires_document": _(
                 "A coin payment needs the customer's physical document"
@@ -67,9 +74,15 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
 
     # Shown with the coin status (program.html), not in the grid of the other settings.
     COIN_FIELDS = ("coin_payment_requires_document",)
+    # I2 / I3: shown in their own section (program.html).
+    INVOICE_FIELDS = ("invoice_earns", "invoice_wait_days", "invoice_load_confirm")
 
     def main_fields(self):
-        return [field for field in self if field.name not in self.COIN_FIELDS]
+        hidden = self.COIN_FIELDS + self.INVOICE_FIELDS
+        return [field for field in self if field.name not in hidden]
+
+    def invoice_fields(self):
+        return [self[name] for name in self.INVOICE_FIELDS]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,6 +96,22 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
                 help_text=old.help_text,
             )
         self.fields["point_value"].required = True
+        self.fields["invoice_wait_days"].widget.attrs.update({"min": 1, "max": 90})
+        self.fields["invoice_wait_days"].help_text = _(
+            "From 1 to 90 days; then it expires and can no longer be loaded."
+        )
+        if self.is_bound:
+            # A form posted before these settings existed (or by a script) keeps them as they
+            # are; the screen always sends both.
+            missing = [
+                name
+                for name in ("invoice_earns", "invoice_wait_days")
+                if self.add_prefix(name) not in self.data
+            ]
+            if missing:
+                self.data = self.data.copy()
+                for name in missing:
+                    self.data[self.add_prefix(name)] = getattr(self.instance, name)
         # P7 off: no value shown (and a typed 0 means none), not a "0" the parser refuses.
         if not self.instance.point_money_value:
             self.initial["point_money_value"] = None
@@ -106,6 +135,20 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
             )
         data["point_money_value"] = value
         return data
+
+    def clean_invoice_earns(self):
+        value = self.cleaned_data["invoice_earns"]
+        if value == "coins" and not coin_roles.coin_status(self.instance).issuer:
+            raise forms.ValidationError(
+                _("Only a merchant that issues the network's coins can load invoices as coins.")
+            )
+        return value
+
+    def clean_invoice_wait_days(self):
+        value = self.cleaned_data["invoice_wait_days"]
+        if value is None or not 1 <= value <= 90:
+            raise forms.ValidationError(_("From 1 to 90 days."))
+        return value
 
     def clean_point_value(self):
         value = self.cleaned_data["point_value"]

@@ -357,3 +357,25 @@ def shown_status(invoice: Invoice, now=None) -> str:
     if invoice.status == InvoiceStatus.WAITING and invoice.expires_at <= now:
         return InvoiceStatus.EXPIRED
     return invoice.status
+
+
+def invoice_data(invoice: Invoice) -> dict:
+    """The API's representation of an invoice, also the `invoice.waiting` event's data."""
+    return {
+        "id": str(invoice.pk),
+        "invoice_number": invoice.invoice_number,
+        "status": shown_status(invoice),
+        "transaction_id": str(invoice.transaction_id) if invoice.transaction_id else None,
+        "points": invoice.points,
+        "coins": invoice.coins,
+        "amount": str(invoice.amount),
+        "currency": invoice.currency,
+        "branch_id": str(invoice.branch_id),
+        "issued_at": invoice.issued_at,
+        "expires_at": invoice.expires_at,
+        "created_at": invoice.created_at,
+        "loaded_at": invoice.loaded_at,
+        "customer_id": str(invoice.customer_id) if invoice.customer_id else None,
+        "earns": invoice.earns or None,
+        "lines": invoice.lines,
+    }

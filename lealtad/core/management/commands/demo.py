@@ -16,6 +16,7 @@ from lealtad.core.languages import language_for_country as language_of
 from lealtad.customers.actions import qr_payload, register_customer, set_card
 from lealtad.customers.models import Customer, Membership, RedeemPolicy
 from lealtad.customers.privacy import set_marketing_consent
+from lealtad.invoices.demo import load_demo as load_pos_invoices
 from lealtad.ledger import actions as ledger
 from lealtad.ledger.models import Kind, Transaction
 from lealtad.network.actions import create_merchant, create_staff
@@ -184,6 +185,7 @@ class Command(BaseCommand):
         self._network_visits()
         logins += self._coin_network()
         self._partners_and_causes()
+        load_pos_invoices(Merchant.objects.filter(name="Café Aroma").first())
         self.stdout.write("\nLealtad demo network — every password is: " + PASSWORD)
         self.stdout.write(f"  {'Network operator':<22} {'operator':<15} operator  (/admin/)")
         for merchant, username, role in logins:
