@@ -226,3 +226,42 @@ def test_a_pos_invoice_appears_and_loads_when_the_customer_is_scanned(
     assert re.search(r"POS-2", page.locator("#pos-loaded").inner_text())
     shot(page, "6-second-loaded", language, size)
     context.close()
+
+
+def test_with_the_confirm_setting_one_enter_on_load_invoice_loads_it(browser, live_server):  # noqa: F811
+    """`invoice_load_confirm`: the scan opens the card asking "Cargar factura", the cursor on
+    that button; Enter loads (once)."""
+    base = live_server.url
+    shop = testing.make_merchant("Café Aroma")
+    shop.merchant.invoice_load_confirm = True
+    shop.merchant.save(update_fields=["invoice_load_confirm"])
+    testing.make_cashier(shop, "carol")
+    customer = testing.make_customer(shop).customer
+    context = browser.new_context(viewport={"width": 1024, "height": 600})
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.focus("#id_username")
+    page.keyboard.type("carol")
+    page.keyboard.press("Tab")
+    page.keyboard.type(testing.PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/cashier/")
+    wait_focus(page, "q")
+    pushed = push(base, shop.api_key, "POS-7", "25000.00")
+    page.locator(f"#pos-inv-{pushed['id']}").wait_for(timeout=APPEARS_WITHIN_MS)
+    page.keyboard.press("F2")
+    page.keyboard.press("Enter")
+    page.locator("#pos-selected").wait_for()
+    wait_focus(page, "q")
+    scan(page, qr_payload(customer))
+    page.locator("#pos-confirm").wait_for()
+    wait_focus(page, "pos-load")
+    assert "¿Cargar la factura POS-7 (25.000 COP) a " in page.locator("#pos-confirm").inner_text()
+    assert Invoice.objects.get(pk=pushed["id"]).status == "waiting"
+    shot(page, "7-confirm", "es", "till")
+    page.keyboard.press("Enter")
+    page.locator("#pos-loaded").wait_for()
+    assert page.locator("#available").inner_text() == "25"
+    invoice = Invoice.objects.get(pk=pushed["id"])
+    assert invoice.status == "loaded" and invoice.customer_id == customer.pk
+    context.close()

@@ -268,3 +268,33 @@ def test_the_till_navigation_reaches_the_history(till):
     assert 'id="nav-history" href="/cashier/invoices/"' in html or (
         'href="/cashier/invoices/" id="nav-history"' in html
     )
+
+
+def test_a_customer_new_to_this_merchant_is_enrolled_then_asked_for_the_invoice(shop, till):
+    """A customer of another merchant of the network: the masked card first; once enrolled,
+    their card asks "Cargar factura" (a page reached by a GET never loads by itself)."""
+    elsewhere = testing.make_merchant("Otra Tienda")
+    stranger = testing.make_customer(elsewhere).customer
+    inv = invoice(shop, "F-1001", "25000")
+    till.post(f"/cashier/invoices/{inv.pk}/pick/")
+    html = page(till.post(f"/cashier/invoices/{inv.pk}/identify/", {"q": stranger.email}))
+    assert f"/cashier/open/{stranger.pk}/" in html
+    response = till.post(f"/cashier/open/{stranger.pk}/", follow=True)
+    html = page(response)
+    assert 'id="pos-confirm"' in html and 'id="pos-load" autofocus' in html
+    assert not accruals().exists()
+    html = page(till.post(f"/cashier/invoices/{inv.pk}/load/{stranger.pk}/"))
+    assert "+25 puntos. Nuevo saldo: 25." in html
+    inv.refresh_from_db()
+    assert inv.status == "loaded" and inv.customer_id == stranger.pk
+
+
+def test_a_held_accrual_says_so(shop, till, member):
+    from lealtad.program.models import FraudRule
+
+    FraudRule.objects.create(merchant=shop.merchant, kind="max_invoice_amount", limit=10000)
+    inv = invoice(shop, "F-1001", "25000")
+    html = page(till.post(f"/cashier/invoices/{inv.pk}/pick/", {"customer": member.customer_id}))
+    assert "25 puntos en espera de aprobación del administrador" in html
+    inv.refresh_from_db()
+    assert inv.status == "held" and balance(member) == 0
