@@ -5,7 +5,7 @@ the pick lives in their session and turns the search into a POST to `identify`; 
 customer loads the invoice through `invoices.actions.assign_invoice`, at once or after one
 confirming key (`Merchant.invoice_load_confirm`). The action locks the invoice row, so a double
 submit or two tills loading one invoice give one accrual; the second answer is the first one's
-receipt when it went to the same customer, and says who got it otherwise."""
+receipt when it went to the same customer, and says it was loaded already otherwise."""
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
