@@ -298,3 +298,48 @@ def test_a_held_accrual_says_so(shop, till, member):
     assert "25 puntos en espera de aprobación del administrador" in html
     inv.refresh_from_db()
     assert inv.status == "held" and balance(member) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tills_loading_one_invoice_at_once_make_one_accrual(postgres_only):
+    """Five tills (and double clicks) load one invoice at the same moment: one accrual; those
+    for the same customer see its receipt, those for another customer that it went already."""
+    import threading
+
+    from django.db import connections
+
+    shop = testing.make_merchant()
+    cashier = testing.make_cashier(shop, "carol")
+    first = testing.make_customer(shop).membership
+    second = testing.make_customer(shop).membership
+    inv = invoice(shop, "F-1001", "25000")
+    targets = [first, first, first, second, second]
+    clients = []
+    for _n in targets:
+        client = Client()
+        client.force_login(cashier)
+        clients.append(client)
+    start, answers = threading.Barrier(len(targets)), [None] * len(targets)
+
+    def load(i):
+        try:
+            start.wait()
+            url = f"/cashier/invoices/{inv.pk}/load/{targets[i].customer_id}/"
+            answers[i] = page(clients[i].post(url))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=load, args=(i,)) for i in range(len(targets))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    inv.refresh_from_db()
+    winner = first if inv.customer_id == first.customer_id else second
+    assert accruals().count() == 1 and balance(winner) == 25
+    assert balance(first) + balance(second) == 25
+    for target, html in zip(targets, answers, strict=True):
+        if target == winner:
+            assert "Factura F-1001 (25.000 COP) cargada." in html
+        else:
+            assert "La factura F-1001 ya no está en espera: ya fue cargada." in html
