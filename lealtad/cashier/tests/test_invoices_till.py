@@ -343,3 +343,19 @@ def test_tills_loading_one_invoice_at_once_make_one_accrual(postgres_only):
             assert "Factura F-1001 (25.000 COP) cargada." in html
         else:
             assert "La factura F-1001 ya no está en espera: ya fue cargada." in html
+
+
+def test_at_a_coin_issuer_the_invoice_earns_coins_and_the_till_says_so():
+    shop = testing.make_merchant("Café Aroma", coin_issuer=True, cashback_rate="0.1")
+    shop.merchant.invoice_earns = "coins"
+    shop.merchant.save(update_fields=["invoice_earns"])
+    client = Client()
+    client.force_login(testing.make_cashier(shop))
+    member = testing.make_customer(shop).membership
+    inv = invoice(shop, "F-1001", "25000")
+    html = page(client.post(f"/cashier/invoices/{inv.pk}/pick/", {"customer": member.customer_id}))
+    assert "+2.500 monedas. Monedas disponibles: 2.500." in html
+    inv.refresh_from_db()
+    assert (inv.status, inv.earns) == ("loaded", "coins")
+    loaded = page(client.get("/cashier/invoices/")).split('id="history-loaded"')[1]
+    assert "2.500 monedas" in loaded
