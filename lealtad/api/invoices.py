@@ -23,7 +23,7 @@ Decimalish = Annotated[StrictStr, StringConstraints(max_length=32)] | StrictInt
 Text = Annotated[StrictStr, StringConstraints(max_length=1000)]
 
 
-class CustomerRef(Schema):
+class InvoiceCustomerIn(Schema):
     """One way to say who the customer is: a document, their id, or their QR's payload
     (`GET /customers/{id}/qr`, as scanned at the till)."""
 
@@ -33,7 +33,7 @@ class CustomerRef(Schema):
     qr_payload: Text | None = None
 
 
-class LineIn(Schema):
+class InvoiceLineIn(Schema):
     description: Annotated[StrictStr, StringConstraints(max_length=1000)] | None = None
     quantity: Decimalish | None = Field(None, examples=["2"])
     unit_price: Decimalish | None = Field(None, examples=["4000.00"])
@@ -47,15 +47,15 @@ class InvoiceIn(Schema):
     amount: Decimalish = Field(examples=["25000.00"])
     branch_id: s.Id | None = None
     issued_at: dt.datetime | None = None
-    customer: CustomerRef | None = None
-    lines: list[LineIn] | None = Field(None, description="At most 200 line items.")
+    customer: InvoiceCustomerIn | None = None
+    lines: list[InvoiceLineIn] | None = Field(None, description="At most 200 line items.")
 
 
 class AssignIn(Schema):
     customer_id: s.Id
 
 
-class LineOut(Schema):
+class InvoiceLineOut(Schema):
     description: str
     quantity: str | None = None
     unit_price: str | None = None
@@ -78,7 +78,7 @@ class InvoiceOut(Schema):
     loaded_at: dt.datetime | None
     customer_id: str | None
     earns: Literal["points", "coins"] | None
-    lines: list[LineOut]
+    lines: list[InvoiceLineOut]
 
 
 class InvoiceList(Schema):
@@ -88,7 +88,7 @@ class InvoiceList(Schema):
 invoice_out = actions.invoice_data
 
 
-def _customer(merchant, ref: CustomerRef | None) -> Customer | None:
+def _customer(merchant, ref: InvoiceCustomerIn | None) -> Customer | None:
     if ref is None:
         return None
     given = [
@@ -126,7 +126,7 @@ def _customer(merchant, ref: CustomerRef | None) -> Customer | None:
     return _by_document(merchant, ref)
 
 
-def _by_document(merchant, ref: CustomerRef) -> Customer:
+def _by_document(merchant, ref: InvoiceCustomerIn) -> Customer:
     if not ref.document_type or not ref.document_number:
         field = "customer.document_number" if ref.document_type else "customer.document_type"
         raise ValidationFailed([{"field": field, "message": _("This field is required.")}])

@@ -25,6 +25,7 @@ from lealtad.core.ids import parse_id
 from lealtad.customers.models import Customer
 from lealtad.invoices.lines import clean_lines
 from lealtad.invoices.models import Invoice, InvoiceEarns, InvoiceStatus
+from lealtad.ledger.accrual import duplicate_invoice
 from lealtad.ledger.invoices import display_number, invoice_key, lock_number
 from lealtad.ledger.models import Kind, Status, Transaction
 from lealtad.network.models import ApiKey, Branch, Merchant, User
@@ -61,7 +62,8 @@ def _issued_at(issued_at, now) -> dt.datetime:
         raise ValidationFailed(
             [{"field": "issued_at", "message": _("The invoice cannot be issued in the future.")}]
         )
-    return issued_at
+    # Kept and answered in UTC, as the database gives it back (the same text on 201 and GET).
+    return issued_at.astimezone(dt.UTC)
 
 
 def _accrued_elsewhere(merchant: Merchant, key: str) -> Transaction | None:
@@ -139,11 +141,13 @@ def record_invoice(
                     created_at=now,
                     expires_at=now + dt.timedelta(days=merchant.invoice_wait_days),
                 )
-        except IntegrityError:
+        except IntegrityError as exc:
+            if "invoice_unique_number" not in str(exc) and "invoice_key" not in str(exc):
+                raise
             return _again(merchant, number, key, amount, customer, staff, now), False
-        typed = _accrued_elsewhere(merchant, key)
-        if typed is not None:
-            raise _duplicate(number, typed)
+        if _accrued_elsewhere(merchant, key) is not None:
+            # Accrued by hand (or reversed): the ledger's own words for it.
+            raise duplicate_invoice(merchant, number, key)
         if customer is not None:
             _load(invoice, merchant, customer, staff, now)
         else:
@@ -171,8 +175,11 @@ def _again(merchant, number, key, amount, customer, staff, now) -> Invoice:
 
 
 def _announce(invoice: Invoice, now) -> None:
-    """`invoice.waiting` for the merchant's webhooks, in this transaction (filled in when the
-    webhooks package lands; see the module's report)."""
+    """I4: `invoice.waiting` to the merchant's subscribed webhooks, written in this transaction
+    (no event for an invoice that rolls back), with the API's representation as its data."""
+    from lealtad.webhooks.events import emit
+
+    emit(invoice.merchant, "invoice.waiting", invoice_data(invoice), now=now)
 
 
 def _claimable(invoice: Invoice, now) -> None:

@@ -106,8 +106,10 @@ def test_a_number_already_accrued_by_hand_is_a_duplicate(shop, member):
         amount=Decimal(25000),
         invoice_number="F-1001",
     )
-    with pytest.raises(errors.DuplicateInvoice):
+    with pytest.raises(errors.DuplicateInvoice) as exc:
         record(shop, "f-1001 ")
+    assert exc.value.extra["transaction_id"] == str(Transaction.objects.get().pk)
+    assert "ya acumuló" in str(exc.value)  # the ledger's words, in Spanish by default
     assert not Invoice.objects.exists()
 
 

@@ -1,5 +1,7 @@
 """API.md Part 2, "POS invoices": POST/GET /invoices, GET /invoices/{id}, POST .../assign."""
 
+import datetime as dt
+
 import pytest
 
 from lealtad.api.tests.conftest import Api
@@ -215,3 +217,21 @@ def test_the_schema_documents_the_invoice_endpoints(pos):
     schema = Api().get("/openapi.json").json()
     assert {"/api/v1/invoices", "/api/v1/invoices/{invoice_id}/assign"} <= set(schema["paths"])
     assert set(schema["components"]["schemas"]["InvoiceOut"]["properties"]) >= SHAPE
+
+
+def test_the_list_is_newest_first_limited_and_filtered(pos, shop):
+    ids = [push(pos, invoice_number=f"F-{n}").json()["id"] for n in range(3)]
+    rows = pos.get("/invoices", {"limit": 2}).json()["results"]
+    assert [row["id"] for row in rows] == ids[::-1][:2]
+    problem(pos.get("/invoices", {"limit": 500}), 422, "validation_error")
+    problem(pos.get("/invoices", {"status": "lost"}), 422, "validation_error")
+    problem(pos.get("/invoices", {"branch_id": "nope"}), 404, "not_found")
+
+
+def test_an_invoice_issued_in_the_future_is_refused(pos):
+    body = problem(push(pos, issued_at="2999-01-01T10:00:00-05:00"), 422, "validation_error")
+    assert body["errors"][0]["field"] == "issued_at"
+    data = push(pos, issued_at="2026-12-01T10:00:00-05:00").json()
+    issued = dt.datetime.fromisoformat(data["issued_at"])
+    assert issued == dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
+    assert pos.get(f"/invoices/{data['id']}").json()["issued_at"] == data["issued_at"]
