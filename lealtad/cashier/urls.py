@@ -1,6 +1,14 @@
 from django.urls import path
 
-from lealtad.cashier import coin_payments, coin_promotions, coins, point_payments, remote, views
+from lealtad.cashier import (
+    coin_payments,
+    coin_promotions,
+    coins,
+    invoices,
+    point_payments,
+    remote,
+    views,
+)
 
 app_name = "cashier"
 urlpatterns = [
@@ -56,4 +64,12 @@ urlpatterns = [
         name="coin_promotion",
     ),
     path("c/<str:customer_id>/gift/<str:offer_id>/", views.redeem_gift, name="redeem_gift"),
+    # I2, I3: POS invoices waiting for their customer.
+    path("invoices/", invoices.history, name="invoices"),
+    path("invoices/panel/", invoices.panel, name="invoice_panel"),
+    path("invoices/drop/", invoices.drop, name="invoice_drop"),
+    path("invoices/<str:invoice_id>/", invoices.detail, name="invoice"),
+    path("invoices/<str:invoice_id>/pick/", invoices.pick, name="invoice_pick"),
+    path("invoices/<str:invoice_id>/identify/", invoices.identify, name="invoice_identify"),
+    path("invoices/<str:invoice_id>/load/<str:customer_id>/", invoices.load, name="invoice_load"),
 ]

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lealtad.api.views import points_of, reward_rows
-from lealtad.cashier import forms, goals
+from lealtad.cashier import forms, goals, invoice_panel
 from lealtad.cashier.models import Registration
 from lealtad.coins import actions as coins
 from lealtad.coins import promotions as coin_promotions
@@ -64,6 +64,8 @@ def staff_view(view):
 def _page(request, template, **context):
     context.setdefault("goals", goals.progress(request.user, request.merchant))
     context["merchant"], context["branch"] = request.merchant, request.branch
+    # I2: the invoice the cashier picked and the panel of waiting POS invoices.
+    context.update(invoice_panel.till_context(request, template, context))
     return render(request, template, context)
 
 
@@ -114,8 +116,14 @@ def _register_prefill(q: str, country: str) -> dict | None:
 @staff_view
 def search(request):
     q = request.GET.get("q", "").strip()[:200]
-    found = customers.find_customers(q, country=request.merchant.country)
-    members = customers.memberships_at(request.merchant, found)
+    return search_page(request, q)
+
+
+def search_page(request, q, found=None, members=None):
+    """What a search answers (also with a picked invoice, cashier/invoices.py `identify`)."""
+    if found is None:
+        found = customers.find_customers(q, country=request.merchant.country)
+        members = customers.memberships_at(request.merchant, found)
     if len(found) == 1 and found[0].pk in members:
         # One request from Enter to the customer's card: a scanner's QR lands here too.
         return _customer_page(request, found[0].pk)

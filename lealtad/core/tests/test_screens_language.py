@@ -140,6 +140,7 @@ def world(request):
         expires_at=now + dt.timedelta(minutes=10),
     )
     payment_id = _coin_payment(shop, member.customer) if country == "CO" else uuid.uuid4()
+    invoice = _pos_invoice(shop)
     ids = {
         "customer_id": member.customer.pk,
         "reward_id": reward.pk,
@@ -154,8 +155,23 @@ def world(request):
         "fmt": "csv",
         "remote_id": remote.pk,
         "action": "confirm",
+        "invoice_id": invoice.pk,
     }
     return shop, ids, incomplete
+
+
+def _pos_invoice(shop):
+    """I2: an invoice the POS sent, waiting at the till for its customer, with its items."""
+    from lealtad.invoices.actions import record_invoice
+
+    line = {"description": "Café", "quantity": 2, "unit_price": "5000", "amount": "10000"}
+    return record_invoice(
+        merchant=shop.merchant,
+        branch=shop.branch,
+        invoice_number="POS-1",
+        amount=Decimal("10000"),
+        lines=[line],
+    )[0]
 
 
 def _coin_payment(shop, customer):

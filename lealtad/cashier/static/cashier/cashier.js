@@ -135,6 +135,17 @@
       apply();
     });
   }
+  // I2: F2 goes to the first waiting POS invoice of the panel; the arrows move along it.
+  document.addEventListener("keydown", function (e) {
+    var items = Array.prototype.slice.call(document.querySelectorAll("[data-pos-item]"));
+    if (e.key === "F2") {
+      if (items.length) { e.preventDefault(); items[0].focus(); }
+      return;
+    }
+    if (e.key !== "ArrowDown" && e.key !== "ArrowUp") return;
+    var at = items.indexOf(e.target), next = items[at + (e.key === "ArrowDown" ? 1 : -1)];
+    if (at >= 0 && next) { e.preventDefault(); next.focus(); }
+  });
   function bind() { preview(); depends(); }
   // The cursor moves only when a page arrives (a load, or a boosted swap of the whole body),
   // never after a partial swap such as the document check: by the time that answers, the
