@@ -338,6 +338,11 @@ def accrue(request, payload: s.AccrualIn):
     return Status(201, accrue_for(merchant_actor(request), payload))
 
 
+from lealtad.api.batch import router as batch_router  # noqa: E402  (POST /accruals/batch)
+
+api.add_router("", batch_router)
+
+
 # --- rewards and redemptions --------------------------------------------------------------------
 
 
@@ -447,6 +452,3 @@ api.add_router("", partners_router)
 from lealtad.api.coin_promotions import router as coin_promotions_router  # noqa: E402
 
 api.add_router("", coin_promotions_router)
-from lealtad.api.batch import router as batch_router  # noqa: E402  (needs `api` above)
-
-api.add_router("", batch_router)

@@ -10,15 +10,18 @@ Never twice (duplicate orders after an offline sync are the open wound of Odoo's
 - the batch's own `Idempotency-Key` header replays the whole response (the middleware: the batch
   then runs in one transaction, each item in a savepoint).
 
-Without that header each item commits on its own: a batch cut short keeps the items it did, and
-its retry answers those from their keys (or as duplicate invoices, for items without a key).
+Without that header the items commit in chunks of `CHUNK`, each item in its own savepoint: one
+commit (one WAL flush) per chunk instead of per item halves the batch's time, and a chunk holds
+its customers' account rows for a fraction of a second only, so a till accruing for one of them
+meanwhile hardly waits. A batch cut short keeps the chunks it committed; its retry answers those
+items from their keys (or as duplicate invoices, for items without a key) and does the rest.
 """
 
 import json
 from typing import Annotated, Any
 
 import pydantic
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -35,6 +38,7 @@ from lealtad.core.errors import LealtadError
 router = Router(tags=["points"])
 PROBLEMS = {code: s.Problem for code in (400, 401, 403, 404, 409, 422, 429)}
 MAX_ITEMS = 500
+CHUNK = 50  # items per transaction (see above)
 SINGLE_PATH = "/api/v1/accruals"  # where an item's key is recorded, as the single call's is
 # PostgreSQL's "try again" states: a deadlock or a serialization failure broke off this item only.
 TRANSIENT_SQLSTATES = ("40P01", "40001")
@@ -109,9 +113,12 @@ def accrue_batch(request, payload: BatchIn):
         actor.merchant, [item.get("customer_id") for item in items if isinstance(item, dict)]
     )
     results = []
-    for item in items:
-        response = _answer(request, actor, item, members)
-        results.append({"status": response.status_code, "body": json.loads(response.content)})
+    for start in range(0, len(items), CHUNK):
+        with transaction.atomic():
+            for item in items[start : start + CHUNK]:
+                response = _answer(request, actor, item, members)
+                body = json.loads(response.content)
+                results.append({"status": response.status_code, "body": body})
     return {"results": results}
 
 
@@ -119,7 +126,8 @@ def _answer(request, actor, item, members: Members) -> HttpResponse:
     key = item.get("idempotency_key") if isinstance(item, dict) else None
     try:
         if not _valid_key(key):  # none, or a bad one: the item's validation says so
-            return _accrue(request, actor, item, members)
+            with transaction.atomic():
+                return _accrue(request, actor, item, members)
         body = {name: value for name, value in item.items() if name != "idempotency_key"}
         return run_once(
             actor.merchant,
@@ -131,8 +139,8 @@ def _answer(request, actor, item, members: Members) -> HttpResponse:
             lambda: _accrue(request, actor, item, members),
         )
     except OperationalError as exc:
-        # Raised out of the item's transaction (or savepoint), which rolled back: the batch goes
-        # on, and nothing of this item, its key included, was kept.
+        # Raised out of the item's savepoint, which rolled back: the batch goes on, and nothing
+        # of this item, its key included, was kept.
         if getattr(exc.__cause__, "sqlstate", None) not in TRANSIENT_SQLSTATES:
             raise
         detail = _("Another request was changing this customer or invoice; send it again.")
@@ -141,7 +149,7 @@ def _answer(request, actor, item, members: Members) -> HttpResponse:
 
 def _accrue(request, actor, item, members: Members) -> HttpResponse:
     """The item's answer, rendered as the single `POST /accruals` renders its own."""
-    from lealtad.api.api import api  # api.py adds this router at its end
+    from lealtad.api.api import api  # api.py imports this module
 
     try:
         payload = BatchItemIn.model_validate(item)

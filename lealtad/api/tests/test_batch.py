@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from lealtad.api import batch as batch_module
 from lealtad.api.models import IdempotencyRecord
 from lealtad.api.tests.conftest import Api
 from lealtad.core import testing
@@ -135,6 +136,53 @@ def test_a_retried_batch_with_item_keys_answers_what_it_answered(pos_api, alice_
     assert third[2]["status"] == 422
     assert third[2]["body"]["code"] == "idempotency_key_reused"
     assert accruals().count() == 2
+    assert check_ledger() == []
+
+
+def test_a_batch_longer_than_a_chunk_keeps_order_and_invoice_numbers(pos_api, alice_shop):
+    people = [member(alice_shop) for _ in range(3)]
+    items = [
+        {"customer_id": people[n % 3], "amount": "1000", "invoice_number": f"C-{n % 110}"}
+        for n in range(2 * batch_module.CHUNK + 20)
+    ]
+    got = results(batch(pos_api, items))
+    assert [r["status"] for r in got] == [201] * 110 + [409] * 10
+    assert [r["body"]["transaction_id"] for r in got[110:]] == [r["body"]["id"] for r in got[:10]]
+    assert accruals().count() == 110
+    assert check_ledger() == []
+
+
+def test_a_batch_cut_short_keeps_its_committed_chunks_and_its_retry_finishes(
+    pos_api, alice_shop, monkeypatch
+):
+    people = [member(alice_shop) for _ in range(4)]
+    size = batch_module.CHUNK + 10
+    items = [
+        {
+            "customer_id": people[n % 4],
+            "amount": "2000",
+            "invoice_number": f"X-{n}",
+            "idempotency_key": f"x-{n}",
+        }
+        for n in range(size)
+    ]
+    real = batch_module.accrue_for
+
+    def crash_at_the_second_chunk(actor, payload, members):
+        if payload.invoice_number == f"X-{batch_module.CHUNK + 5}":
+            raise RuntimeError("the worker dies here")
+        return real(actor, payload, members)
+
+    monkeypatch.setattr(batch_module, "accrue_for", crash_at_the_second_chunk)
+    crashed = batch(pos_api, items)
+    assert crashed.status_code == 500 and crashed.json()["code"] == "internal_error"
+    assert accruals().count() == batch_module.CHUNK  # the first chunk held; the second did not
+    first_ids = set(accruals().values_list("pk", flat=True))
+    monkeypatch.setattr(batch_module, "accrue_for", real)
+    got = results(batch(pos_api, items))
+    assert [r["status"] for r in got] == [201] * size
+    assert accruals().count() == size
+    assert {r["body"]["id"] for r in got[: batch_module.CHUNK]} == {str(i) for i in first_ids}
     assert check_ledger() == []
 
 
