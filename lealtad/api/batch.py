@@ -13,8 +13,9 @@ Never twice (duplicate orders after an offline sync are the open wound of Odoo's
 Without that header the items commit in chunks of `CHUNK`, each item in its own savepoint: one
 commit (one WAL flush) per chunk instead of per item makes the batch faster (docs/benchmark.md),
 and a chunk holds its customers' account rows for well under a second on a quiet server, so a
-till accruing for one of them meanwhile hardly waits. A batch cut short keeps the chunks it committed; its retry answers those
-items from their keys (or as duplicate invoices, for items without a key) and does the rest.
+till accruing for one of them meanwhile hardly waits. A batch cut short keeps the chunks it
+committed; its retry answers those items from their keys (or as duplicate invoices, for items
+without a key) and does the rest.
 """
 
 import json
