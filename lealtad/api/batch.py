@@ -33,7 +33,7 @@ from pydantic import StrictStr, StringConstraints, WithJsonSchema, field_validat
 from lealtad.api import schemas as s
 from lealtad.api.accruals import Members, accrue_for
 from lealtad.api.auth import merchant_actor
-from lealtad.api.idempotency import credential_of, fingerprint, run_once
+from lealtad.api.idempotency import answer_from, credential_of, fingerprint, recorded, run_once
 from lealtad.core.errors import LealtadError
 
 router = Router(tags=["points"])
@@ -113,30 +113,35 @@ def accrue_batch(request, payload: BatchIn):
     members = Members(
         actor.merchant, [item.get("customer_id") for item in items if isinstance(item, dict)]
     )
+    keys = [item.get("idempotency_key") for item in items if isinstance(item, dict)]
+    replays = recorded(actor.merchant, credential_of(actor), {k for k in keys if _valid_key(k)})
     results = []
     for start in range(0, len(items), CHUNK):
         with transaction.atomic():
             for item in items[start : start + CHUNK]:
-                response = _answer(request, actor, item, members)
+                response = _answer(request, actor, item, members, replays)
                 body = json.loads(response.content)
                 results.append({"status": response.status_code, "body": body})
     return {"results": results}
 
 
-def _answer(request, actor, item, members: Members) -> HttpResponse:
+def _answer(request, actor, item, members: Members, replays: dict) -> HttpResponse:
     key = item.get("idempotency_key") if isinstance(item, dict) else None
     try:
         if not _valid_key(key):  # none, or a bad one: the item's validation says so
             with transaction.atomic():
                 return _accrue(request, actor, item, members)
         body = {name: value for name, value in item.items() if name != "idempotency_key"}
+        signed = fingerprint("POST", SINGLE_PATH, body)
+        if key in replays:  # done before this batch began: its first answer, or 422
+            return answer_from(replays[key], signed)
         return run_once(
             actor.merchant,
             credential_of(actor),
             key,
             "POST",
             SINGLE_PATH,
-            fingerprint("POST", SINGLE_PATH, body),
+            signed,
             lambda: _accrue(request, actor, item, members),
         )
     except OperationalError as exc:

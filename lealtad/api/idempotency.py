@@ -91,6 +91,34 @@ def _replay(record: IdempotencyRecord):
     return reply
 
 
+def answer_from(record: IdempotencyRecord, fingerprint: str):
+    """What a repeat gets: the first response, or 422 when the key came with another request."""
+    if record.request_hash != fingerprint:
+        return problem(
+            422,
+            "idempotency_key_reused",
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used with a different request.",
+        )
+    return _replay(record)
+
+
+def recorded(merchant, credential: str, keys) -> dict:
+    """The live records of these keys, by key, in one query. A record exists only once its work
+    is committed (see above), so answering from it needs no lock: a retried batch replays its
+    items from this instead of a lock and a look-up each."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    rows = IdempotencyRecord.objects.filter(
+        merchant=merchant,
+        credential=credential,
+        key__in=keys,
+        created_at__gte=timezone.now() - KEEP,
+    )
+    return {record.key: record for record in rows}
+
+
 def _in_progress():
     return problem(
         409,
@@ -146,14 +174,7 @@ def run_once(merchant, credential: str, key: str, method: str, path: str, finger
                 merchant=merchant, credential=credential, key=key
             ).first()
             if existing is not None and existing.created_at >= now - KEEP:
-                if existing.request_hash != fingerprint:
-                    return problem(
-                        422,
-                        "idempotency_key_reused",
-                        "Idempotency-Key reused",
-                        "This Idempotency-Key was used with a different request.",
-                    )
-                return _replay(existing)
+                return answer_from(existing, fingerprint)
             if existing is not None:  # past its 24 hours: the same key is a new request
                 existing.delete()
             response = work()

@@ -186,6 +186,22 @@ def test_a_batch_cut_short_keeps_its_committed_chunks_and_its_retry_finishes(
     assert check_ledger() == []
 
 
+def test_a_retried_batch_is_answered_from_its_keys_in_one_query(pos_api, alice_shop):
+    people = [member(alice_shop) for _ in range(10)]
+    items = [
+        {"customer_id": p, "amount": "3000", "invoice_number": f"R-{n}", "idempotency_key": f"r{n}"}
+        for n, p in enumerate(people)
+    ]
+    first = results(batch(pos_api, items))
+    with CaptureQueriesContext(connection) as queries:
+        again = results(batch(pos_api, items))
+    assert again == first
+    record_lookups = [q for q in queries.captured_queries if "api_idempotencyrecord" in q["sql"]]
+    assert len(record_lookups) == 1
+    assert not [q for q in queries.captured_queries if "ledger_" in q["sql"]]
+    assert not [q for q in queries.captured_queries if "advisory" in q["sql"]]
+
+
 def test_a_retried_batch_without_keys_accrues_nothing_twice(pos_api, alice_shop):
     ana = member(alice_shop)
     items = [{"customer_id": ana, "amount": "4000", "invoice_number": "F-20"}]
@@ -240,7 +256,7 @@ def test_a_key_belongs_to_its_credential(pos_api, cashier_api, alice_shop):
     assert got["status"] == 409 and got["body"]["code"] == "duplicate_invoice"  # not replayed
 
 
-@pytest.mark.parametrize("key", ["", "x" * 256, 7, "zero\u200bwidth"])
+@pytest.mark.parametrize("key", ["", "x" * 256, 7, ["a"], {"a": 1}, "zero\u200bwidth"])
 def test_a_bad_item_key_fails_that_item(pos_api, alice_shop, key):
     ana = member(alice_shop)
     got = results(
