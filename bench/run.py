@@ -3,7 +3,7 @@ and for the same duration: accruals over HTTP, customer lookups by document, and
 then the latency of a code from its request to the SMS provider (bench/code_delivery.py) and coin
 payments created and confirmed with the code read from the fake SMS provider
 (bench/coin_payments.py); accruals/s with and without two webhook endpoints and the events'
-delivery latency (bench/webhooks.py).
+delivery latency (bench/webhooks.py); and one batch of 500 accruals' server time (bench/batch.py).
 
     make bench
     make bench BENCH_ARGS="--customers 200000 --entries 2000000 --duration 30 --clients 16"
@@ -29,6 +29,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import batch  # bench/batch.py: POST /accruals/batch of 500
 import code_delivery  # bench/code_delivery.py: request → SMS provider
 import coin_payments  # bench/coin_payments.py: K3 create + confirm, the code in between
 import dashboard  # bench/dashboard.py: the console's reports
@@ -302,6 +303,8 @@ def main() -> None:
         duration=args.duration,
         clients=args.clients,
     )
+    print("batch intake: POST /accruals/batch of 500 accruals …", flush=True)
+    report["batch"] = batch.measure(os.environ.get("BENCH_BATCH_DATABASE_URL", batch.DEFAULT_DB))
 
     print(f"pgbench TPC-B for {args.duration} s with {args.clients} clients …", flush=True)
     report["pgbench"] = pgbench(args.duration, args.clients)
@@ -361,6 +364,30 @@ def main() -> None:
         ),
     ]
     rows += webhooks.rows(report["webhooks"])
+    lot = report["batch"]
+    rows += [
+        (
+            f"batch of {lot['size']}, item keys",
+            f"{lot['rounds']}",
+            f"p50 {lot['with_item_keys_p50_ms']} ms",
+            f"max {lot['with_item_keys_max_ms']} ms",
+            f"failed {lot['failed']}",
+        ),
+        (
+            f"batch of {lot['size']}, no keys",
+            f"{lot['rounds']}",
+            f"p50 {lot['without_keys_p50_ms']} ms",
+            f"max {lot['without_keys_max_ms']} ms",
+            "",
+        ),
+        (
+            f"batch of {lot['size']} replayed",
+            f"{lot['rounds']}",
+            f"p50 {lot['replayed_p50_ms']} ms",
+            f"max {lot['replayed_max_ms']} ms",
+            "",
+        ),
+    ]
     print()
     for row in rows:
         print(f"  {row[0]:<24}{row[1]:>8}   {row[2]:<16}{row[3]:<18}{row[4]}")
@@ -382,6 +409,8 @@ def main() -> None:
         ],
         "every webhook event delivered, ledger-check after": report["webhooks"]["all_delivered"]
         and report["webhooks"]["ledger_check"],
+        "batches all accrued, replays identical, ledger-check after": not lot["failed"]
+        and lot["ledger_check"],
     }
     report["goals"] = verdicts
     print(f"\n  ratio accruals / pgbench = {ratio:.2f}")

@@ -14,17 +14,16 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
 from lealtad.api import schemas as s
+from lealtad.api.accruals import accrue_for, branch_for
 from lealtad.api.auth import BearerAuth, merchant_actor
 from lealtad.api.problems import problem, problems_in_schema
 from lealtad.api.views import customer_out, reward_rows, transaction_out
-from lealtad.core import money
-from lealtad.core.errors import LealtadError, NotFound, ValidationFailed
-from lealtad.core.ids import parse_id
+from lealtad.core.errors import LealtadError
 from lealtad.customers import actions as customers
 from lealtad.customers import identity
 from lealtad.ledger import actions as ledger
 from lealtad.network import actions as network
-from lealtad.network.models import Branch, Role
+from lealtad.network.models import Role
 from lealtad.program.models import Reward
 
 logger = logging.getLogger(__name__)
@@ -330,17 +329,7 @@ def customer_qr(request, customer_id: str):
 # --- accruals -----------------------------------------------------------------------------------
 
 
-def _branch(actor, branch_id) -> Branch:
-    if branch_id is None:
-        if actor.branch is None:
-            raise ValidationFailed([{"field": "branch_id", "message": _("Say which branch.")}])
-        return actor.branch
-    branch = Branch.objects.filter(
-        pk=parse_id(branch_id, "branch"), merchant=actor.merchant, active=True
-    ).first()
-    if branch is None:
-        raise NotFound(_("Branch not found."))
-    return branch
+_branch = branch_for  # the other routers import it from here
 
 
 @api.post("/accruals", response={201: s.AccrualOut, **PROBLEMS}, tags=["points"])
@@ -351,35 +340,14 @@ def accrue(request, payload: s.AccrualIn):
     Errors: 422 `amount_below_minimum` (the purchase earns no point; `minimum` is the smallest
     amount that does), 409 `duplicate_invoice` (accrued or awaiting approval here; a rejected
     accrual frees its number), 409 `invoice_reversed` (accrued and reversed: the number stays used),
-    403 `customer_suspended`. Both 409s carry `transaction_id`, the accrual holding the number."""
-    actor = merchant_actor(request)
-    try:
-        amount = money.parse_amount(payload.amount, actor.merchant.currency)
-    except money.InvalidAmount as exc:
-        raise ValidationFailed([{"field": "amount", "message": str(exc)}], str(exc)) from None
-    branch = _branch(actor, payload.branch_id)
-    # A first accrual makes the customer a member (N2) inside the accrual's own transaction, so
-    # that a refused one (below the minimum, a duplicate invoice) makes no member either.
-    membership = customers.membership_at(actor.merchant, payload.customer_id)
-    movement = ledger.accrue_points(
-        merchant=actor.merchant,
-        membership=membership,
-        customer=None if membership else customers.get_customer(payload.customer_id),
-        amount=amount,
-        branch=branch,
-        staff=actor.user,
-        invoice_number=payload.invoice_number,
-    )
-    txn = movement.transaction
-    return Status(
-        201,
-        {
-            "id": str(txn.pk),
-            "points": txn.points,
-            "status": txn.status,
-            "balance": {"available": movement.available, "pending": movement.pending},
-        },
-    )
+    403 `customer_suspended`. Both 409s carry `transaction_id`, the accrual holding the number.
+    Many at once, for a POS syncing after being offline: `POST /accruals/batch`."""
+    return Status(201, accrue_for(merchant_actor(request), payload))
+
+
+from lealtad.api.batch import router as batch_router  # noqa: E402  (POST /accruals/batch)
+
+api.add_router("", batch_router)
 
 
 # --- rewards and redemptions --------------------------------------------------------------------

@@ -13,7 +13,6 @@ does the work once: there is no "in progress" row to outlive the request. On Pos
 is `pg_try_advisory_xact_lock`; SQLite's write transactions (IMMEDIATE) serialise on their own.
 """
 
-import contextlib
 import hashlib
 import json
 from datetime import timedelta
@@ -43,14 +42,22 @@ IDEMPOTENT_PATHS = (
 KEEP = timedelta(hours=24)
 
 
+def fingerprint(method: str, path: str, data) -> str:
+    """What a key is bound to: the method, the path and the body, parsed (the same JSON with other
+    spacing or key order is the same request). A batch item is fingerprinted as the single
+    `POST /accruals` of its body would be, so that its key holds across both."""
+    body = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(method.encode() + path.encode() + b"\0" + body).hexdigest()
+
+
 def _fingerprint(request) -> str:
-    body = request.body
-    # The same JSON with other spacing or key order is the same request.
-    with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
-        body = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    return hashlib.sha256(
-        request.method.encode() + request.path.encode() + b"\0" + body
-    ).hexdigest()
+    try:
+        data = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return hashlib.sha256(
+            request.method.encode() + request.path.encode() + b"\0" + request.body
+        ).hexdigest()
+    return fingerprint(request.method, request.path, data)
 
 
 def credential_of(actor) -> str:
@@ -86,6 +93,34 @@ def _replay(record: IdempotencyRecord):
     return reply
 
 
+def answer_from(record: IdempotencyRecord, fingerprint: str):
+    """What a repeat gets: the first response, or 422 when the key came with another request."""
+    if record.request_hash != fingerprint:
+        return problem(
+            422,
+            "idempotency_key_reused",
+            "Idempotency-Key reused",
+            "This Idempotency-Key was used with a different request.",
+        )
+    return _replay(record)
+
+
+def recorded(merchant, credential: str, keys) -> dict:
+    """The live records of these keys, by key, in one query. A record exists only once its work
+    is committed (see above), so answering from it needs no lock: a retried batch replays its
+    items from this instead of a lock and a look-up each."""
+    keys = list(keys)
+    if not keys:
+        return {}
+    rows = IdempotencyRecord.objects.filter(
+        merchant=merchant,
+        credential=credential,
+        key__in=keys,
+        created_at__gte=timezone.now() - KEEP,
+    )
+    return {record.key: record for record in rows}
+
+
 def _in_progress():
     return problem(
         409,
@@ -115,47 +150,55 @@ class IdempotencyMiddleware:
         actor = actor_from_request(request)
         if actor is None or actor.merchant is None:
             return self.get_response(request)  # the endpoint answers 401/403
-        credential = credential_of(actor)
-        now = timezone.now()
-        fingerprint = _fingerprint(request)
-        try:
-            with transaction.atomic():
-                if not _try_lock(actor.merchant.pk, credential, key):
-                    return _in_progress()
-                existing = IdempotencyRecord.objects.filter(
-                    merchant=actor.merchant, credential=credential, key=key
-                ).first()
-                if existing is not None and existing.created_at >= now - KEEP:
-                    if existing.request_hash != fingerprint:
-                        return problem(
-                            422,
-                            "idempotency_key_reused",
-                            "Idempotency-Key reused",
-                            "This Idempotency-Key was used with a different request.",
-                        )
-                    return _replay(existing)
-                if existing is not None:  # past its 24 hours: the same key is a new request
-                    existing.delete()
-                response = self.get_response(request)
-                if response.status_code >= 500:
-                    # Nothing is kept: the work and the key roll back, the client may retry.
-                    raise _ServerError(response)
-                IdempotencyRecord.objects.create(
-                    merchant=actor.merchant,
-                    credential=credential,
-                    key=key,
-                    method=request.method,
-                    path=request.path[:255],
-                    request_hash=fingerprint,
-                    completed=True,
-                    status_code=response.status_code,
-                    response_body=response.content,
-                    content_type=response.get("Content-Type", ""),
-                    created_at=now,
-                )
-        except _ServerError as failure:
-            return failure.response
-        return response
+        return run_once(
+            actor.merchant,
+            credential_of(actor),
+            key,
+            request.method,
+            request.path,
+            _fingerprint(request),
+            lambda: self.get_response(request),
+        )
+
+
+def run_once(merchant, credential: str, key: str, method: str, path: str, fingerprint, work):
+    """`work()` (an HttpResponse) done once for this key: the first response replayed to a repeat
+    with the same fingerprint, 422 for another fingerprint, 409 while the first still runs. The
+    middleware calls it for a request; the batch for each item that carries its own key, inside
+    that item's transaction (or savepoint), so that the item's work and its record stand or fall
+    together."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            if not _try_lock(merchant.pk, credential, key):
+                return _in_progress()
+            existing = IdempotencyRecord.objects.filter(
+                merchant=merchant, credential=credential, key=key
+            ).first()
+            if existing is not None and existing.created_at >= now - KEEP:
+                return answer_from(existing, fingerprint)
+            if existing is not None:  # past its 24 hours: the same key is a new request
+                existing.delete()
+            response = work()
+            if response.status_code >= 500:
+                # Nothing is kept: the work and the key roll back, the client may retry.
+                raise _ServerError(response)
+            IdempotencyRecord.objects.create(
+                merchant=merchant,
+                credential=credential,
+                key=key,
+                method=method,
+                path=path[:255],
+                request_hash=fingerprint,
+                completed=True,
+                status_code=response.status_code,
+                response_body=response.content,
+                content_type=response.get("Content-Type", ""),
+                created_at=now,
+            )
+    except _ServerError as failure:
+        return failure.response
+    return response
 
 
 class _ServerError(Exception):
