@@ -200,6 +200,8 @@ SMS_RETRY_HOURS = envint("SMS_RETRY_HOURS", 24, minimum=1)
 
 # Staff API tokens live this long; POS API keys do not expire (they are revoked).
 API_TOKEN_HOURS = envint("API_TOKEN_HOURS", 12, minimum=1)
+# Requests a minute per POS key, staff token or partner key (429 rate_limited past it); 0: none.
+API_RATE_LIMIT = envint("API_RATE_LIMIT", 600, minimum=0)
 LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
