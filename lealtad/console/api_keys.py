@@ -26,8 +26,7 @@ class ApiKeyForm(forms.Form):
         required=False,
         empty_label=gettext_lazy("All branches"),
         help_text=gettext_lazy(
-            "A key for all branches must say which branch in each call that needs one "
-            "(branch_id)."
+            "A key for all branches must say which branch in each call that needs one (branch_id)."
         ),
     )
 

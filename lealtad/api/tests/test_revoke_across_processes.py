@@ -18,6 +18,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 LEALTAD = [sys.executable, "-m", "lealtad.cli"]
+ADMIN = ["--admin", "dos.admin", "--admin-password", "dos-secret-1"]
+ONE_WORKER = ["--workers", "1", "--no-worker", "--no-collectstatic"]
 
 
 def _free_port() -> int:
@@ -82,8 +84,7 @@ def two_servers(tmp_path):
     for command in (["migrate", "-v", "0"], ["collectstatic", "--no-input", "-v", "0"]):
         subprocess.run([*LEALTAD, *command], env=env, cwd=ROOT, check=True, timeout=180)
     made = subprocess.run(
-        [*LEALTAD, "create-merchant", "--name", "Dos", "--country", "CO"]
-        + ["--admin", "dos.admin", "--admin-password", "dos-secret-1"],
+        [*LEALTAD, "create-merchant", "--name", "Dos", "--country", "CO", *ADMIN],
         env=env,
         cwd=ROOT,
         check=True,
@@ -97,8 +98,7 @@ def two_servers(tmp_path):
             port = _free_port()
             servers.append(
                 subprocess.Popen(
-                    [*LEALTAD, "serve", "--port", str(port), "--workers", "1"]
-                    + ["--no-worker", "--no-collectstatic"],
+                    [*LEALTAD, "serve", "--port", str(port), *ONE_WORKER],
                     env=env,
                     cwd=ROOT,
                     stdout=subprocess.DEVNULL,
@@ -130,9 +130,7 @@ def test_a_key_revoked_through_one_server_is_refused_by_the_other_at_once(two_se
         assert api_status(base, secret) == 200
     admin = Browser(a)
     admin.request("/login/")
-    status, _page = admin.request(
-        "/login/", {"username": "dos.admin", "password": "dos-secret-1"}
-    )
+    status, _page = admin.request("/login/", {"username": "dos.admin", "password": "dos-secret-1"})
     assert status == 302, _page
     status, page = admin.request("/console/api-keys/")
     assert status == 200 and secret[:10] in page

@@ -132,7 +132,8 @@ def test_a_cashier_gets_404(shop):
     key = ApiKey.objects.get(merchant=shop.merchant)
     client = Client()
     client.force_login(testing.make_cashier(shop))
-    for url in ("/console/api-keys/", "/console/api-keys/new/", f"/console/api-keys/{key.pk}/revoke/"):
+    urls = ("/console/api-keys/", "/console/api-keys/new/", f"/console/api-keys/{key.pk}/revoke/")
+    for url in urls:
         assert client.get(url).status_code == 404
         assert client.post(url, {"name": "X"}).status_code == 404
     key.refresh_from_db()
