@@ -24,7 +24,7 @@ def mid_minute(monkeypatch):
     """Time stands at 10 s into a minute, so a test's requests share one window."""
     start = (time.time() // 60 + 1) * 60 + 10
     clock = {"now": start}
-    monkeypatch.setattr(ratelimit.time, "time", lambda: clock["now"])
+    monkeypatch.setattr(ratelimit, "clock", lambda: clock["now"])
     return clock
 
 

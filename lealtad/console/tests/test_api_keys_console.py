@@ -211,3 +211,71 @@ def test_the_screen_speaks_portuguese_and_english(shop):
     assert "Chaves de API" in page and "Todas as lojas" in page and "Último uso" in page
     client.post("/i18n/setlang/", {"language": "en", "next": "/console/api-keys/"})
     assert "All branches" in client.get("/console/api-keys/").content.decode()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_creates_of_one_name_make_one_key(postgres_only):
+    import threading
+
+    from django.db import connection
+
+    from lealtad.core.errors import ValidationFailed
+    from lealtad.network.actions import create_api_key
+
+    shop = testing.make_merchant(admin="alice")
+    barrier = threading.Barrier(8)
+    outcomes = [None] * 8
+
+    def create_one(i):
+        barrier.wait(timeout=30)
+        try:
+            create_api_key(shop.merchant, None, "Caja única")
+            outcomes[i] = "made"
+        except ValidationFailed as exc:
+            outcomes[i] = exc.errors[0]["field"]
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create_one, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["made"] + ["name"] * 7, outcomes
+    assert ApiKey.objects.filter(merchant=shop.merchant, name="Caja única").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_requests_past_the_limit_are_counted_exactly(
+    postgres_only, settings, monkeypatch
+):
+    """Twelve threads at once with a limit of 5: exactly five get through (one atomic count)."""
+    import threading
+    import time
+
+    from django.db import connection
+
+    from lealtad.api import ratelimit
+
+    settings.API_RATE_LIMIT = 5
+    mid_minute = (time.time() // 60 + 1) * 60 + 10
+    monkeypatch.setattr(ratelimit, "clock", lambda: mid_minute)
+    shop = testing.make_merchant(admin="alice")
+    barrier = threading.Barrier(12)
+    codes = [None] * 12
+
+    def call(i):
+        barrier.wait(timeout=30)
+        try:
+            codes[i] = api_get(shop.api_key).status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert (codes.count(200), codes.count(429)) == (5, 7), codes
