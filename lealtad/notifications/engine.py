@@ -51,6 +51,8 @@ PERIODIC = [
     Periodic("outbox-sweep", "lealtad.notifications.tasks:outbox_sweep", timedelta(minutes=10)),
     # K3: coin payments never confirmed release their holds.
     Periodic("coin-hold-expiry", "lealtad.coins.tasks:expire_holds", timedelta(minutes=1)),
+    # I4: webhook deliveries whose task died with a killed worker get a new one.
+    Periodic("webhook-sweep", "lealtad.webhooks.tasks:sweep", timedelta(minutes=1)),
 ]
 
 

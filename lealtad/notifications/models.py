@@ -16,6 +16,8 @@ class Event(models.TextChoices):
     REDEMPTION = "redemption", _("Each redemption")
     # A confirmation code for a change of contact or document (customers.identity).
     CODE = "code", _("A confirmation code")
+    # I4: to the merchant's admins, a webhook endpoint was disabled for failing.
+    WEBHOOK = "webhook", _("A webhook endpoint disabled")
 
 
 class Outgoing(models.Model):
