@@ -66,6 +66,17 @@ def enqueue(delivery_id: int, run_after=None) -> None:
     task.enqueue(delivery_id)
 
 
+def enqueue_all(delivery_ids: list[int]) -> None:
+    """One task that starts these deliveries (one row whatever their number: emit stays cheap);
+    it gives each but the first its own task and sends the first itself."""
+    from lealtad.webhooks.tasks import deliver, deliver_all
+
+    if len(delivery_ids) == 1:
+        deliver.enqueue(delivery_ids[0])
+    elif delivery_ids:
+        deliver_all.enqueue(delivery_ids)
+
+
 def signature(endpoint: Endpoint, msg_id: str, at: datetime, text: str, now=None) -> str:
     """`webhook-signature`: v1 with the secret, and with the previous one too for 24 h after
     a rotation, space-separated (the spec's form for several signatures)."""
@@ -186,6 +197,9 @@ def _record(row: Delivery, now, status, answer: str, error: str) -> str:
     fields = ["status", "last_status_code", "last_response", "last_error", "leased_until"]
     fields += ["next_attempt_at", "delivered_at"]
     with transaction.atomic():
+        current = Delivery.objects.select_for_update().filter(pk=row.pk)
+        if not current.filter(status=Delivery.Status.PENDING).exists():
+            return "done"  # its endpoint was deleted or disabled while it was being sent
         if status is not None and 200 <= status < 300:
             row.status, row.delivered_at, row.next_attempt_at = Delivery.Status.DELIVERED, now, None
             row.save(update_fields=fields)

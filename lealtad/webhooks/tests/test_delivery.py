@@ -259,6 +259,18 @@ def test_a_test_event_goes_to_that_endpoint_only(receiver):  # noqa: F811
     assert list(Delivery.objects.values_list("endpoint", flat=True)) == [endpoint.pk]
 
 
+def test_an_event_for_two_endpoints_reaches_both_each_with_its_signature(receiver):  # noqa: F811
+    one, _ = endpoint_on(receiver)
+    two, _ = endpoint_on(receiver, merchant=one.merchant)
+    receiver.secrets = [one.secret, two.secret]
+    event = emit_accrual(one.merchant)
+    run_worker()
+    first, second = receiver.requests
+    assert first.id == second.id == event.pk and first.verified and second.verified
+    assert first.signature != second.signature  # each endpoint its own secret
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
 def test_a_deleted_endpoints_task_sends_nothing(receiver):  # noqa: F811
     endpoint, _ = endpoint_on(receiver)
     emit_accrual(endpoint.merchant)
@@ -292,3 +304,38 @@ def test_a_rolled_back_transaction_emits_nothing(receiver):  # noqa: F811
     assert not DBTaskResult.objects.filter(task_path=delivery.TASK_PATH).exists()
     run_worker()
     assert receiver.requests == []
+
+
+def test_an_endpoint_deleted_while_its_delivery_is_sent_is_no_error(receiver, monkeypatch):  # noqa: F811
+    endpoint, _ = endpoint_on(receiver)
+    emit_accrual(endpoint.merchant)
+    row = Delivery.objects.get()
+
+    def answer_after_deleting(*args):
+        Endpoint.objects.filter(pk=endpoint.pk).delete()  # the admin, meanwhile
+        return 200, "ok"
+
+    monkeypatch.setattr(delivery, "post", answer_after_deleting)  # the receiver's 200 arrives
+    assert delivery.attempt(row.pk) == "done"
+    assert not Delivery.objects.exists()
+
+
+def test_the_operator_sees_endpoints_and_deliveries_but_never_a_secret(receiver, client):  # noqa: F811
+    from lealtad.network.models import User
+
+    endpoint, secret = endpoint_on(receiver)
+    rotate_secret(endpoint)
+    emit_accrual(endpoint.merchant)
+    run_worker()
+    client.force_login(User.objects.create_superuser("operador", password="x-long-pass-1"))
+    for path in (
+        "/admin/webhooks/endpoint/",
+        f"/admin/webhooks/endpoint/{endpoint.pk}/change/",
+        "/admin/webhooks/delivery/",
+        f"/admin/webhooks/delivery/{Delivery.objects.get().pk}/change/",
+    ):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        html = page.content.decode()
+        assert secret[6:] not in html and endpoint.secret[6:] not in html
+    assert client.get("/admin/webhooks/endpoint/add/").status_code == 403
