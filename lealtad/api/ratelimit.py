@@ -9,6 +9,7 @@ A fixed window lets a client spend up to twice the limit across a minute's bound
 keeps a runaway POS loop from starving the others, it is not a billing meter.
 """
 
+import logging
 import math
 import time
 
@@ -17,6 +18,7 @@ from django.core.cache import cache
 
 from lealtad.core.errors import RateLimited
 
+logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
 clock = time.time  # tests stand it still mid-minute
 
@@ -31,12 +33,18 @@ def check(request, actor) -> None:
     now = clock()
     window = int(now // WINDOW_SECONDS)
     key = f"api-rate:{actor.rate_key}:{window}"
-    cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
     try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr: this request opens the window again
-        cache.set(key, 1, timeout=WINDOW_SECONDS * 2)
-        count = 1
+        cache.add(key, 0, timeout=WINDOW_SECONDS * 2)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # evicted between add and incr: this request opens the window again
+            cache.set(key, 1, timeout=WINDOW_SECONDS * 2)
+            count = 1
+    except Exception:
+        # A shared cache that is down must not take the API down: the request goes through
+        # uncounted, and the log says so (once a minute per process would be kinder; rare).
+        logger.warning("rate limit not counted: the cache is unavailable", exc_info=True)
+        return
     if count > limit:
         wait = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
         raise RateLimited(retry_after=wait)
