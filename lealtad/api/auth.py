@@ -1,8 +1,10 @@
 """Bearer tokens: staff tokens (from POST /auth/token), merchant API keys (POS) and partner keys.
 
 Staff tokens and POS keys act for exactly one merchant; a staff token also for one branch and one
-role. A partner key (K4) acts for a partner program and reaches only the partner endpoints: any
-other endpoint answers it 403, and the partner endpoints answer any other credential 403.
+role, a POS key for its branch or, merchant-wide (no branch), for the `branch_id` each call names
+where one is needed. A partner key (K4) acts for a partner program and reaches only the partner
+endpoints: any other endpoint answers it 403, and the partner endpoints answer any other
+credential 403.
 
 Each credential is rate-limited (api/ratelimit.py): `rate_key` names what is counted.
 """
