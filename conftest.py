@@ -42,6 +42,10 @@ def _fresh_actor_cache():
 
     auth._actors.clear()
     promotions.forget_running()
+    # The API's rate-limit counts (the local-memory cache) belong to the test that made them.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -219,6 +219,14 @@ WEBHOOK_DISABLE_AFTER_HOURS = envint("WEBHOOK_DISABLE_AFTER_HOURS", 72, minimum=
 
 # Staff API tokens live this long; POS API keys do not expire (they are revoked).
 API_TOKEN_HOURS = envint("API_TOKEN_HOURS", 12, minimum=1)
+# Requests a minute per POS key, staff token or partner key (429 rate_limited past it); 0: none.
+API_RATE_LIMIT = envint("API_RATE_LIMIT", 600, minimum=0)
+# The cache the rate limit counts in: empty, each process's memory; redis://host:6379/0, one
+# count for every worker and node (lealtad/core/cache_url.py).
+CACHE_URL = env("CACHE_URL", "")
+from lealtad.core.cache_url import caches_for  # noqa: E402
+
+CACHES = _env(caches_for, CACHE_URL)
 LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 

@@ -18,7 +18,7 @@ from lealtad.api.accruals import accrue_for, branch_for
 from lealtad.api.auth import BearerAuth, merchant_actor
 from lealtad.api.problems import problem, problems_in_schema
 from lealtad.api.views import customer_out, reward_rows, transaction_out
-from lealtad.core.errors import LealtadError
+from lealtad.core.errors import LealtadError, RateLimited
 from lealtad.customers import actions as customers
 from lealtad.customers import identity
 from lealtad.ledger import actions as ledger
@@ -83,7 +83,10 @@ PROBLEMS = {
 
 @api.exception_handler(LealtadError)
 def on_domain_error(request, exc: LealtadError):
-    return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+    response = problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _field_of(error: dict) -> str:

@@ -1,16 +1,23 @@
 """Bearer tokens: staff tokens (from POST /auth/token), merchant API keys (POS) and partner keys.
 
 Staff tokens and POS keys act for exactly one merchant; a staff token also for one branch and one
-role. A partner key (K4) acts for a partner program and reaches only the partner endpoints: any
-other endpoint answers it 403, and the partner endpoints answer any other credential 403.
+role, a POS key for its branch or, merchant-wide (no branch), for the `branch_id` each call names
+where one is needed. A partner key (K4) acts for a partner program and reaches only the partner
+endpoints: any other endpoint answers it 403, and the partner endpoints answer any other
+credential 403.
+
+Each credential is rate-limited (api/ratelimit.py): `rate_key` names what is counted.
 """
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 from ninja.security import HttpBearer
 
+from lealtad.api import ratelimit
 from lealtad.core.errors import Forbidden
 from lealtad.network.models import ApiKey, Branch, Merchant, Role, StaffToken, User
 
@@ -24,6 +31,7 @@ class Actor:
     api_key: ApiKey | None = None
     cacheable: bool = True
     partner: object | None = None  # lealtad.coins.models.Partner, for a partner key
+    rate_key: str = ""  # the credential the rate limit counts: "k:<key id>", "t:<token id>"…
 
     def __str__(self) -> str:
         if self.partner is not None:
@@ -37,10 +45,12 @@ class Actor:
             raise Forbidden()
 
 
-# Resolved tokens are remembered per worker process for a few seconds: a POS sends many requests
-# with one key, and each lookup is a database round trip. A revoked key or a deactivated user
-# stops working at most ACTOR_CACHE_SECONDS later; a staff token never outlives its expiry.
+# Staff tokens and partner keys are remembered per worker process for a few seconds (a deactivated
+# user stops at most ACTOR_CACHE_SECONDS later; a token never outlives its expiry). POS keys are
+# not: a revoked key must be refused at once on every worker and node, so each request reads the
+# key by its unique hash, one indexed query (docs/security.md, "Revoking an API key").
 ACTOR_CACHE_SECONDS = 15
+LAST_USED_EVERY = timedelta(minutes=1)
 _actors: dict[str, tuple[float, "Actor"]] = {}
 
 
@@ -67,7 +77,9 @@ def _lookup(token: str) -> Actor | None:
         from lealtad.coins.partners import partner_for_secret
 
         partner = partner_for_secret(token)
-        return Actor(None, None, PARTNER, partner=partner) if partner else None
+        if partner is None:
+            return None
+        return Actor(None, None, PARTNER, partner=partner, rate_key=f"p:{ApiKey.hash(token)[:24]}")
     if token.startswith("lpk_"):
         key = (
             ApiKey.objects.select_related("merchant", "branch")
@@ -76,7 +88,10 @@ def _lookup(token: str) -> Actor | None:
         )
         if key is None:
             return None
-        return Actor(key.merchant, key.branch, "pos", api_key=key)
+        _note_use(key, now)
+        return Actor(
+            key.merchant, key.branch, "pos", api_key=key, cacheable=False, rate_key=f"k:{key.pk}"
+        )
     staff = (
         StaffToken.objects.select_related("user__merchant", "user__branch")
         .filter(key_hash=StaffToken.hash(token), expires_at__gt=now, user__is_active=True)
@@ -88,9 +103,26 @@ def _lookup(token: str) -> Actor | None:
     if user.role != Role.OPERATOR and not (user.merchant and user.merchant.active):
         return None
     seconds_left = (staff.expires_at - now).total_seconds()
-    if seconds_left < ACTOR_CACHE_SECONDS:
-        return Actor(user.merchant, user.branch, user.role, user=user, cacheable=False)
-    return Actor(user.merchant, user.branch, user.role, user=user)
+    return Actor(
+        user.merchant,
+        user.branch,
+        user.role,
+        user=user,
+        cacheable=seconds_left >= ACTOR_CACHE_SECONDS,
+        rate_key=f"t:{staff.key_hash[:24]}",
+    )
+
+
+def _note_use(key: ApiKey, now) -> None:
+    """`last_used_at`, to the minute: the row just read says whether a write is due, and the
+    UPDATE's own condition keeps two workers that both think so to one changed row. Most requests
+    write nothing."""
+    if key.last_used_at is not None and now - key.last_used_at < LAST_USED_EVERY:
+        return
+    ApiKey.objects.filter(pk=key.pk).filter(
+        Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_EVERY)
+    ).update(last_used_at=now)
+    key.last_used_at = now
 
 
 def actor_from_request(request) -> Actor | None:
@@ -111,6 +143,7 @@ class BearerAuth(HttpBearer):
         actor = actor_from_request(request)
         if actor is not None and actor.role == PARTNER:
             raise Forbidden()  # a partner key reaches the partner endpoints only
+        ratelimit.check(request, actor)
         return actor
 
     def authenticate(self, request, token):  # pragma: no cover - __call__ does the work
@@ -124,6 +157,7 @@ class PartnerAuth(HttpBearer):
         actor = actor_from_request(request)
         if actor is not None and actor.role != PARTNER:
             raise Forbidden()
+        ratelimit.check(request, actor)
         return actor
 
     def authenticate(self, request, token):  # pragma: no cover - __call__ does the work

@@ -88,6 +88,7 @@ class Problem(Schema):
     fields: list[str] | None = None  # confirmation_required: what needs the customer's code
     start: dict | None = None  # confirmation_required: how to start the change (method, path, body)
     attempts_left: int | None = None  # invalid_code
+    retry_after: int | None = None  # rate_limited: seconds to wait (also the Retry-After header)
 
 
 class TokenIn(Schema):

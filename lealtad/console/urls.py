@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from lealtad.console import coin_promotions, customers, views
+from lealtad.console import api_keys, coin_promotions, customers, views, webhooks
 
 app_name = "console"
 urlpatterns = [
@@ -10,6 +10,22 @@ urlpatterns = [
     path("staff/<str:user_id>/password/", views.reset_password, name="reset_password"),
     path("staff/<str:user_id>/active/", views.toggle_active, name="toggle_active"),
     path("approvals/", views.approvals, name="approvals"),
+    path("api-keys/", api_keys.api_keys, name="api_keys"),
+    path("api-keys/new/", api_keys.api_key_new, name="api_key_new"),
+    path("api-keys/<str:key_id>/revoke/", api_keys.api_key_revoke, name="api_key_revoke"),
+    path("webhooks/", webhooks.webhooks, name="webhooks"),
+    path("webhooks/new/", webhooks.webhook_new, name="webhook_new"),
+    path("webhooks/<str:endpoint_id>/", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<str:endpoint_id>/rotate/", webhooks.webhook_rotate, name="webhook_rotate"),
+    path("webhooks/<str:endpoint_id>/delete/", webhooks.webhook_delete, name="webhook_delete"),
+    path("webhooks/<str:endpoint_id>/enable/", webhooks.webhook_enable, name="webhook_enable"),
+    path("webhooks/<str:endpoint_id>/disable/", webhooks.webhook_disable, name="webhook_disable"),
+    path("webhooks/<str:endpoint_id>/test/", webhooks.webhook_test, name="webhook_test"),
+    path(
+        "webhooks/<str:endpoint_id>/deliveries/<str:delivery_id>/redeliver/",
+        webhooks.webhook_redeliver,
+        name="webhook_redeliver",
+    ),
     path("goals/", views.goals_page, name="goals"),
     path("branches/", views.branches, name="branches"),
     path("branches/new/", views.branch_edit, name="branch_new"),

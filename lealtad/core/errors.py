@@ -178,6 +178,20 @@ class ChangeClosed(LealtadError):
     code, status, title = "change_cancelled", 409, _("This change is no longer open")
 
 
+class RateLimited(LealtadError):
+    """Too many API requests with one credential this minute (api/ratelimit.py)."""
+
+    code, status, title = "rate_limited", 429, _("Too many requests")
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(
+            _("Too many requests with this key; wait %(seconds)d seconds and try again.")
+            % {"seconds": retry_after},
+            retry_after=retry_after,
+        )
+
+
 class TooManyCodes(LealtadError):
     code, status, title = "too_many_codes", 429, _("Too many codes sent")
 

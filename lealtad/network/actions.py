@@ -51,28 +51,42 @@ def issue_token(user: User) -> tuple[str, object]:
     return secret, expires_at
 
 
-def create_api_key(merchant: Merchant, branch: Branch, name: str = "POS") -> tuple[ApiKey, str]:
-    """A POS key for `branch`. Only its hash is kept: the secret returned here is shown once."""
+def create_api_key(
+    merchant: Merchant, branch: Branch | None, name: str = "POS", created_by: User | None = None
+) -> tuple[ApiKey, str]:
+    """A POS key for `branch`, or merchant-wide when `branch` is None. Only its hash is kept: the
+    secret returned here is shown once. The name is unique among the merchant's active keys."""
     name = (name or "").strip() or "POS"
     errors = []
-    if branch.merchant_id != merchant.pk:
+    if branch is not None and branch.merchant_id != merchant.pk:
         errors.append({"field": "branch", "message": gettext("Not a branch of this merchant.")})
     if len(name) > ApiKey._meta.get_field("name").max_length:
         errors.append({"field": "name", "message": gettext("At most %d characters.") % 80})
     if errors:
         raise ValidationFailed(errors)
-    secret = ApiKey.new_secret()
-    key = ApiKey.objects.create(
-        merchant=merchant,
-        branch=branch,
-        name=name,
-        prefix=secret[:10],
-        key_hash=ApiKey.hash(secret),
-    )
+    with transaction.atomic():
+        # The merchant's row lock makes "no active key has this name" and the insert one step:
+        # two admins creating the same name at once get one key and one clear refusal.
+        Merchant.objects.select_for_update().filter(pk=merchant.pk).first()
+        if ApiKey.objects.filter(
+            merchant=merchant, name__iexact=name, revoked_at__isnull=True
+        ).exists():
+            raise ValidationFailed(
+                [{"field": "name", "message": gettext("An active key already has this name.")}]
+            )
+        secret = ApiKey.new_secret()
+        key = ApiKey.objects.create(
+            merchant=merchant,
+            branch=branch,
+            name=name,
+            prefix=secret[:10],
+            key_hash=ApiKey.hash(secret),
+            created_by=created_by,
+        )
     return key, secret
 
 
-def issue_api_key(merchant: Merchant, branch: Branch, name: str = "POS") -> str:
+def issue_api_key(merchant: Merchant, branch: Branch | None, name: str = "POS") -> str:
     return create_api_key(merchant, branch, name)[1]
 
 
@@ -85,11 +99,12 @@ def rename_api_key(key: ApiKey, name: str) -> ApiKey:
     return key
 
 
-def revoke_api_key(key: ApiKey, now=None) -> bool:
-    """The key stops working at once; the row stays (who used which key is history)."""
+def revoke_api_key(key: ApiKey, now=None, by: User | None = None) -> bool:
+    """The key stops working at once, on every worker (api/auth.py reads keys from the database on
+    each request); the row stays (who used which key is history). False if already revoked."""
     return bool(
         ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
-            revoked_at=now or timezone.now()
+            revoked_at=now or timezone.now(), revoked_by=by
         )
     )
 

@@ -244,7 +244,10 @@ class ApiKeyForm(ActionModelForm):
         if not self.instance._state.adding:
             return actions.rename_api_key(self.instance, self.cleaned_data["name"])
         key, self.secret = actions.create_api_key(
-            self.cleaned_data["merchant"], self.cleaned_data["branch"], self.cleaned_data["name"]
+            self.cleaned_data["merchant"],
+            self.cleaned_data["branch"],
+            self.cleaned_data["name"],
+            created_by=self.request.user if self.request else None,
         )
         return key
 
@@ -252,7 +255,15 @@ class ApiKeyForm(ActionModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(ActionAdmin):
     form = ApiKeyForm
-    list_display = ("name", "prefix", "merchant", "branch", "created_at", "revoked_at")
+    list_display = (
+        "name",
+        "prefix",
+        "merchant",
+        "branch",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("merchant",)
     list_select_related = ("merchant", "branch")
     actions = ["revoke"]
@@ -260,11 +271,22 @@ class ApiKeyAdmin(ActionAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("merchant", "branch", "name")
-        return ("name", "merchant", "branch", "prefix", "created_at", "revoked_at")
+        return ("name", *self.SHOWN)
+
+    SHOWN = (
+        "merchant",
+        "branch",
+        "prefix",
+        "created_at",
+        "created_by",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    )
 
     def get_readonly_fields(self, request, obj=None):
         # The hash is never shown: it is all that proves the secret.
-        return ("merchant", "branch", "prefix", "created_at", "revoked_at") if obj else ()
+        return self.SHOWN if obj else ()
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -276,14 +298,14 @@ class ApiKeyAdmin(ActionAdmin):
             self.admin_site,
             title=gettext("API key created"),
             intro=gettext("The point-of-sale key %(name)s for %(branch)s:")
-            % {"name": obj.name, "branch": obj.branch},
+            % {"name": obj.name, "branch": obj.branch or gettext("All branches")},
             secret=request.lealtad_secret,
             next_url=reverse("admin:network_apikey_changelist"),
         )
 
     @admin.action(description=_("Revoke the selected keys"))
     def revoke(self, request, queryset):
-        count = sum(actions.revoke_api_key(key) for key in queryset)
+        count = sum(actions.revoke_api_key(key, by=request.user) for key in queryset)
         self.message_user(
             request, gettext("Keys revoked: %(count)d.") % {"count": count}, messages.SUCCESS
         )

@@ -228,16 +228,27 @@ class StaffToken(models.Model):
 
 
 class ApiKey(models.Model):
-    """A merchant's point-of-sale key: acts for the merchant, at its branch."""
+    """A merchant's point-of-sale key: acts for the merchant, at its branch, or merchant-wide
+    (no branch: such a key names `branch_id` in the calls that need one)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="api_keys")
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="api_keys")
+    branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="api_keys"
+    )
     name = models.CharField(max_length=80, default="POS")
     prefix = models.CharField(max_length=12)
     key_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Written at most once a minute per key (api/auth.py), never once per request.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "network.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        "network.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"

@@ -243,3 +243,58 @@ def test_hyphenated_commands_map_to_django_commands():
         timeout=60,
     )
     assert result.returncode == 0 and "--point-value" in result.stdout
+
+
+@pytest.mark.django_db
+class TestCreateApiKey:
+    def test_prints_the_secret_once_and_keeps_only_its_hash(self):
+        data = json.loads(
+            run(
+                "create_merchant",
+                "--name",
+                "Llaves",
+                "--country",
+                "CO",
+                "--admin",
+                "llaves.admin",
+                "--admin-password",
+                "s3cret-llaves!",
+            )
+        )
+        wide = json.loads(run("create_api_key", "--merchant", data["merchant_id"], "--name", "Web"))
+        assert wide["branch_id"] is None and wide["api_key"].startswith("lpk_")
+        key = ApiKey.objects.get(pk=wide["id"])
+        assert key.key_hash == ApiKey.hash(wide["api_key"]) and key.branch is None
+        one = json.loads(
+            run(
+                "create_api_key",
+                "--merchant",
+                data["merchant_id"],
+                "--name",
+                "Caja 2",
+                "--branch",
+                data["branch_id"],
+            )
+        )
+        assert one["branch_id"] == data["branch_id"] and one["api_key"] != wide["api_key"]
+
+    def test_refusals_name_the_problem(self):
+        data = json.loads(
+            run(
+                "create_merchant",
+                "--name",
+                "Llaves 2",
+                "--country",
+                "CO",
+                "--admin",
+                "llaves2.admin",
+                "--admin-password",
+                "s3cret-llaves!",
+            )
+        )
+        with pytest.raises(CommandError, match="not found"):
+            run("create_api_key", "--merchant", "nope")
+        with pytest.raises(CommandError, match="name"):
+            run("create_api_key", "--merchant", data["merchant_id"], "--name", "POS")
+        count = ApiKey.objects.filter(merchant_id=data["merchant_id"]).count()
+        assert count == 1

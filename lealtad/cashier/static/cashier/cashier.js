@@ -105,6 +105,21 @@
   document.addEventListener("click", function (e) {
     if (e.target.closest && e.target.closest("[data-print]")) window.print();
   });
+  // A secret shown once (a new API key): "Copy" puts the field's text on the clipboard and says
+  // so; without the clipboard API (no secure context) the text is selected for Ctrl+C.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("[data-copy]");
+    var field = button && document.getElementById(button.dataset.copy);
+    if (!field) return;
+    field.focus();
+    field.select();
+    function done() { button.textContent = button.dataset.copied; }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () {});
+    } else if (document.execCommand && document.execCommand("copy")) {
+      done();
+    }
+  });
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
     var esc = document.querySelector("[data-esc]");

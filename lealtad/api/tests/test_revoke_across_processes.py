@@ -1,0 +1,223 @@
+"""Issue 12: a key revoked through one server process is refused by another on its very next
+request. Two `lealtad serve` processes (one worker each, production settings) share one database;
+both have just served the key, so a per-process cache of it would still be warm. And with
+CACHE_URL on a real Redis, the two count one rate limit between them."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+LEALTAD = [sys.executable, "-m", "lealtad.cli"]
+ADMIN = ["--admin", "dos.admin", "--admin-password", "dos-secret-1"]
+ONE_WORKER = ["--workers", "1", "--no-worker", "--no-collectstatic"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Browser:
+    """Just enough of one: cookies kept by hand (production marks them Secure, and this is plain
+    HTTP on the loopback), the CSRF token sent back, redirects not followed."""
+
+    def __init__(self, base):
+        self.base, self.cookies = base, {}
+
+    def request(self, path, form=None):
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if data is not None:
+            headers["Origin"] = self.base
+            headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
+        request = urllib.request.Request(self.base + path, data=data, headers=headers)
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            response = opener.open(request, timeout=10)
+        except urllib.error.HTTPError as error:
+            response = error
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _sep, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return response.status, response.read().decode()
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def api_status(base, secret) -> int:
+    request = urllib.request.Request(
+        f"{base}/api/v1/rewards", headers={"Authorization": f"Bearer {secret}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.fixture
+def server_env():
+    return {}
+
+
+@pytest.fixture
+def two_servers(tmp_path, server_env):
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'two.sqlite3'}",
+        "DEBUG": "false",
+        "SECRET_KEY": "two-servers-" + "k" * 50,
+        "SECURE_SSL_REDIRECT": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "EMAIL_URL": "console://",
+        **server_env,
+    }
+    for command in (["migrate", "-v", "0"], ["collectstatic", "--no-input", "-v", "0"]):
+        subprocess.run([*LEALTAD, *command], env=env, cwd=ROOT, check=True, timeout=180)
+    made = subprocess.run(
+        [*LEALTAD, "create-merchant", "--name", "Dos", "--country", "CO", *ADMIN],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    servers, bases = [], []
+    try:
+        for _ in range(2):
+            port = _free_port()
+            servers.append(
+                subprocess.Popen(
+                    [*LEALTAD, "serve", "--port", str(port), *ONE_WORKER],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            bases.append(f"http://127.0.0.1:{port}")
+        for base in bases:
+            for _ in range(200):
+                try:
+                    urllib.request.urlopen(f"{base}/healthz", timeout=2)
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                pytest.fail(f"{base} did not answer /healthz")
+        yield bases, json.loads(made.stdout)
+    finally:
+        for proc in servers:
+            proc.terminate()
+        for proc in servers:
+            proc.wait(timeout=20)
+
+
+def test_a_key_revoked_through_one_server_is_refused_by_the_other_at_once(two_servers):
+    (a, b), merchant = two_servers
+    secret = merchant["api_key"]
+    for base in (a, b, a, b):
+        assert api_status(base, secret) == 200
+    admin = Browser(a)
+    admin.request("/login/")
+    status, _page = admin.request("/login/", {"username": "dos.admin", "password": "dos-secret-1"})
+    assert status == 302, _page
+    status, page = admin.request("/console/api-keys/")
+    assert status == 200 and secret[:10] in page
+    (revoke_url,) = set(re.findall(r'href="(/console/api-keys/[0-9a-f-]{36}/revoke/)"', page))
+    status, _page = admin.request(revoke_url, {})
+    assert status == 302
+    assert api_status(b, secret) == 401  # the other process, the very next request
+    assert api_status(a, secret) == 401
+
+
+@pytest.fixture
+def redis_url():
+    """A real redis-server of our own on a free port, without persistence."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("needs redis-server (apt-get install redis-server); .ci/run installs it")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def shared_limit(redis_url, server_env):
+    server_env.update({"CACHE_URL": redis_url, "API_RATE_LIMIT": "4"})
+    return redis_url
+
+
+def test_with_redis_the_two_servers_count_one_limit(shared_limit, two_servers):
+    (a, b), merchant = two_servers
+    secret = merchant["api_key"]
+    if time.time() % 60 > 50:  # the servers count per clock minute: start well inside one
+        time.sleep(61 - time.time() % 60)
+    codes = [api_status(base, secret) for base in (a, b, a, b, a, b)]
+    # Both processes count in Redis: 4 a minute between them, whichever serves; each counting
+    # alone would have let all six through.
+    assert codes == [200, 200, 200, 200, 429, 429], codes
+
+
+def test_cache_url_chooses_the_backend():
+    from lealtad.core.cache_url import caches_for
+    from lealtad.core.env import BadSetting
+
+    assert caches_for("")["default"]["BACKEND"].endswith("LocMemCache")
+    assert caches_for("locmem://")["default"]["BACKEND"].endswith("LocMemCache")
+    redis = caches_for("rediss://:pw@cache.internal:6380/2")["default"]
+    assert redis["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert redis["LOCATION"] == "rediss://:pw@cache.internal:6380/2"
+    for bad in ("memcached://x:11211", "redis://", "redis://host:notaport/0"):
+        with pytest.raises(BadSetting, match="CACHE_URL"):
+            caches_for(bad)
+
+
+def test_a_cache_that_is_down_does_not_take_the_api_down(settings, pos_api, caplog):
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{_free_port()}/0",  # nothing listens there
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    settings.API_RATE_LIMIT = 1
+    try:
+        assert [pos_api.get("/rewards").status_code for _ in range(3)] == [200, 200, 200]
+    finally:
+        caches.close_all()
+    assert "rate limit not counted" in caplog.text
