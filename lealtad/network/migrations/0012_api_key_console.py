@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('network', '0010_coin_payment_settings'),
+        ('network', '0011_invoice_settings'),
     ]
 
     operations = [
