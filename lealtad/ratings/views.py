@@ -137,7 +137,9 @@ def answer(request, token):
     try:
         actions.customer_reply(rating, body=body, now=now)
     except ValidationFailed as exc:
-        return _page(request, token, txn, rating, errors=exc.errors, values={"body": body}, status=422)
+        return _page(
+            request, token, txn, rating, errors=exc.errors, values={"body": body}, status=422
+        )
     return redirect(_here(token) + "#conversation")
 
 
