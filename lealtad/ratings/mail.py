@@ -35,6 +35,10 @@ def write(event: str, *, merchant, customer, link_for, now, send_at=None, **cont
 def invitation(txn, now):
     merchant = txn.merchant
     send_at = now + dt.timedelta(minutes=merchant.rating_invite_delay_minutes)
+    if send_at + links.VALID <= timezone.now():
+        # A visit recorded long after it happened (an import, the demo's history): its link
+        # would be dead on arrival.
+        return None
     return write(
         Event.RATING_INVITE,
         merchant=merchant,
