@@ -107,3 +107,28 @@ def test_the_console_saves_the_invitation_settings():
     assert (shop.merchant.rating_invite, shop.merchant.rating_invite_delay_minutes) == (True, 30)
     text = client.get("/console/program/").content.decode()
     assert "Invitar a los clientes a calificar cada visita" in text
+
+
+def test_a_captured_coin_payment_invites_and_can_be_rated():
+    import re as regex
+    from decimal import Decimal
+
+    from lealtad.coins import actions as coins
+    from lealtad.coins import payments
+    from lealtad.ratings import actions
+
+    issuer = testing.make_merchant("Café", coin_issuer=True, cashback_rate="1")
+    acceptor = helpers.shop(name="Librería", coin_acceptor=True)
+    customer = testing.make_customer(issuer).customer
+    coins.earn_coins(merchant=issuer.merchant, customer=customer, amount=Decimal(500))
+    payment = payments.start_payment(
+        merchant=acceptor.merchant, customer=customer, invoice_amount=Decimal(300), coins=200
+    )
+    assert not invitations().exists()  # held, not paid yet
+    body = OutgoingEmail.objects.filter(to=customer.email, event="code").latest("pk").body
+    code = regex.findall(r"\b(\d{4,6})\b", body)[-1]
+    payment = payments.confirm_payment(payment.pk, merchant=acceptor.merchant, code=code)
+    invitation = invitations().get()
+    assert (invitation.merchant, invitation.to) == (acceptor.merchant, customer.email)
+    rating = actions.rate_visit(payment.transaction, score=9)
+    assert rating.merchant == acceptor.merchant and rating.transaction.kind == "coin_payment"
