@@ -132,3 +132,18 @@ def test_opening_a_rating_reads_its_comment(shop, rating):
     assert actions.mark_read(rating, staff=shop.admin) == 1
     rating.refresh_from_db()
     assert rating.comment_read_at is not None
+
+
+def test_anonymising_the_customer_blanks_what_they_wrote(shop, rating):
+    from lealtad.customers.privacy import anonymise
+
+    name = rating.customer.first_name
+    actions.reply(rating, body=f"Hola {name}, lo sentimos", staff=shop.admin)
+    actions.customer_reply(rating, body="Mi número es 3001234567")
+    report = anonymise(rating.customer)
+    assert report.rating_texts_blanked == 2
+    rating.refresh_from_db()
+    assert rating.comment == "" and rating.score == 5
+    merchant_says = rating.messages.get(author="merchant").body
+    assert name not in merchant_says and "lo sentimos" in merchant_says
+    assert rating.messages.get(author="customer").body == ""
