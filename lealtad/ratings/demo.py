@@ -81,3 +81,20 @@ def seed(merchant: Merchant | None) -> int:
             now=cold.created_at + dt.timedelta(hours=1),
         )
     return len(ratings)
+
+
+def rating_link(merchant: Merchant | None) -> str:
+    """The page of the merchant's latest visit not rated yet, to try it (printed by the demo)."""
+    from lealtad.ratings.links import url_for
+
+    if merchant is None:
+        return ""
+    visit = (
+        Transaction.objects.filter(
+            merchant=merchant, kind__in=actions.VISIT_KINDS, status=Status.POSTED
+        )
+        .filter(rating__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    return url_for(visit.pk) if visit else ""

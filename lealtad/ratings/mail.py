@@ -29,6 +29,8 @@ def write(event: str, *, merchant, customer, link_for, now, send_at=None, **cont
         body=body.strip() + "\n",
         created_at=now,
         next_attempt_at=send_at,
+        # Its retries (M3) are counted from when it is meant to go, not from when it was written.
+        retry_from=send_at,
     )
 
 

@@ -199,6 +199,8 @@ class Command(BaseCommand):
                 f"  {membership.merchant.name:<22} {customer.document_type} "
                 f"{customer.document_number:<14} {qr_payload(customer)}"
             )
+        link = ratings_demo.rating_link(Merchant.objects.filter(name="Café Aroma").first())
+        self.stdout.write(f"\nA customer's rating page (a café visit not rated yet):\n  {link}")
         self.stdout.write(_where_messages_appear())
 
     def _coin_network(self) -> list:
