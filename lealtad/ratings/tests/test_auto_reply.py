@@ -98,3 +98,19 @@ def test_saving_the_auto_reply_checks_its_text(shop):
     actions.save_auto_reply(shop.merchant, subject=" Nuevo ", body=" Texto ", enabled=False)
     auto.refresh_from_db()
     assert (auto.subject, auto.body, auto.enabled) == ("Nuevo", "Texto", False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_sends_it_when_its_task_is_due(settings):
+    from lealtad.notifications.tests.test_tasks import run_worker
+
+    settings.RATING_AUTO_REPLY_DELAY_SECONDS = 0
+    shop = helpers.shop(rating_invite=False)
+    actions.save_auto_reply(shop.merchant, subject="Hola", body="¿Qué pasó?", enabled=True)
+    rating = actions.rate_visit(helpers.visit(shop), score=1)
+    run_worker()
+    rating.refresh_from_db()
+    assert rating.auto_replied_at is not None
+    assert Message.objects.get(rating=rating).automatic
+    email = auto_emails().get()
+    assert email.sent_at is not None  # the same worker ran its send task
