@@ -39,6 +39,7 @@ from lealtad.ledger import ledger
 from lealtad.ledger.invoices import display_number
 from lealtad.ledger.models import Kind, Transaction
 from lealtad.network import coin_roles
+from lealtad.ratings import actions as ratings
 from lealtad.webhooks import events, payloads
 
 PURPOSE = "coin_payment"
@@ -230,6 +231,7 @@ def _capture(account, payment: CoinPayment, now) -> None:
     payment.status, payment.captured_at, payment.transaction = PaymentStatus.CAPTURED, now, txn
     payment.save(update_fields=["status", "captured_at", "transaction"])
     _emit(account, payment, "coin_payment.captured", now)
+    ratings.invite_after_visit(txn, now)
 
 
 def _emit(account, payment: CoinPayment, type_: str, now) -> None:

@@ -43,6 +43,7 @@ from lealtad.notifications import actions as mail
 from lealtad.offers import promotions
 from lealtad.offers.models import Promotion, PromotionKind, PromotionUse
 from lealtad.program.models import Reward
+from lealtad.ratings import actions as ratings
 from lealtad.webhooks import events, payloads
 
 
@@ -134,6 +135,7 @@ def redeem_reward(
             points=cost,
             balance=account.balance,
         )
+        ratings.invite_after_visit(txn, now)
         if promo is not None:
             PromotionUse.objects.create(
                 promotion=promo,
@@ -341,6 +343,7 @@ def approve_accrual(*, merchant: Merchant, transaction_id, staff: User | None = 
             payloads.accrual(txn, account.balance, account.pending),
             now=now,
         )
+        ratings.invite_after_visit(txn, now)
     txn.refresh_from_db()
     return Movement(txn, account.balance, account.pending)
 
