@@ -484,3 +484,6 @@ api.add_router("", partners_router)
 from lealtad.api.coin_promotions import router as coin_promotions_router  # noqa: E402
 
 api.add_router("", coin_promotions_router)
+from lealtad.api.ratings import router as ratings_router  # noqa: E402  (needs `api` above)
+
+api.add_router("", ratings_router)

@@ -37,6 +37,7 @@ IDEMPOTENT_PATHS = (
     "/api/v1/transactions/",
     "/api/v1/promotions/",
     "/api/v1/gift-offers/",
+    "/api/v1/ratings/",  # a reply may carry a gift offer
 )
 KEEP = timedelta(hours=24)
 
