@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "lealtad.coins",
     "lealtad.offers",
     "lealtad.notifications",
+    "lealtad.ratings",
     "lealtad.api",
     "lealtad.cashier",
     "lealtad.console",
@@ -188,6 +189,10 @@ globals().update(parse_email_url(EMAIL_URL))
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # How long a failing e-mail is retried (a capped doubling backoff) before it is marked failed.
 EMAIL_RETRY_HOURS = envint("EMAIL_RETRY_HOURS", 48, minimum=1)
+# Where the links in customers' e-mails point (the rating page): this site as customers reach it.
+SITE_URL = env("SITE_URL") or "http://127.0.0.1:8000"
+# F6: how long after a detractor's silent rating the automatic reply goes.
+RATING_AUTO_REPLY_DELAY_SECONDS = envint("RATING_AUTO_REPLY_DELAY_SECONDS", 300, minimum=0)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Lealtad <no-reply@lealtad.local>")
 # The SMS provider (M2): twilio://ACCOUNT_SID:AUTH_TOKEN@?from=+57…, console:// (prints), or
 # empty: no SMS, codes go by e-mail. See lealtad/notifications/sms.py and docs/tasks.md.

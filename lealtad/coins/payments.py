@@ -39,6 +39,7 @@ from lealtad.ledger import ledger
 from lealtad.ledger.invoices import display_number
 from lealtad.ledger.models import Kind, Transaction
 from lealtad.network import coin_roles
+from lealtad.ratings import actions as ratings
 
 PURPOSE = "coin_payment"
 HOLD_LIFE = codes.CODE_TTL
@@ -228,6 +229,7 @@ def _capture(account, payment: CoinPayment, now) -> None:
     ledger.capture_hold(account, payment.hold_id, txn, now)
     payment.status, payment.captured_at, payment.transaction = PaymentStatus.CAPTURED, now, txn
     payment.save(update_fields=["status", "captured_at", "transaction"])
+    ratings.invite_after_visit(txn, now)
 
 
 def _cancel(account, payment: CoinPayment, reason: str, now) -> None:

@@ -48,6 +48,12 @@ class DuplicateInvoice(LealtadError):
     code, status, title = "duplicate_invoice", 409, _("This invoice was already accrued")
 
 
+class AlreadyRated(LealtadError):
+    """F1: a visit is rated once."""
+
+    code, status, title = "already_rated", 409, _("This visit was already rated")
+
+
 class InvoiceReversed(DuplicateInvoice):
     """The invoice was accrued and then reversed: its number stays used (P8 keeps the record)."""
 

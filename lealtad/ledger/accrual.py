@@ -29,6 +29,7 @@ from lealtad.offers import promotions
 from lealtad.offers.models import PromotionUse
 from lealtad.program import fraud
 from lealtad.program.models import AuditMode
+from lealtad.ratings import actions as ratings
 
 
 @dataclass
@@ -219,4 +220,5 @@ def _post(merchant, membership, customer, amount, branch, staff, now, invoice) -
         mail.queue(
             mail.Event.ACCRUAL, merchant, customer, now=now, points=points, balance=account.balance
         )
+        ratings.invite_after_visit(txn, now)
     return Movement(txn, account.balance, account.pending)

@@ -43,6 +43,7 @@ from lealtad.notifications import actions as mail
 from lealtad.offers import promotions
 from lealtad.offers.models import Promotion, PromotionKind, PromotionUse
 from lealtad.program.models import Reward
+from lealtad.ratings import actions as ratings
 
 
 def check_can_redeem(membership: Membership) -> None:
@@ -133,6 +134,7 @@ def redeem_reward(
             points=cost,
             balance=account.balance,
         )
+        ratings.invite_after_visit(txn, now)
         if promo is not None:
             PromotionUse.objects.create(
                 promotion=promo,
@@ -323,7 +325,8 @@ def approve_accrual(*, merchant: Merchant, transaction_id, staff: User | None = 
             points=txn.points,
             balance=account.balance,
         )
-    txn.refresh_from_db()
+        txn.refresh_from_db()
+        ratings.invite_after_visit(txn, now)
     return Movement(txn, account.balance, account.pending)
 
 

@@ -70,6 +70,13 @@ class Merchant(models.Model):
     email_on_join = models.BooleanField(_("e-mail on joining the program"), default=True)
     email_on_accrual = models.BooleanField(_("e-mail on each accrual"), default=False)
     email_on_redemption = models.BooleanField(_("e-mail on each redemption"), default=True)
+    # F1: after a posted visit the customer is invited by e-mail to rate it, this long after.
+    rating_invite = models.BooleanField(_("invite customers to rate each visit"), default=True)
+    rating_invite_delay_minutes = models.PositiveIntegerField(
+        _("minutes after the visit the invitation is sent"),
+        default=120,
+        validators=[MinValueValidator(0), MaxValueValidator(10080)],
+    )
     # P7: points as money at the till ("Pagar con puntos"): 1 point = `point_money_value` units
     # of the merchant's currency off an invoice.
     points_as_money = models.BooleanField(_("points as money"), default=False)

@@ -21,4 +21,5 @@ def _enqueue_new_row(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
         from lealtad.notifications.actions import enqueue
 
-        enqueue(instance)
+        # An e-mail written to go later (a rating invitation) gets its task for then.
+        enqueue(instance, run_after=getattr(instance, "next_attempt_at", None))

@@ -51,6 +51,8 @@ PERIODIC = [
     Periodic("outbox-sweep", "lealtad.notifications.tasks:outbox_sweep", timedelta(minutes=10)),
     # K3: coin payments never confirmed release their holds.
     Periodic("coin-hold-expiry", "lealtad.coins.tasks:expire_holds", timedelta(minutes=1)),
+    # F6: silent detractors whose automatic reply has not gone yet.
+    Periodic("rating-auto-replies", "lealtad.ratings.tasks:auto_replies", timedelta(minutes=1)),
 ]
 
 

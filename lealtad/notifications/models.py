@@ -16,6 +16,10 @@ class Event(models.TextChoices):
     REDEMPTION = "redemption", _("Each redemption")
     # A confirmation code for a change of contact or document (customers.identity).
     CODE = "code", _("A confirmation code")
+    # F1/F4/F6: the invitation to rate a visit, a merchant's reply, the automatic reply.
+    RATING_INVITE = "rate_invite", _("An invitation to rate a visit")
+    RATING_REPLY = "rate_reply", _("A reply to a rating")
+    AUTO_REPLY = "rate_auto", _("The automatic reply to a rating")
 
 
 class Outgoing(models.Model):

@@ -73,6 +73,69 @@ def get_gift(merchant: Merchant, gift_id) -> Gift:
         raise NotFound(_("Gift not found.")) from None
 
 
+def create_gift(
+    merchant: Merchant,
+    *,
+    kind: str,
+    name: str = "",
+    description: str = "",
+    points=None,
+    discount_percent=None,
+    valid_days=30,
+) -> Gift:
+    """R2: a catalog gift, also made on the spot from the ratings inbox (F5). A points or
+    discount gift without a name is named by what it gives; one of that name already in the
+    catalog, giving the same, is used again instead of a second copy."""
+    from django.core.exceptions import ValidationError
+
+    gift = Gift(
+        merchant=merchant,
+        kind=kind,
+        name=(name or "").strip(),
+        description=(description or "").strip(),
+        points=points if kind == GiftKind.POINTS else None,
+        discount_percent=discount_percent if kind == GiftKind.DISCOUNT else None,
+        valid_days=valid_days,
+    )
+    errors = []
+    if kind not in GiftKind.values:
+        errors.append({"field": "kind", "message": _("Choose product, points or discount.")})
+    elif kind == GiftKind.POINTS and points is None:
+        errors.append({"field": "points", "message": _("How many points?")})
+    elif kind == GiftKind.DISCOUNT and discount_percent is None:
+        errors.append({"field": "discount_percent", "message": _("How much off?")})
+    elif kind == GiftKind.PRODUCT and not gift.name:
+        errors.append({"field": "name", "message": _("Which product?")})
+    if errors:
+        raise ValidationFailed(errors)
+    if not gift.name:
+        gift.name = str(gift.summary)[:120]
+    try:
+        gift.full_clean(exclude=["merchant"], validate_unique=False)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            [
+                {"field": field, "message": str(message)}
+                for field, messages in exc.message_dict.items()
+                for message in messages
+            ]
+        ) from None
+    same = Gift.objects.filter(merchant=merchant, name=gift.name).first()
+    if same is not None:
+        if (same.kind, same.points, same.discount_percent, same.active) == (
+            gift.kind,
+            gift.points,
+            gift.discount_percent,
+            True,
+        ):
+            return same
+        raise ValidationFailed(
+            [{"field": "name", "message": _("There is already a gift with this name.")}]
+        )
+    gift.save()
+    return gift
+
+
 def offer_gift(
     *,
     gift: Gift,
