@@ -6,6 +6,7 @@ Every lookup goes through the admin's merchant: another merchant's rating is a 4
 rating's detail marks what the customer wrote as read, like opening an e-mail.
 """
 
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django import forms
@@ -19,12 +20,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from lealtad.console.forms import GiftForm
 from lealtad.console.reports import EARLIEST, LATEST, branches_of
 from lealtad.console.views import _page, admin_view
 from lealtad.core.errors import LealtadError, ValidationFailed
 from lealtad.customers.models import Membership
-from lealtad.offers.models import Gift, GiftOffer, GiftStatus
+from lealtad.offers.models import Gift, GiftKind, GiftOffer, GiftStatus
 from lealtad.ratings import actions, inbox
 from lealtad.ratings import nps as scores
 from lealtad.ratings.models import AutoReply, Rating
@@ -191,8 +191,7 @@ def _gift_figures(membership) -> dict:
         redeemed=Count("pk", filter=Q(status=GiftStatus.REDEEMED)),
         expired=Count(
             "pk",
-            filter=Q(status=GiftStatus.EXPIRED)
-            | Q(status=GiftStatus.OFFERED, expires_at__lte=now),
+            filter=Q(status=GiftStatus.EXPIRED) | Q(status=GiftStatus.OFFERED, expires_at__lte=now),
         ),
     )
 
@@ -218,6 +217,7 @@ class ReplyForm(forms.Form):
     body = forms.CharField(
         label=gettext_lazy("Message"),
         max_length=BODY_MAX,
+        error_messages={"required": gettext_lazy("Write a message.")},
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": BODY_MAX}),
     )
     gift = forms.ChoiceField(label=gettext_lazy("Gift"), required=False)
@@ -239,6 +239,39 @@ class ReplyForm(forms.Form):
     def chosen_gift(self):
         wanted = self.cleaned_data.get("gift")
         return next((g for g in self.gifts if str(g.pk) == wanted), None)
+
+
+class NewGiftForm(forms.Form):
+    """F5's "Nuevo regalo": product, points or discount, made on the spot (prefix `new`). The
+    action decides what is missing (a product's name, the points, the discount) and says so."""
+
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind of gift"), choices=GiftKind.choices, initial=GiftKind.POINTS
+    )
+    name = forms.CharField(label=gettext_lazy("Product or name"), required=False, max_length=120)
+    points = forms.IntegerField(
+        label=gettext_lazy("Points"), required=False, min_value=1, max_value=10_000_000
+    )
+    discount_percent = forms.DecimalField(
+        label=gettext_lazy("Discount (%)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_value=Decimal("100"),
+        decimal_places=2,
+    )
+    valid_days = forms.IntegerField(
+        label=gettext_lazy("Valid for (days)"),
+        required=False,
+        initial=30,
+        min_value=1,
+        max_value=3660,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, prefix="new", **kwargs)
+
+    def gift_data(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
 
 
 def _detail(request, rating, *, reply=None, new_gift=None, status=200):
@@ -274,7 +307,7 @@ def _detail(request, rating, *, reply=None, new_gift=None, status=200):
         transaction=rating.transaction,
         lines=invoice_lines(rating.transaction),
         reply=reply or ReplyForm(merchant=merchant),
-        new_gift=new_gift or GiftForm(prefix="new", merchant=merchant),
+        new_gift=new_gift or NewGiftForm(),
         detail_query=filters.query(),
     )
     response = _page(request, "console/ratings.html", **context)
@@ -302,16 +335,12 @@ def rating_reply(request, rating_id):
     rating = inbox.get_rating_for(merchant, rating_id)
     form = ReplyForm(request.POST, merchant=merchant)
     make_gift = request.POST.get("new_gift") == "1"
-    new_gift = GiftForm(request.POST, prefix="new", merchant=merchant) if make_gift else None
+    new_gift = NewGiftForm(request.POST) if make_gift else None
     valid = form.is_valid()
     if new_gift is not None and not new_gift.is_valid():
         valid = False
     if valid:
-        gift_data = None
-        if new_gift is not None:
-            gift_data = {
-                k: v for k, v in new_gift.cleaned_data.items() if k in new_gift.Meta.fields
-            }
+        gift_data = new_gift.gift_data() if new_gift is not None else None
         try:
             actions.reply(
                 rating,
@@ -323,7 +352,10 @@ def rating_reply(request, rating_id):
         except ValidationFailed as exc:
             for error in getattr(exc, "errors", []):
                 field = error.get("field")
-                form.add_error(field if field in form.fields else None, error["message"])
+                if new_gift is not None and field in new_gift.fields:
+                    new_gift.add_error(field, error["message"])
+                else:
+                    form.add_error(field if field in form.fields else None, error["message"])
         except LealtadError as exc:
             form.add_error(None, str(exc.detail))
         else:
@@ -393,4 +425,3 @@ def auto_reply_toggle(request):
             else _("Automatic reply switched off."),
         )
     return redirect("console:auto_reply")
-

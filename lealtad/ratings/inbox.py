@@ -25,11 +25,11 @@ from django.db.models import (
     When,
 )
 
-from lealtad.ratings.models import Message, Rating
+from lealtad.ratings.models import Author, Message, Rating
 
 SORTS = ("score", "-score", "customer", "-customer", "date", "-date", "unread", "-unread")
 DEFAULT_SORT = "-date"
-AUTHOR_CUSTOMER, AUTHOR_MERCHANT = "customer", "merchant"
+AUTHOR_CUSTOMER, AUTHOR_MERCHANT = Author.CUSTOMER, Author.MERCHANT
 MAX_WORDS = 6
 
 

@@ -1,5 +1,5 @@
-"""Ratings for the inbox's tests: a real accrual (the visit), rated through the action, then
-dated where the test wants it (the merchant's clock, Bogotá)."""
+"""Ratings for the inbox's tests: a real accrual (the visit), rated through the action at the
+moment the test wants (the merchant's clock, Bogotá)."""
 
 import datetime as dt
 import itertools
@@ -9,10 +9,20 @@ from decimal import Decimal
 from lealtad.customers.models import Customer
 from lealtad.ledger import actions as ledger
 from lealtad.ratings import actions
-from lealtad.ratings.models import Message, Rating
 
 BOGOTA = zoneinfo.ZoneInfo("America/Bogota")
 _invoices = itertools.count(1)
+
+
+def make_shop(name="Café Aroma", admin=None):
+    """A merchant whose visits do not invite to rate by e-mail: these tests rate directly."""
+    from lealtad.core import testing
+    from lealtad.network.models import Merchant
+
+    shop = testing.make_merchant(name, admin=admin)
+    Merchant.objects.filter(pk=shop.merchant.pk).update(rating_invite=False)
+    shop.merchant.rating_invite = False
+    return shop
 
 
 def at(day: int, hour: int = 12, minute: int = 0, month: int = 3) -> dt.datetime:
@@ -35,14 +45,9 @@ def rate(shop, registration, score: int, when: dt.datetime, comment: str = "", b
         invoice_number=f"F-{next(_invoices)}",
         now=when,
     ).transaction
-    rating = actions.rate_visit(visit, score=score, comment=comment)
-    Rating.objects.filter(pk=rating.pk).update(created_at=when)
-    rating.refresh_from_db()
-    return rating
+    return actions.rate_visit(visit, score=score, comment=comment, now=when)
 
 
 def customer_says(rating, body: str, when: dt.datetime | None = None):
     """A customer's answer on the conversation, not yet read by the merchant."""
-    return Message.objects.create(
-        rating=rating, author="customer", body=body, created_at=when or rating.created_at
-    )
+    return actions.customer_reply(rating, body=body, now=when or rating.created_at)

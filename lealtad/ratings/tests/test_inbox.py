@@ -11,15 +11,15 @@ from lealtad.core import testing
 from lealtad.core.errors import NotFound
 from lealtad.network.models import Branch
 from lealtad.ratings import inbox, nps
-from lealtad.ratings.models import Message
-from lealtad.ratings.tests.factories import at, customer_says, named, rate
+from lealtad.ratings.models import Author, Message
+from lealtad.ratings.tests.factories import at, customer_says, make_shop, named, rate
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def shop():
-    return testing.make_merchant("Café Aroma", admin="alice")
+    return make_shop("Café Aroma", admin="alice")
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def march(shop, north):
     r["caro7"].comment_read_at = at(4, 8)
     r["caro7"].save(update_fields=["comment_read_at"])
     Message.objects.create(
-        rating=r["beto4"], author="merchant", body="¿Qué pasó?", created_at=at(6, 9)
+        rating=r["beto4"], author=Author.MERCHANT, body="¿Qué pasó?", created_at=at(6, 9)
     )
     customer_says(r["beto4"], "El café llegó frío", at(6, 10))
     return r
@@ -172,7 +172,7 @@ def test_reading_clears_unread(shop, march):
 
 
 def test_another_merchants_ratings_are_invisible(shop, march):
-    other = testing.make_merchant("Otra", admin="charlie")
+    other = make_shop("Otra", admin="charlie")
     rate(other, testing.make_customer(other), 1, at(5, 12), "¡Malo!")
     assert inbox.counts(shop.merchant)["ratings"] == 5
     assert inbox.counts(other.merchant) == {"ratings": 1, "comments": 1, "replies": 0, "unread": 1}
