@@ -20,6 +20,8 @@ urlpatterns = [
     path("cashier/", include("lealtad.cashier.urls")),
     path("console/", include("lealtad.console.urls")),
     path("signup/", signup, name="signup"),
+    # F1/F4: the customer's rating page, opened from a signed link (no sign-in).
+    path("rate/", include("lealtad.ratings.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -55,6 +55,8 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
             "email_on_join",
             "email_on_accrual",
             "email_on_redemption",
+            "rating_invite",
+            "rating_invite_delay_minutes",
             "coin_payment_requires_document",
         ]
         labels = {
@@ -63,6 +65,9 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
                 "A coin payment needs the customer's physical document"
             ),
             "points_as_money": _('Points as money at the till ("Pay with points")'),
+        }
+        help_texts = {
+            "rating_invite_delay_minutes": _("From 0 to 10080 (7 days). 120 is two hours."),
         }
 
     # Shown with the coin status (program.html), not in the grid of the other settings.
@@ -83,6 +88,8 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
                 help_text=old.help_text,
             )
         self.fields["point_value"].required = True
+        # F1: a form that does not send the delay (an older page) keeps the one saved.
+        self.fields["rating_invite_delay_minutes"].required = False
         # P7 off: no value shown (and a typed 0 means none), not a "0" the parser refuses.
         if not self.instance.point_money_value:
             self.initial["point_money_value"] = None
@@ -95,6 +102,10 @@ class ProgramForm(DecimalsAsTyped, forms.ModelForm):
         self.fields["point_money_value"].label = _("1 point as money is worth (%(currency)s)") % {
             "currency": self.instance.currency
         }
+
+    def clean_rating_invite_delay_minutes(self):
+        value = self.cleaned_data.get("rating_invite_delay_minutes")
+        return self.instance.rating_invite_delay_minutes if value is None else value
 
     def clean(self):
         data = super().clean()
