@@ -17,7 +17,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from lealtad.console.reports import EARLIEST, LATEST, branches_of
@@ -33,7 +33,7 @@ PER_PAGE = 25
 BODY_MAX = 2000
 # The column headers: the sort each one asks for first, and its label.
 COLUMNS = (
-    ("score", "-score", gettext_lazy("Score")),
+    ("score", "-score", pgettext_lazy("ratings column", "Score")),
     ("customer", "customer", gettext_lazy("Customer")),
     ("date", "date", gettext_lazy("Date")),
     ("unread", "unread", gettext_lazy("Inbox")),
