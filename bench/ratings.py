@@ -49,7 +49,8 @@ INSERT INTO ratings_rating (id, merchant_id, branch_id, customer_id, transaction
 SELECT gen_random_uuid(), merchant_id, branch_id, customer_id, id,
        1 + (n * 7919) %% 10,
        CASE WHEN n %% 3 = 0 THEN 'Comentario de prueba ' || n ELSE '' END,
-       created_at + interval '2 hours',
+       -- shortly after the visit (never in the future): a second apart, as real ones come
+       LEAST(created_at + interval '10 minutes', now()) - (n %% 3600) * interval '1 second',
        CASE WHEN n %% 6 = 0 THEN created_at + interval '1 day' END,
        n %% 50 = 0, NULL, 'email'
 FROM visits
@@ -90,7 +91,7 @@ def measure(port: int, requests: int = 60) -> dict:
     text = page.decode()
     branch = re.search(r'<option value="([0-9a-f-]{36})"', text)[1]
     name = re.search(r'/console/ratings/[0-9a-f-]{36}/">([^<]+)</a>', text)[1].split()[-1]
-    today = dt.date.today()
+    today = dt.datetime.now(dt.UTC).date()
     month = {"from": (today - dt.timedelta(days=30)).isoformat(), "to": today.isoformat()}
     cases = {
         "first page": {},

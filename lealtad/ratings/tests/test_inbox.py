@@ -182,11 +182,27 @@ def test_another_merchants_ratings_are_invisible(shop, march):
         inbox.get_rating_for(shop.merchant, "not-an-id")
 
 
-def test_the_list_costs_fixed_queries(shop, march):
+@pytest.mark.parametrize(("sort", "most"), [("-date", 1), ("customer", 1), ("unread", 4)])
+def test_the_list_costs_fixed_queries(shop, march, sort, most):
+    """A page is one query (the "unread" order: the two counts that split it, and at most one
+    query per group), customers and branches included, whatever the number of ratings."""
     with CaptureQueriesContext(connection) as queries:
-        rows = list(inbox.inbox(shop.merchant, sort="unread")[:25])
-        [(r.customer.full_name, r.branch.name if r.branch else "") for r in rows]
-    assert len(queries) == 1
+        rows = list(inbox.inbox(shop.merchant, sort=sort)[:25])
+        [(r.customer.full_name, r.branch.name if r.branch else "", r.unread) for r in rows]
+    assert len(rows) == 5
+    assert len(queries) <= most
+
+
+def test_unread_first_pages_across_both_groups(shop, march):
+    rows = inbox.inbox(shop.merchant, sort="unread")
+    assert rows.count() == 5 and len(rows) == 5
+    whole = [r.pk for r in rows]
+    assert [r.pk for r in rows[0:2]] + [r.pk for r in rows[2:5]] == whole
+    assert [r.pk for r in rows[1:4]] == whole[1:4]
+    assert rows[4].pk == whole[4]
+    assert rows[5:10] == []
+    with pytest.raises(IndexError):
+        rows[7]
 
 
 # --- NPS --------------------------------------------------------------------------------------
