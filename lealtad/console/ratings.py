@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
-from lealtad.console.reports import EARLIEST, LATEST, branches_of
+from lealtad.console.reports import EARLIEST, LATEST, _without_jit, branches_of
 from lealtad.console.views import _page, admin_view
 from lealtad.core.errors import LealtadError, ValidationFailed
 from lealtad.customers.models import Membership
@@ -149,23 +149,26 @@ def _rows(page) -> list[dict]:
 def _list_context(request, filters: InboxFilters, *, customer=None) -> dict:
     merchant = request.merchant
     scope = filters.scope()
-    if customer is not None:  # "Ver historial": this customer's ratings here, nothing else
-        rows = inbox.inbox(merchant, sort=filters.chosen_sort).filter(customer=customer)
-    else:
-        rows = inbox.inbox(merchant, sort=filters.chosen_sort, **scope)
-    page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
-    period = scores.nps(
-        merchant,
-        date_from=scope.get("date_from"),
-        date_to=scope.get("date_to"),
-        branch=scope.get("branch"),
-    )
+    with _without_jit():
+        if customer is not None:  # "Ver historial": this customer's ratings here, nothing else
+            rows = inbox.inbox(merchant, sort=filters.chosen_sort, customer=customer)
+        else:
+            rows = inbox.inbox(merchant, sort=filters.chosen_sort, **scope)
+        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+        listed = _rows(page)
+        period = scores.nps(
+            merchant,
+            date_from=scope.get("date_from"),
+            date_to=scope.get("date_to"),
+            branch=scope.get("branch"),
+        )
+        figures = inbox.counts(merchant, **scope)
     return {
         "filters": filters,
-        "counts": inbox.counts(merchant, **scope),
+        "counts": figures,
         "score": period,
         "page": page,
-        "rows": _rows(page),
+        "rows": listed,
         "columns": _columns(filters),
         "query": filters.query(),
         "reset": "?" + filters.query(q=None, **{"from": None, "to": None}),

@@ -21,6 +21,21 @@ from lealtad.ratings.tests.factories import at, make_shop, named, rate
 
 pytestmark = BROWSER
 LANGUAGES = {"es": "es", "pt-br": "pt-br", "en": "en"}
+ENGLISH = (
+    "Ratings received",
+    "Comments received",
+    "Unread",
+    "earlier rating",
+    "See history",
+    "Last score",
+    "Gifts offered",
+    "Visit details",
+    "See invoice",
+    "Attach gift",
+    "Write a message",
+    "Open the profile",
+    "promoters",
+)
 
 
 def words(language: str, *msgids: str) -> list[str]:
@@ -163,6 +178,10 @@ def test_seed_003_in_the_browser(browser, live_server, world, language):  # noqa
     expect(page.locator("#invoice")).to_contain_text(
         world["ratings"]["beto4"].transaction.invoice_number
     )
+    if language != "en":  # nothing of the English catalogue leaks into es or pt-BR
+        text = page.locator("main").inner_text()
+        for english in ENGLISH:
+            assert english not in text, english
     shot(page, f"{language}-3-detail-1024")
 
     # Reply with a gift from the catalog, all by keyboard.
@@ -210,6 +229,8 @@ def test_seed_003_in_the_browser(browser, live_server, world, language):  # noqa
     phone = page.context.new_page()
     phone.set_viewport_size({"width": 390, "height": 844})
     phone.goto(f"{live_server.url}/console/ratings/{r['beto4']}/")
+    expect(phone.locator("#customer-name")).to_be_visible()
+    expect(phone.locator("#history")).to_be_visible()
     width = phone.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 390, width
     shot(phone, f"{language}-5-phone-detail")
