@@ -154,9 +154,10 @@ def board(merchant, period, branch=None, by: str | None = None) -> dict:
     if by not in ("week", "month"):
         by = "week" if period.days <= WEEKLY_UP_TO_DAYS else "month"
     span = {"date_from": period.start, "date_to": period.end, "branch": branch}
+    counts = scores.distribution(merchant, **span)
     return {
-        "score": scores.nps(merchant, **span),
+        "score": scores.from_distribution(counts),
         "series": series_chart(scores.nps_series(merchant, by=by, **span), by),
-        "distribution": distribution_chart(scores.distribution(merchant, **span)),
+        "distribution": distribution_chart(counts),
         "by": by,
     }

@@ -154,7 +154,11 @@ def _list_context(request, filters: InboxFilters, *, customer=None) -> dict:
             rows = inbox.inbox(merchant, sort=filters.chosen_sort, customer=customer)
         else:
             rows = inbox.inbox(merchant, sort=filters.chosen_sort, **scope)
-        page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
+        figures = inbox.counts(merchant, **scope)
+        paginator = Paginator(rows, PER_PAGE)
+        if customer is None:  # the list is what the counters count: no second count
+            paginator.__dict__["count"] = figures["ratings"]
+        page = paginator.get_page(request.GET.get("page"))
         listed = _rows(page)
         period = scores.nps(
             merchant,
@@ -162,7 +166,6 @@ def _list_context(request, filters: InboxFilters, *, customer=None) -> dict:
             date_to=scope.get("date_to"),
             branch=scope.get("branch"),
         )
-        figures = inbox.counts(merchant, **scope)
     return {
         "filters": filters,
         "counts": figures,

@@ -62,9 +62,18 @@ _GROUPS = {
 
 
 def nps(merchant, *, date_from: dt.date | None, date_to: dt.date | None, branch=None) -> Score:
-    rows = filtered(merchant, branch=branch, date_from=date_from, date_to=date_to)
-    figures = rows.aggregate(ratings=Count("pk"), **_GROUPS)
-    return Score(**figures)
+    """Counted per score (ten groups, read from the (merchant, score, …) index alone), then
+    summed into the three NPS groups here."""
+    return from_distribution(
+        distribution(merchant, date_from=date_from, date_to=date_to, branch=branch)
+    )
+
+
+def from_distribution(counts: list[tuple[int, int]]) -> Score:
+    promoters = sum(n for value, n in counts if value >= PROMOTER_MIN)
+    passives = sum(n for value, n in counts if PASSIVE_MIN <= value < PROMOTER_MIN)
+    detractors = sum(n for value, n in counts if value < PASSIVE_MIN)
+    return Score(promoters + passives + detractors, promoters, passives, detractors)
 
 
 def nps_series(
