@@ -225,6 +225,13 @@ def test_seed_003_in_the_browser(browser, live_server, world, language):  # noqa
     assert reply.enabled
     shot(page, f"{language}-4-auto-reply")
 
+    # D1: the dashboard's NPS for March, its course per week and the 1–10 counts.
+    page.goto(f"{live_server.url}/console/dashboard/?from=2026-03-01&to=2026-03-31")
+    expect(page.locator("#nps")).to_have_text("25.0" if language == "en" else "25,0")
+    expect(page.locator(".nps-figure svg[role=img]")).to_have_count(2)
+    assert page.locator("#nps-distribution-title + desc + line, .nps-figure rect").count() >= 4
+    shot(page, f"{language}-7-dashboard-nps")
+
     # The phone: the detail first, the list below, nothing wider than the screen.
     phone = page.context.new_page()
     phone.set_viewport_size({"width": 390, "height": 844})
