@@ -11,7 +11,15 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from lealtad.core import csp
-from lealtad.core.env import BadSetting, env, env_bool, env_int, env_list, env_path
+from lealtad.core.env import (
+    BadSetting,
+    env,
+    env_bool,
+    env_int,
+    env_list,
+    env_path,
+    env_seconds_list,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,6 +72,7 @@ INSTALLED_APPS = [
     "lealtad.offers",
     "lealtad.notifications",
     "lealtad.ratings",
+    "lealtad.webhooks",
     "lealtad.api",
     "lealtad.cashier",
     "lealtad.console",
@@ -202,6 +211,15 @@ from lealtad.core.sms_url import parse_sms_url  # noqa: E402
 parse_sms_url(SMS_URL)  # a malformed SMS_URL stops the start, it does not fail each message
 # How long a failing SMS is retried (the e-mail's backoff) before it is marked failed.
 SMS_RETRY_HOURS = envint("SMS_RETRY_HOURS", 24, minimum=1)
+# I4 webhooks (lealtad/webhooks, docs/webhooks.md). Private, loopback and link-local targets are
+# refused (SSRF) unless this is on: development, tests, receivers on the merchant's own network.
+WEBHOOK_ALLOW_PRIVATE_NETWORKS = envbool("WEBHOOK_ALLOW_PRIVATE_NETWORKS", False)
+# Seconds to connect, and again to get the answer, per attempt.
+WEBHOOK_TIMEOUT_SECONDS = envint("WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# Seconds between attempts, comma-separated (each ±20 %); empty: 5 s … 20 h, about 3 days.
+WEBHOOK_RETRY_SCHEDULE = _env(env_seconds_list, "WEBHOOK_RETRY_SCHEDULE")
+# An endpoint failing every delivery this long is disabled and its admins told by e-mail.
+WEBHOOK_DISABLE_AFTER_HOURS = envint("WEBHOOK_DISABLE_AFTER_HOURS", 72, minimum=1)
 
 # Staff API tokens live this long; POS API keys do not expire (they are revoked).
 API_TOKEN_HOURS = envint("API_TOKEN_HOURS", 12, minimum=1)

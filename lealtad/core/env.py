@@ -52,3 +52,18 @@ def env_list(name: str, default: str) -> list[str]:
 
 def env_path(name: str, default: Path) -> Path:
     return Path(env(name)) if env(name) else default
+
+
+def env_seconds_list(name: str) -> list[int] | None:
+    """A comma-separated list of whole seconds, each at least 1 ("5,60,300"); None when unset."""
+    value = env(name)
+    if not value:
+        return None
+    try:
+        numbers = [int(item) for item in value.split(",") if item.strip()]
+    except ValueError:
+        message = f"{name} must be whole seconds separated by commas, not {value!r}"
+        raise BadSetting(message) from None
+    if not numbers or min(numbers) < 1:
+        raise BadSetting(f"{name} must list at least one delay, each at least 1 second")
+    return numbers

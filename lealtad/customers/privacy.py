@@ -15,6 +15,8 @@ Where a customer's personal data lives, and what anonymisation does with it:
   cancelled (`cancelled_at`, so neither their send task nor `send-emails` sends them).
 - `OutgoingSms`: the same: number, body and last error blanked, SMS still waiting cancelled.
 - `GiftOffer.note`: staff free text about the customer, blanked.
+- Ratings (F1/F4): the customer's comments and messages are blanked; the merchant's replies are
+  kept, less the customer's identifiers. The score and the visit stay (the merchant's NPS).
 - `IdempotencyRecord`: a registration's stored API response (kept 24 hours for replays) holds the
   profile; it is rewritten to the anonymised profile so a replay still answers without re-running.
 - Admin `LogEntry.object_repr` for the customer and their memberships held the name; renamed.
@@ -400,6 +402,7 @@ class Anonymisation:
     sms_blanked: int = 0
     sms_cancelled: int = 0
     gift_notes_blanked: int = 0
+    rating_texts_blanked: int = 0
     api_replays_redacted: int = 0
 
 
@@ -471,12 +474,25 @@ def anonymise(
         report.gift_notes_blanked = (
             GiftOffer.objects.filter(membership__customer=locked).exclude(note="").update(note="")
         )
+        report.rating_texts_blanked = _erase_rating_texts(locked, scrub)
         _erase_identity_changes(locked, now)
         merchant_ids = [m.merchant_id for m in memberships]
         report.api_replays_redacted = _redact_api_replays(locked, merchant_ids)
         _rename_admin_log(locked, memberships)
     log.info("customer %s anonymised by %s", locked.pk, by.username if by else "-")
     return report
+
+
+def _erase_rating_texts(customer: Customer, scrub) -> int:
+    from lealtad.ratings.models import Author, Message, Rating
+
+    blanked = Rating.objects.filter(customer=customer).exclude(comment="").update(comment="")
+    messages = Message.objects.filter(rating__customer=customer)
+    blanked += messages.filter(author=Author.CUSTOMER).exclude(body="").update(body="")
+    for pk, body in messages.filter(author=Author.MERCHANT).values_list("pk", "body"):
+        if scrub(body) != body:
+            Message.objects.filter(pk=pk).update(body=scrub(body))
+    return blanked
 
 
 def _erase_identity_changes(customer: Customer, now) -> None:

@@ -53,6 +53,8 @@ PERIODIC = [
     Periodic("coin-hold-expiry", "lealtad.coins.tasks:expire_holds", timedelta(minutes=1)),
     # F6: silent detractors whose automatic reply has not gone yet.
     Periodic("rating-auto-replies", "lealtad.ratings.tasks:auto_replies", timedelta(minutes=1)),
+    # I4: webhook deliveries whose task died with a killed worker get a new one.
+    Periodic("webhook-sweep", "lealtad.webhooks.tasks:sweep", timedelta(minutes=1)),
 ]
 
 

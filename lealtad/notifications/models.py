@@ -20,6 +20,8 @@ class Event(models.TextChoices):
     RATING_INVITE = "rate_invite", _("An invitation to rate a visit")
     RATING_REPLY = "rate_reply", _("A reply to a rating")
     AUTO_REPLY = "rate_auto", _("The automatic reply to a rating")
+    # I4: to the merchant's admins, a webhook endpoint was disabled for failing.
+    WEBHOOK = "webhook", _("A webhook endpoint disabled")
 
 
 class Outgoing(models.Model):

@@ -166,10 +166,13 @@ def _emit_received(rating: Rating) -> None:
             "id": str(rating.pk),
             "score": rating.score,
             "comment": rating.comment,
+            "customer_id": str(rating.customer_id),
             "transaction_id": str(rating.transaction_id),
             "branch_id": str(rating.branch_id) if rating.branch_id else None,
+            "source": rating.source,
             "at": rating.created_at.isoformat(),
         },
+        now=rating.created_at,
     )
 
 

@@ -29,12 +29,18 @@ def write(event: str, *, merchant, customer, link_for, now, send_at=None, **cont
         body=body.strip() + "\n",
         created_at=now,
         next_attempt_at=send_at,
+        # Its retries (M3) are counted from when it is meant to go, not from when it was written.
+        retry_from=send_at,
     )
 
 
 def invitation(txn, now):
     merchant = txn.merchant
     send_at = now + dt.timedelta(minutes=merchant.rating_invite_delay_minutes)
+    if send_at + links.VALID <= timezone.now():
+        # A visit recorded long after it happened (an import, the demo's history): its link
+        # would be dead on arrival.
+        return None
     return write(
         Event.RATING_INVITE,
         merchant=merchant,

@@ -25,7 +25,7 @@ class Closed(Exception):
 
 
 def _visit_for(request, token: str, now):
-    """(visit, its rating or None, link issued at), or Closed with the page to show."""
+    """(visit, its rating or None, when the link was issued), or Closed: the page to show."""
     try:
         transaction_id, issued = links.read_token(token)
     except links.BadLink:
@@ -49,12 +49,16 @@ def _visit_for(request, token: str, now):
         if last is not None:
             open_until = max(open_until, last + links.VALID)
     if now > open_until:
-        raise Closed(
-            410,
-            _("This link has expired"),
-            _("Links to rate a visit are valid for 7 days. Thank you all the same!"),
-        )
-    return txn, rating
+        raise _expired()
+    return txn, rating, issued
+
+
+def _expired() -> Closed:
+    return Closed(
+        410,
+        _("This link has expired"),
+        _("Links to rate a visit are valid for 7 days. Thank you all the same!"),
+    )
 
 
 def _speak(request, merchant) -> None:
@@ -79,8 +83,6 @@ def _page(request, token, txn, rating, *, errors=None, values=None, status=200, 
         "errors": {e["field"]: e["message"] for e in errors or []},
         "values": values or {},
         "notice": notice,
-        "tz": tz,
-        "now": timezone.now(),
     }
     return render(request, "ratings/page.html", context, status=status)
 
@@ -98,7 +100,7 @@ def _closed(request, exc: Closed):
 def page(request, token):
     now = timezone.now()
     try:
-        txn, rating = _visit_for(request, token, now)
+        txn, rating, issued = _visit_for(request, token, now)
     except Closed as exc:
         return _closed(request, exc)
     if request.method == "GET":
@@ -110,8 +112,8 @@ def page(request, token):
         return _page(request, token, txn, rating, notice=notice)
     if rating is not None:
         return redirect(_here(token) + "?again=1")
-    if now > _issued(token) + links.VALID:  # rating needs a link of the last 7 days
-        return _closed(request, Closed(410, _("This link has expired"), ""))
+    if now > issued + links.VALID:  # rating needs a link of the last 7 days
+        return _closed(request, _expired())
     raw = request.POST.get("score", "")
     values = {"score": raw, "comment": request.POST.get("comment", "")}
     score = int(raw) if raw.isdigit() and len(raw) <= 2 else raw or None
@@ -128,7 +130,7 @@ def page(request, token):
 def answer(request, token):
     now = timezone.now()
     try:
-        txn, rating = _visit_for(request, token, now)
+        txn, rating, _issued = _visit_for(request, token, now)
     except Closed as exc:
         return _closed(request, exc)
     if rating is None:
@@ -141,10 +143,6 @@ def answer(request, token):
             request, token, txn, rating, errors=exc.errors, values={"body": body}, status=422
         )
     return redirect(_here(token) + "#conversation")
-
-
-def _issued(token):
-    return links.read_token(token)[1]  # already read once by _visit_for: valid
 
 
 def _here(token) -> str:

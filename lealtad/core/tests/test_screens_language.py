@@ -20,6 +20,7 @@ from lealtad.cashier.models import RemoteRedemption
 from lealtad.core import testing
 from lealtad.ledger import actions as ledger
 from lealtad.offers.actions import offer_gift
+from lealtad.ratings import links as rating_links
 
 pytestmark = pytest.mark.django_db
 
@@ -154,6 +155,8 @@ def world(request):
         "fmt": "csv",
         "remote_id": remote.pk,
         "action": "confirm",
+        # F1: the customer's rating page, from its signed link.
+        "token": rating_links.make_token(accrual.transaction.pk),
     }
     return shop, ids, incomplete
 

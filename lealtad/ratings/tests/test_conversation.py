@@ -1,5 +1,7 @@
 """F4/F5: the merchant replies (with a gift or not), the customer answers, read state follows."""
 
+import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -132,3 +134,39 @@ def test_opening_a_rating_reads_its_comment(shop, rating):
     assert actions.mark_read(rating, staff=shop.admin) == 1
     rating.refresh_from_db()
     assert rating.comment_read_at is not None
+
+
+def test_anonymising_the_customer_blanks_what_they_wrote(shop, rating):
+    from lealtad.customers.privacy import anonymise
+
+    name = rating.customer.first_name
+    actions.reply(rating, body=f"Hola {name}, lo sentimos", staff=shop.admin)
+    actions.customer_reply(rating, body="Mi número es 3001234567")
+    report = anonymise(rating.customer)
+    assert report.rating_texts_blanked == 2
+    rating.refresh_from_db()
+    assert rating.comment == "" and rating.score == 5
+    merchant_says = rating.messages.get(author="merchant").body
+    assert name not in merchant_says and "lo sentimos" in merchant_says
+    assert rating.messages.get(author="customer").body == ""
+
+
+@pytest.mark.parametrize("country", ["CO", "BR"])
+def test_the_ratings_emails_speak_the_merchants_language(country):
+    from lealtad.core.tests.test_screens_language import ENGLISH
+
+    shop = helpers.shop(country=country, rating_invite_delay_minutes=0)
+    txn = helpers.visit(shop)
+    rating = actions.rate_visit(txn, score=2)
+    gift = testing.make_gift(shop, "discount", name="Desconto")
+    actions.reply(rating, body="Oi", staff=shop.admin, gift=gift)
+    actions.save_auto_reply(shop.merchant, subject="Assunto", body="Texto", enabled=True)
+    assert (
+        actions.send_auto_reply(rating.pk, now=rating.created_at + dt.timedelta(minutes=6)) is False
+    )  # answered by hand already: no automatic reply
+    emails = OutgoingEmail.objects.filter(event__startswith="rate_")
+    assert {e.event for e in emails} == {"rate_invite", "rate_reply"}
+    for email in emails:
+        text = email.subject + "\n" + email.body.replace(shop.merchant.name, "")
+        words = ENGLISH.findall(re.sub(r"https?://\S+", "", text))
+        assert not words, (email.event, words, text)

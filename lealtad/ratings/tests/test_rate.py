@@ -127,3 +127,32 @@ def test_redemptions_and_coin_payments_are_visits_too():
         membership=member, reward_id=reward.pk, branch=shop.branch
     ).transaction
     assert actions.rate_visit(redemption, score=10).transaction == redemption
+
+
+def test_a_rating_emits_rating_received_in_its_transaction(settings):
+    from lealtad.webhooks import actions as webhooks
+    from lealtad.webhooks.models import Delivery, Event
+
+    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
+    shop = helpers.shop(rating_invite=False)
+    endpoint, _secret = webhooks.create_endpoint(
+        shop.merchant, url="http://127.0.0.1:8117/hook", events=["rating.received"]
+    )
+    txn = helpers.visit(shop)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        actions.rate_visit(txn, score=4)
+        raise RuntimeError("rolled back")
+    assert not Event.objects.filter(type="rating.received").exists()
+    rating = actions.rate_visit(txn, score=4, comment="Frío")
+    event = Event.objects.get(type="rating.received")
+    assert event.payload["data"] == {
+        "id": str(rating.pk),
+        "score": 4,
+        "comment": "Frío",
+        "customer_id": str(txn.customer_id),
+        "transaction_id": str(txn.pk),
+        "branch_id": str(shop.branch.pk),
+        "source": "email",
+        "at": rating.created_at.isoformat(),
+    }
+    assert Delivery.objects.get(event=event).endpoint == endpoint

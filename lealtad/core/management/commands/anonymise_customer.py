@@ -51,7 +51,8 @@ class Command(BaseCommand):
                     f"  SMS blanked: {report.sms_blanked}, of which cancelled before "
                     f"sending: {report.sms_cancelled}",
                     f"  gift notes blanked: {report.gift_notes_blanked}; API replays redacted: "
-                    f"{report.api_replays_redacted}",
+                    f"{report.api_replays_redacted}; rating texts blanked: "
+                    f"{report.rating_texts_blanked}",
                     "  ledger untouched: balances, movements and lots stay as they were",
                 ]
             )

@@ -21,6 +21,7 @@ from lealtad.ledger.models import Kind, Transaction
 from lealtad.network.actions import create_merchant, create_staff
 from lealtad.network.models import Branch, Merchant, User
 from lealtad.program.models import AuditMode, Category, Reward
+from lealtad.ratings import demo as ratings_demo
 
 PASSWORD = "lealtad-demo"
 
@@ -182,6 +183,7 @@ class Command(BaseCommand):
             logins.append((merchant, admin.username, "merchant_admin"))
             logins += [(merchant, username, "cashier") for username, _b in spec["cashiers"]]
         self._network_visits()
+        ratings_demo.seed(Merchant.objects.filter(name="Café Aroma").first())
         logins += self._coin_network()
         self._partners_and_causes()
         self.stdout.write("\nLealtad demo network — every password is: " + PASSWORD)
@@ -197,6 +199,8 @@ class Command(BaseCommand):
                 f"  {membership.merchant.name:<22} {customer.document_type} "
                 f"{customer.document_number:<14} {qr_payload(customer)}"
             )
+        link = ratings_demo.rating_link(Merchant.objects.filter(name="Café Aroma").first())
+        self.stdout.write(f"\nA customer's rating page (a café visit not rated yet):\n  {link}")
         self.stdout.write(_where_messages_appear())
 
     def _coin_network(self) -> list:

@@ -1,0 +1,30 @@
+"""I4: the webhook tasks run by `lealtad worker` (Django's Tasks framework, database backend)."""
+
+from lealtad.notifications.engine import task
+
+
+@task()
+def deliver(delivery_id: int) -> str:
+    """One attempt of one delivery; a failure enqueues the next attempt (delivery.attempt)."""
+    from lealtad.webhooks.delivery import attempt
+
+    return attempt(delivery_id)
+
+
+@task()
+def deliver_all(delivery_ids: list[int]) -> str:
+    """The first attempts of one event's deliveries: each but the first gets its own task (a
+    slow receiver delays no other), the first is sent here."""
+    from lealtad.webhooks.delivery import attempt, enqueue
+
+    for delivery_id in delivery_ids[1:]:
+        enqueue(delivery_id)
+    return attempt(delivery_ids[0])
+
+
+@task()
+def sweep() -> int:
+    """Every minute: deliveries whose task died with a killed worker get a new one."""
+    from lealtad.webhooks.delivery import resend_stuck
+
+    return resend_stuck()
