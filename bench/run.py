@@ -1,6 +1,7 @@
 """`make bench`: the server against PostgreSQL with production settings, a realistic data set,
 and for the same duration: accruals over HTTP, customer lookups by document, and pgbench TPC-B;
-then the latency of a code from its request to the SMS provider (bench/code_delivery.py) and coin
+the console's reports and its ratings inbox at 100,000 ratings (bench/ratings.py); then the
+latency of a code from its request to the SMS provider (bench/code_delivery.py) and coin
 payments created and confirmed with the code read from the fake SMS provider
 (bench/coin_payments.py); accruals/s with and without two webhook endpoints and the events'
 delivery latency (bench/webhooks.py); and one batch of 500 accruals' server time (bench/batch.py).
@@ -33,6 +34,7 @@ import batch  # bench/batch.py: POST /accruals/batch of 500
 import code_delivery  # bench/code_delivery.py: request → SMS provider
 import coin_payments  # bench/coin_payments.py: K3 create + confirm, the code in between
 import dashboard  # bench/dashboard.py: the console's reports
+import ratings  # bench/ratings.py: the ratings inbox at 100,000 ratings
 import webhooks  # bench/webhooks.py: accruals with two webhook endpoints, delivery latency
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -251,6 +253,8 @@ def main() -> None:
     )
 
     dashboard.prepare(env)
+    print(f"loading {ratings.RATINGS:,} ratings at one merchant …", flush=True)
+    report["ratings_load"] = ratings.load(db_url)
     serve = [*LEALTAD, "serve", "--port", str(PORT)]
     if args.workers:
         serve += ["--workers", str(args.workers)]
@@ -284,6 +288,8 @@ def main() -> None:
         )
         print("console dashboard and exports …", flush=True)
         report["dashboard"] = dashboard.measure(PORT, server.pid, db_url)
+        print("ratings inbox …", flush=True)
+        report["ratings"] = ratings.measure(PORT)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -394,13 +400,14 @@ def main() -> None:
     print()
     for row in rows:
         print(f"  {row[0]:<24}{row[1]:>8}   {row[2]:<16}{row[3]:<18}{row[4]}")
-    for row in dashboard.rows(report["dashboard"]):
+    for row in dashboard.rows(report["dashboard"]) + ratings.rows(report["ratings"]):
         print(f"  {row[0]:<48}{row[1]:<14}{row[2]:<22}{row[3]}")
     verdicts = {
         "accrual rate ≥ ½ pgbench": ratio >= 0.5,
         "accrual p99 < 50 ms": acc["p99_ms"] < 50,
         "lookup p99 < 10 ms": look["p99_ms"] < 10,
         f"dashboard p99 < {dashboard.GOAL_MS} ms (vacuumed)": report["dashboard"]["goal_met"],
+        f"ratings inbox p99 < {ratings.GOAL_MS} ms": report["ratings"]["goal_met"],
         "ledger-check after the run": report["ledger_check_after"],
         f"code at the SMS provider < {code_delivery.GOAL_SECONDS:g} s": codes["goal_met"],
         f"payment code at the SMS provider < {code_delivery.GOAL_SECONDS:g} s": pay[

@@ -468,3 +468,6 @@ api.add_router("", webhooks_router)
 from lealtad.api.invoices import router as invoices_router  # noqa: E402  (needs `api` above)
 
 api.add_router("", invoices_router)
+from lealtad.api.ratings import router as ratings_router  # noqa: E402  (needs `api` above)
+
+api.add_router("", ratings_router)

@@ -38,6 +38,7 @@ IDEMPOTENT_PATHS = (
     "/api/v1/gift-offers/",
     # I2: POST /invoices and /invoices/{id}/assign.
     "/api/v1/invoices",
+    "/api/v1/ratings/",  # a reply may carry a gift offer
 )
 KEEP = timedelta(hours=24)
 

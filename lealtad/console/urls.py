@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from lealtad.console import api_keys, coin_promotions, customers, views, webhooks
+from lealtad.console import api_keys, coin_promotions, customers, ratings, views, webhooks
 
 app_name = "console"
 urlpatterns = [
@@ -58,6 +58,11 @@ urlpatterns = [
     path("rules/", views.rules, name="rules"),
     path("approvals/<str:transaction_id>/reject/", views.reject, name="reject"),
     path("", include("lealtad.console.urls_reports")),
+    path("ratings/", ratings.inbox_list, name="ratings"),
+    path("ratings/auto-reply/", ratings.auto_reply, name="auto_reply"),
+    path("ratings/auto-reply/toggle/", ratings.auto_reply_toggle, name="auto_reply_toggle"),
+    path("ratings/<str:rating_id>/", ratings.rating_detail, name="rating"),
+    path("ratings/<str:rating_id>/reply/", ratings.rating_reply, name="rating_reply"),
     path("customers/", customers.customer_list, name="customers"),
     path("customers/new/", customers.customer_new, name="customer_new"),
     path("customers/join/", customers.customer_join, name="customer_join"),

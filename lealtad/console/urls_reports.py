@@ -9,4 +9,5 @@ urlpatterns = [
     path("exports/", views_reports.exports, name="exports"),
     path("exports/customers.csv", views_reports.export_customers, name="export_customers"),
     path("exports/movements.csv", views_reports.export_transactions, name="export_transactions"),
+    path("exports/ratings.csv", views_reports.export_ratings, name="export_ratings"),
 ]

@@ -7,9 +7,10 @@ another merchant is 404. Invalid dates come back as messages next to the fields.
 from urllib.parse import urlencode
 
 from django.http import Http404, StreamingHttpResponse
+from django.utils.translation import gettext as _
 
 from lealtad.cashier import goals
-from lealtad.console import reports
+from lealtad.console import nps_charts, ratings_export, reports
 from lealtad.console.views import _page, admin_view
 from lealtad.core.ids import parse_id
 from lealtad.core.money import minor_units
@@ -39,6 +40,11 @@ def dashboard(request):
     merchant = request.merchant
     form, branches, branch = _filters(request)
     board = reports.dashboard(merchant, form.period, branch) if form.is_valid() else None
+    nps = (
+        nps_charts.board(merchant, form.period, branch, request.GET.get("nps_by"))
+        if board
+        else None
+    )
     today = reports.merchant_today(merchant)
     cashiers = [
         row
@@ -53,6 +59,12 @@ def dashboard(request):
         branches=branches,
         chosen=branch,
         cashiers=cashiers,
+        nps=nps,
+        nps_figures=[nps["series"], nps["distribution"]] if nps else [],
+        nps_choices=[("week", _("Week")), ("month", _("Month"))],
+        nps_query=urlencode(
+            {k: v for k, v in request.GET.items() if k in ("from", "to", "branch") and v}
+        ),
         today=today,
         money_format=f"{minor_units(merchant.currency)}g",
     )
@@ -68,10 +80,12 @@ def _exports_page(request, form, branches, branch, status=200):
         "customers": reports.customers_count(merchant),
         "period": period,
         "movements": None,
+        "ratings": None,
         "query": "",
     }
     if period is not None:
         context["movements"] = reports.transactions_query(merchant, period, branch).count()
+        context["ratings"] = ratings_export.ratings_query(merchant, period, branch).count()
         context["query"] = urlencode(
             {**period.query(), **({"branch": str(branch.pk)} if branch else {})}
         )
@@ -110,4 +124,15 @@ def export_transactions(request):
         return _exports_page(request, form, branches, branch, status=400)
     header, rows = reports.transaction_rows(request.merchant, period, branch)
     name = f"movements-{period.start.isoformat()}-{period.end.isoformat()}.csv"
+    return _csv(reports.stream_csv(header, rows), name)
+
+
+@admin_view
+def export_ratings(request):
+    form, branches, branch = _filters(request)
+    period = form.period
+    if period is None:
+        return _exports_page(request, form, branches, branch, status=400)
+    header, rows = ratings_export.rating_rows(request.merchant, period, branch)
+    name = f"ratings-{period.start.isoformat()}-{period.end.isoformat()}.csv"
     return _csv(reports.stream_csv(header, rows), name)

@@ -129,7 +129,7 @@ def test_dashboard_page_shows_the_figures_and_says_what_the_value_means(console,
     assert "75,000.00 COP" in page
     assert '<dd id="outstanding-value">135,000.00 COP</dd>' in page
     assert "what customers spent to earn the points they still hold" in page
-    assert "No ratings yet" in page
+    assert "No ratings in this period." in page  # the NPS tile, with no rating yet
 
 
 def test_each_branch_has_its_own_figures(console, march, shop, north):
@@ -183,7 +183,8 @@ def test_a_long_period_is_charted_per_week(console, march):
 
 def test_charts_are_inline_svg_with_a_title_a_description_and_a_table(console, march):
     page = console.get("/console/dashboard/", MARCH).content.decode()
-    assert page.count("<svg") == 2 and 'role="img"' in page
+    # The two movement charts, and the NPS section's two (its course, the 1–10 counts).
+    assert page.count("<svg") == 4 and 'role="img"' in page
     assert '<title id="points-title">Points accrued and redeemed per day</title>' in page
     assert '<desc id="points-desc">Accrued: 75 points; Redeemed: 30 points</desc>' in page
     assert "<details>" in page and '<th scope="row">Tue 3 Mar 2026</th>' in page
@@ -491,6 +492,7 @@ def test_query_counts_do_not_grow_with_customers(console, shop, django_assert_ma
     _grow(shop, 12)
     for url, count in small.items():
         assert _queries(console, url, stream=url.endswith(".csv")) == count, url
-    # 14, and on PostgreSQL a savepoint with `SET LOCAL jit = off` around the per-day queries.
-    with django_assert_max_num_queries(17):
+    # 14, the NPS (its course and the 1–10 counts), and on PostgreSQL a savepoint with
+    # `SET LOCAL jit = off` around the per-day queries.
+    with django_assert_max_num_queries(19):
         console.get("/console/dashboard/")
