@@ -176,4 +176,9 @@ def test_the_task_worker_serve_starts_sends_the_email_within_seconds(server, inb
             time.sleep(0.2)
         assert runs == [("SUCCESSFUL",)]
         jobs = db.execute("SELECT job FROM notifications_scheduledrun").fetchall()
-        assert sorted(jobs) == [("coin-hold-expiry",), ("daily-expiry",), ("outbox-sweep",)]
+        assert sorted(jobs) == [
+            ("coin-hold-expiry",),
+            ("daily-expiry",),
+            ("outbox-sweep",),
+            ("webhook-sweep",),
+        ]
