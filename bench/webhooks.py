@@ -6,10 +6,12 @@ production settings and WEBHOOK_ALLOW_PRIVATE_NETWORKS=true, two webhook receive
 servers on 127.0.0.1 that answer 200 at once and note when each event arrived). In one run, with
 the same clients and duration:
 
-1. accruals/s over HTTP with no endpoint;
+1. accruals/s over HTTP with no endpoint subscribed to accruals, and
 2. accruals/s with two endpoints subscribed to `accrual.posted` at the same merchant (created
-   through POST /webhooks), the worker delivering meanwhile; then the wait until every event of
-   that phase has arrived at both receivers (the worker's deliveries/s);
+   through POST /webhooks, switched by PATCH /webhooks/{id} `events`), in three interleaved
+   pairs of segments, so that the machine's other load weighs on both alike; the worker delivers
+   meanwhile (after the first "with" segment it drains its backlog during every segment). Then
+   the wait until every event has arrived at both receivers (the worker's deliveries/s);
 3. event delivery latency, from the accrual's 201 to the receiver getting the event: under the
    load of phase 2, and with accruals paced one at a time (light load);
 4. queries per accrual without and with the two endpoints (CaptureQueriesContext, in-process).
@@ -42,6 +44,8 @@ DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/lealtad_bench_webhooks"
 PORT = 8116
 RECEIVER_PORTS = (18136, 18137)
 GOAL = 0.90
+SEGMENTS = 3
+OFF = "rating.received"  # what the endpoints hear while "no endpoint" is measured
 SETUP = """
 import json
 from lealtad.core import testing
@@ -51,7 +55,7 @@ print(json.dumps({{"key": shop.api_key, "admin": "bench.webhooks", "password": t
                   "merchant": str(shop.merchant.pk), "customers": customers}}))
 """
 PROFILE = """
-import json
+import json, statistics, time
 from decimal import Decimal
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -60,20 +64,24 @@ from lealtad.ledger.actions import accrue_points
 from lealtad.webhooks.models import Endpoint
 
 members = list(Membership.objects.select_related("customer", "category", "merchant")
-               .filter(merchant_id="{merchant}")[:40])
+               .filter(merchant_id="{merchant}")[:200])
 branch = members[0].merchant.branches.first()
-out = {{}}
-for label, active in (("without", False), ("with", True)):
-    Endpoint.objects.filter(merchant_id="{merchant}").update(active=active)
-    counts = []
-    for n, member in enumerate(members[:20] if active else members[20:]):
-        with CaptureQueriesContext(connection) as seen, transaction.atomic():
-            accrue_points(merchant=member.merchant, membership=member, amount=Decimal(5000),
-                          branch=branch, invoice_number=f"PROFILE-{{label}}-{{n}}")
-            transaction.set_rollback(True)  # measured, not kept: the ledger stays as it was
-        counts.append(len(seen))
-    out[label] = sorted(counts)[len(counts) // 2]
+queries, times = {{"without": [], "with": []}}, {{"without": [], "with": []}}
+# Interleaved, in-process, each accrual rolled back (the ledger stays as it was): the request
+# path's own cost of emit, without HTTP, gunicorn or the worker's share of the CPU.
+for n, member in enumerate(members):
+    label = ("without", "with")[n % 2]
+    Endpoint.objects.filter(merchant_id="{merchant}").update(active=label == "with")
+    with CaptureQueriesContext(connection) as seen, transaction.atomic():
+        started = time.perf_counter()
+        accrue_points(merchant=member.merchant, membership=member, amount=Decimal(5000),
+                      branch=branch, invoice_number=f"PROFILE-{{n}}")
+        times[label].append(time.perf_counter() - started)
+        transaction.set_rollback(True)
+    queries[label].append(len(seen))
 Endpoint.objects.filter(merchant_id="{merchant}").update(active=True)
+out = {{label: statistics.median(queries[label]) for label in queries}}
+out.update({{label + "_ms": round(statistics.median(times[label]) * 1000, 2) for label in times}})
 print(json.dumps(out))
 """
 
@@ -260,10 +268,6 @@ def measure(db_url=DEFAULT_DB, duration=20, clients=16, port=PORT, customers=400
             raise SystemExit("the server did not start")
         time.sleep(2)  # the task worker starts after gunicorn
         key, people = data["key"], data["customers"]
-        load(key, people, 3, clients, port)  # warm up
-        print(f"  accruals, no webhook endpoint, {duration} s …", flush=True)
-        without, errors_without = load(key, people, duration, clients, port)
-
         status, token = _request(
             port,
             "POST",
@@ -271,18 +275,43 @@ def measure(db_url=DEFAULT_DB, duration=20, clients=16, port=PORT, customers=400
             {"username": data["admin"], "password": data["password"]},
         )
         assert status == 200, token
+        endpoints = []
         for receiver_port in RECEIVER_PORTS:
             status, body = _request(
                 port,
                 "POST",
                 "/api/v1/webhooks",
-                {"url": f"http://127.0.0.1:{receiver_port}/hooks", "events": ["accrual.posted"]},
+                # Subscribed to something else while "no endpoint" is measured (PATCH below).
+                {"url": f"http://127.0.0.1:{receiver_port}/hooks", "events": [OFF]},
                 token["token"],
             )
             assert status == 201, body
-        print(f"  accruals, two endpoints subscribed, {duration} s …", flush=True)
-        started = time.time()
-        with_hooks, errors_with = load(key, people, duration, clients, port)
+            endpoints.append(body["id"])
+        load(key, people, 3, clients, port)  # warm up
+        # Interleaved, so that the machine's other load weighs on both alike: without, with,
+        # without, … (SEGMENTS of each, `duration` seconds of each in all).
+        without, with_hooks, errors, pairs = [], [], 0, []
+        started = None  # when the first "with" segment began
+        for segment in range(SEGMENTS):
+            print(f"  accruals {segment + 1}/{SEGMENTS}: no endpoint, then two …", flush=True)
+            counts = []
+            for events, into in (([OFF], without), (["accrual.posted"], with_hooks)):
+                for endpoint_id in endpoints:
+                    status, body = _request(
+                        port,
+                        "PATCH",
+                        f"/api/v1/webhooks/{endpoint_id}",
+                        {"events": events},
+                        token["token"],
+                    )
+                    assert status == 200, body
+                if into is with_hooks and started is None:
+                    started = time.time()
+                done, bad = load(key, people, duration / SEGMENTS, clients, port)
+                into += done
+                errors += bad
+                counts.append(len(done))
+            pairs.append(round(counts[1] / counts[0], 3) if counts[0] else None)
         drained = _wait_all(receivers, with_hooks, RECEIVER_PORTS, timeout=300)
         last = max(receivers.arrived.values(), default=started)
         loaded_latency, lost = _latencies(receivers, with_hooks, RECEIVER_PORTS)
@@ -319,7 +348,8 @@ def measure(db_url=DEFAULT_DB, duration=20, clients=16, port=PORT, customers=400
         {
             "accruals_per_second_without": round(rate_without, 1),
             "accruals_per_second_with": round(rate_with, 1),
-            "errors": errors_without + errors_with,
+            "errors": errors,
+            "segment_ratios": pairs,
             "ratio": round(rate_with / rate_without, 3) if rate_without else None,
             "deliveries": deliveries,
             "all_delivered": drained and not lost,
@@ -332,6 +362,8 @@ def measure(db_url=DEFAULT_DB, duration=20, clients=16, port=PORT, customers=400
             "latency_samples": len(paced_latency),
             "queries_per_accrual_without": queries["without"],
             "queries_per_accrual_with": queries["with"],
+            "accrue_points_ms_without": queries["without_ms"],
+            "accrue_points_ms_with": queries["with_ms"],
             "ledger_check": check.returncode == 0,
         }
     )
@@ -347,6 +379,7 @@ def rows(r: dict) -> list[tuple]:
             f"{r['accruals_per_second_with']:.0f}",
             f"ratio {r['ratio']:.0%}",
             f"queries {r['queries_per_accrual_without']}→{r['queries_per_accrual_with']}",
+            f"{r['accrue_points_ms_without']}→{r['accrue_points_ms_with']} ms, "
             f"errors {r['errors']}",
         ),
         (

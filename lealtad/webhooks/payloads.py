@@ -241,9 +241,18 @@ def gift_redemption(offer, membership, txn, now) -> dict:
         promotion_id=None,
         gift_id=str(offer.gift_id),
         points=txn.points if txn else 0,
-        balance=None if txn is None else PointsBalance(available=txn.balance_after, pending=0),
+        balance=None if txn is None else _balance_after(txn),
         at=now,
     ).model_dump()
+
+
+def _balance_after(txn) -> PointsBalance:
+    """A points gift's balance: its credit gives the available one; the held part is read (one
+    query, on a gift's redemption only)."""
+    from lealtad.ledger.models import Account
+
+    pending = Account.objects.filter(pk=txn.account_id).values_list("pending", flat=True).get()
+    return PointsBalance(available=txn.balance_after, pending=pending)
 
 
 COIN_KINDS = ("coin_earn", "coin_payment")
