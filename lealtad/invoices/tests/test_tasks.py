@@ -11,7 +11,8 @@ from lealtad.invoices import actions
 from lealtad.invoices.models import InvoiceStatus
 from lealtad.notifications import engine
 
-pytestmark = pytest.mark.django_db
+# The worker closes the database connection when it is done: a transactional test survives that.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_the_worker_expires_invoices_past_their_wait_and_only_those():

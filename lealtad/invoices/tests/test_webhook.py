@@ -11,7 +11,8 @@ from lealtad.webhooks.models import Event
 from lealtad.webhooks.tests.helpers import endpoint_on, run_worker
 from lealtad.webhooks.tests.receiver import receiver  # noqa: F401 (a fixture)
 
-pytestmark = pytest.mark.django_db
+# The worker closes the database connection when it is done: a transactional test survives that.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_a_waiting_invoice_reaches_the_receiver_with_the_api_representation(receiver):  # noqa: F811
