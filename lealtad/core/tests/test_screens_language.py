@@ -142,7 +142,16 @@ def world(request):
     )
     payment_id = _coin_payment(shop, member.customer) if country == "CO" else uuid.uuid4()
     invoice = _pos_invoice(shop)
+    from lealtad.network.models import ApiKey
+    from lealtad.webhooks.actions import create_endpoint, send_test_event
+
+    endpoint = create_endpoint(
+        shop.merchant, url="https://93.184.215.14/h", events=["accrual.posted"]
+    )[0]
     ids = {
+        "key_id": ApiKey.objects.filter(merchant=shop.merchant).first().pk,
+        "endpoint_id": endpoint.pk,
+        "delivery_id": send_test_event(endpoint).pk,
         "customer_id": member.customer.pk,
         "reward_id": reward.pk,
         "promotion_id": promotion.pk,
@@ -233,6 +242,10 @@ def test_every_screen_and_form_error_speaks_the_language(world, language):
     # Names that are data, not words: the merchant's, the customers', the cashiers'.
     allowed = {shop.merchant.name, shop.branch.name, "Lealtad", "HTMX", "CSV", "QR", "API"}
     allowed.add("Enter")  # the key, called so on Spanish and Portuguese keyboards
+    # Names of the API shown as they are sent: webhook event types, the branch_id field, a URL.
+    from lealtad.webhooks.events import EVENT_TYPES, TEST_EVENT
+
+    allowed |= {*EVENT_TYPES, TEST_EVENT, "branch_id", "https://93.184.215.14/h"}
     if language == "pt-br":
         allowed |= {"QR code", "status", "Status"}  # Portuguese says them so
     found = {}
