@@ -3,6 +3,7 @@ a reply (with a gift), and the NPS. Merchant staff only; another merchant's rati
 The same queries and actions as the console (lealtad.ratings)."""
 
 import datetime as dt
+import zoneinfo
 from typing import Annotated
 
 from django.utils import timezone
@@ -124,7 +125,7 @@ def _int(value, field: str, default: int, top: int) -> int:
     return number
 
 
-def rating_out(rating) -> dict:
+def rating_out(rating, tz) -> dict:
     customer = rating.customer
     return {
         "id": str(rating.pk),
@@ -134,7 +135,7 @@ def rating_out(rating) -> dict:
             "id": str(customer.pk),
             "name": customer.full_name or f"{customer.document_type} {customer.document_number}",
         },
-        "at": timezone.localtime(rating.created_at).isoformat(),
+        "at": timezone.localtime(rating.created_at, tz).isoformat(),  # the merchant's clock
         "branch_id": str(rating.branch_id) if rating.branch_id else None,
         "transaction_id": str(rating.transaction_id) if rating.transaction_id else None,
         "read": not getattr(rating, "unread", False),
@@ -168,11 +169,12 @@ def list_ratings(
     size = _int(per_page, "per_page", PER_PAGE, MAX_PER_PAGE)
     counts = inbox.counts(actor.merchant, **scope)
     rows = inbox.inbox(actor.merchant, sort=sort, **scope)
+    tz = zoneinfo.ZoneInfo(actor.merchant.timezone)
     total = counts["ratings"]
     start = (number - 1) * size
     return {
         "counts": counts,
-        "results": [rating_out(r) for r in rows[start : start + size]],
+        "results": [rating_out(r, tz) for r in rows[start : start + size]],
         "page": number,
         "pages": max(1, -(-total // size)),
         "total": total,

@@ -16,6 +16,7 @@ import zoneinfo
 from django.db.models import (
     BooleanField,
     Case,
+    Count,
     Exists,
     OuterRef,
     Q,
@@ -210,14 +211,30 @@ def counts(
     unread comments) rather than one pass over every rating with every condition."""
     filters = {"branch": branch, "date_from": date_from, "date_to": date_to, "q": q}
     rows = filtered(merchant, **filters)
+    with_comment = rows.exclude(comment="")
+    # The messages' side in one pass: the merchant's replies, and the ratings whose comment is
+    # read (or absent) where the customer wrote since.
+    messages = (
+        Message.objects.filter(scope(merchant, prefix="rating__", **filters))
+        .order_by()
+        .aggregate(
+            replies=Count("pk", filter=Q(author=AUTHOR_MERCHANT)),
+            answers=Count("rating_id", distinct=True, filter=_UNREAD_ANSWER),
+        )
+    )
     return {
         "ratings": rows.count(),
-        "comments": rows.exclude(comment="").count(),
-        "replies": Message.objects.filter(
-            rating__in=rows.values("pk"), author=AUTHOR_MERCHANT
-        ).count(),
-        "unread": unread_count(merchant, **filters),
+        "comments": with_comment.count(),
+        "replies": messages["replies"],
+        "unread": with_comment.filter(comment_read_at__isnull=True).count() + messages["answers"],
     }
+
+
+# A customer's message not read yet, on a rating whose comment is read or absent (a rating
+# with an unread comment is counted once, by its comment).
+_UNREAD_ANSWER = Q(author=AUTHOR_CUSTOMER, read_at__isnull=True) & (
+    Q(rating__comment="") | Q(rating__comment_read_at__isnull=False)
+)
 
 
 def unread_count(merchant, **filters) -> int:
@@ -227,9 +244,8 @@ def unread_count(merchant, **filters) -> int:
     rows = filtered(merchant, **filters)
     unread_comments = rows.exclude(comment="").filter(comment_read_at__isnull=True).count()
     unread_answers = (
-        Message.objects.filter(author=AUTHOR_CUSTOMER, read_at__isnull=True)
-        .filter(scope(merchant, prefix="rating__", **filters))
-        .filter(Q(rating__comment="") | Q(rating__comment_read_at__isnull=False))
+        Message.objects.filter(scope(merchant, prefix="rating__", **filters))
+        .filter(_UNREAD_ANSWER)
         .order_by()  # Message's default ordering would make DISTINCT count messages
         .values("rating_id")
         .distinct()
