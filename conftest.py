@@ -35,6 +35,18 @@ def _static_root():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    # A view that activates a language (the merchant's, on a page with no sign-in) leaves it on the
+    # thread; each test starts in the site's default language, as a fresh request would.
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_actor_cache():
     # Each test has its own database: tokens cached by an earlier test must not leak into it.
     from lealtad.api import auth
