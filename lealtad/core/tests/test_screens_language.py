@@ -21,6 +21,7 @@ from lealtad.core import testing
 from lealtad.ledger import actions as ledger
 from lealtad.offers.actions import offer_gift
 from lealtad.ratings import links as rating_links
+from lealtad.ratings.actions import rate_visit
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +143,14 @@ def world(request):
     )
     payment_id = _coin_payment(shop, member.customer) if country == "CO" else uuid.uuid4()
     invoice = _pos_invoice(shop)
+    rated = ledger.accrue_points(  # F2: a rated visit, with a comment, for the inbox's detail
+        merchant=shop.merchant,
+        customer=member.customer,
+        amount=Decimal("10000"),
+        branch=shop.branch,
+        invoice_number="F-2",
+    )
+    rating = rate_visit(rated.transaction, score=5, comment="Tardaron en atender")
     from lealtad.network.models import ApiKey
     from lealtad.webhooks.actions import create_endpoint, send_test_event
 
@@ -166,6 +175,7 @@ def world(request):
         "remote_id": remote.pk,
         "action": "confirm",
         "invoice_id": invoice.pk,
+        "rating_id": rating.pk,
         # F1: the customer's rating page, from its signed link.
         "token": rating_links.make_token(accrual.transaction.pk),
     }
