@@ -33,7 +33,12 @@ def test_a_remote_redemption_typed_at_the_till(browser, live_server, fake_twilio
     page.get_by_role("link", name="Café gratis").focus()
     page.keyboard.press("Enter")
     page.locator("#confirm").wait_for()
+    # The page's script focuses the confirmation's own button once loaded: move on after it ran,
+    # or Enter would redeem at the counter instead of sending the code.
+    page.wait_for_load_state("load")
+    page.wait_for_function("() => document.activeElement?.closest('#confirm')")
     page.locator("#remote-start").focus()
+    page.wait_for_function("() => document.activeElement?.id === 'remote-start'")
     page.keyboard.press("Enter")
     page.locator("#remote").wait_for()
     code_field_focused(page)

@@ -46,7 +46,8 @@ VISIBLE_ATTRIBUTES = {"placeholder", "title", "aria-label", "alt"}
 
 class Visible(HTMLParser):
     """The text a person sees or hears: element text outside scripts and styles, and the
-    attributes read aloud or shown (placeholder, title, aria-label, alt, button values)."""
+    attributes read aloud or shown (placeholder, title, aria-label, alt, button values).
+    Text in <code> is data shown as it is (an API key's random prefix, an event type), not words."""
 
     def __init__(self):
         super().__init__()
@@ -54,7 +55,7 @@ class Visible(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self._skip += 1
         self.parts += [attrs[a] or "" for a in VISIBLE_ATTRIBUTES if a in attrs]
         if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
@@ -72,7 +73,7 @@ class Visible(HTMLParser):
             self.values[self._select] = attrs["value"]
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "code"):
             self._skip -= 1
 
     def handle_data(self, data):
