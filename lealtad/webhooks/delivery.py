@@ -32,6 +32,7 @@ USER_AGENT = "Lealtad-Webhooks/1"
 RETRY_SCHEDULE = [5, 60, 300, 1800, 7200, 18000, 36000, 50400, 72000, 72000]
 JITTER = 0.2  # each delay ±20 %: receivers back from an outage are not hit all at once
 TASK_PATH = "lealtad.webhooks.tasks.deliver"
+EVENT_TASK_PATH = "lealtad.webhooks.tasks.deliver_event"  # an event's first attempts
 
 
 def timeout() -> float:
@@ -66,15 +67,20 @@ def enqueue(delivery_id: int, run_after=None) -> None:
     task.enqueue(delivery_id)
 
 
-def enqueue_all(delivery_ids: list[int]) -> None:
-    """One task that starts these deliveries (one row whatever their number: emit stays cheap);
-    it gives each but the first its own task and sends the first itself."""
-    from lealtad.webhooks.tasks import deliver, deliver_all
-
-    if len(delivery_ids) == 1:
-        deliver.enqueue(delivery_ids[0])
-    elif delivery_ids:
-        deliver_all.enqueue(delivery_ids)
+def start_event(event_id: str) -> str:
+    """The first attempts of the event's pending deliveries: a task for each but the first,
+    which is sent here; "none" when there is none left (sent again meanwhile, or cancelled)."""
+    ids = list(
+        Delivery.objects.filter(event_id=event_id, status=Delivery.Status.PENDING, attempts=0)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        return "none"
+    with transaction.atomic():
+        for delivery_id in ids[1:]:
+            enqueue(delivery_id)
+    return attempt(ids[0])
 
 
 def signature(endpoint: Endpoint, msg_id: str, at: datetime, text: str, now=None) -> str:
@@ -294,20 +300,32 @@ def resend_stuck(now=None, batch: int = 500) -> int:
 
     now = now or timezone.now()
     stale = now - lease()
-    ids = list(
+    rows = list(
         Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=stale)
         .filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
         .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:batch]
+        .values_list("pk", "event_id", "attempts")[:batch]
     )
-    if not ids:
+    if not rows:
         return 0
+    ready = DBTaskResult.objects.ready()
     waiting = set(
-        DBTaskResult.objects.ready()
-        .filter(task_path=TASK_PATH, args_kwargs__args__0__in=ids)
-        .values_list("args_kwargs__args__0", flat=True)
+        ready.filter(
+            task_path=TASK_PATH, args_kwargs__args__0__in=[row[0] for row in rows]
+        ).values_list("args_kwargs__args__0", flat=True)
     )
-    lost = [pk for pk in ids if pk not in waiting]
+    # A first attempt may still wait in its event's task (deliver_event), which sends it.
+    events = set(
+        ready.filter(
+            task_path=EVENT_TASK_PATH,
+            args_kwargs__args__0__in=[event for _pk, event, attempts in rows if not attempts],
+        ).values_list("args_kwargs__args__0", flat=True)
+    )
+    lost = [
+        pk
+        for pk, event, attempts in rows
+        if pk not in waiting and not (attempts == 0 and event in events)
+    ]
     with transaction.atomic():
         for pk in lost:
             enqueue(pk)

@@ -12,9 +12,18 @@ def deliver(delivery_id: int) -> str:
 
 
 @task()
+def deliver_event(event_id: str) -> str:
+    """The first attempts of one event's deliveries (written with it by events.emit): each but
+    the first gets its own task (a slow receiver delays no other), the first is sent here."""
+    from lealtad.webhooks.delivery import start_event
+
+    return start_event(event_id)
+
+
+@task()
 def deliver_all(delivery_ids: list[int]) -> str:
-    """The first attempts of one event's deliveries: each but the first gets its own task (a
-    slow receiver delays no other), the first is sent here."""
+    """As deliver_event, by delivery ids: what emit enqueued before deliver_event; kept so that
+    tasks already waiting in a database still run after an upgrade."""
     from lealtad.webhooks.delivery import attempt, enqueue
 
     for delivery_id in delivery_ids[1:]:

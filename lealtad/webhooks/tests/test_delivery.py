@@ -309,10 +309,10 @@ def test_a_rolled_back_transaction_emits_nothing(receiver):  # noqa: F811
     endpoint, _ = endpoint_on(receiver)
     with pytest.raises(RuntimeError), transaction.atomic():
         assert emit_accrual(endpoint.merchant) is not None
-        assert DBTaskResult.objects.filter(task_path=delivery.TASK_PATH).count() == 1
+        assert DBTaskResult.objects.filter(task_path=delivery.EVENT_TASK_PATH).count() == 1
         raise RuntimeError("what followed the movement failed")
     assert not Event.objects.exists() and not Delivery.objects.exists()
-    assert not DBTaskResult.objects.filter(task_path=delivery.TASK_PATH).exists()
+    assert not DBTaskResult.objects.exists()
     run_worker()
     assert receiver.requests == []
 

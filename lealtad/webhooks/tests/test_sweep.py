@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -26,7 +27,11 @@ def due_long_ago():
 
 
 def tasks_for(row):
-    return DBTaskResult.objects.filter(task_path=delivery.TASK_PATH, args_kwargs__args=[row.pk])
+    """The delivery's own tasks, and its event's first-attempts task (deliver_event)."""
+    return DBTaskResult.objects.filter(
+        Q(task_path=delivery.TASK_PATH, args_kwargs__args=[row.pk])
+        | Q(task_path=delivery.EVENT_TASK_PATH, args_kwargs__args=[row.event_id])
+    )
 
 
 def test_a_delivery_whose_task_still_waits_gets_no_second_one(due_long_ago):

@@ -90,7 +90,7 @@ def test_a_worker_killed_mid_delivery_the_delivery_goes_again_with_the_same_id(
     row = Delivery.objects.get()
     assert (row.status, row.attempts) == ("pending", 1)
     assert row.leased_until is not None  # the dead worker's lease
-    (task,) = DBTaskResult.objects.filter(task_path=delivery.TASK_PATH)
+    (task,) = DBTaskResult.objects.filter(task_path=delivery.EVENT_TASK_PATH)
     assert task.status == "RUNNING"  # what a killed worker leaves: it never finishes
     receiver.hang = False
     receiver.release()
