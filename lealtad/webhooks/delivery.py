@@ -14,6 +14,7 @@ import logging
 import random
 import socket
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -33,6 +34,7 @@ RETRY_SCHEDULE = [5, 60, 300, 1800, 7200, 18000, 36000, 50400, 72000, 72000]
 JITTER = 0.2  # each delay ±20 %: receivers back from an outage are not hit all at once
 TASK_PATH = "lealtad.webhooks.tasks.deliver"
 EVENT_TASK_PATH = "lealtad.webhooks.tasks.deliver_event"  # an event's first attempts
+MAX_PARALLEL = 8  # an event's first attempts sent at once, at most
 
 
 def timeout() -> float:
@@ -67,20 +69,16 @@ def enqueue(delivery_id: int, run_after=None) -> None:
     task.enqueue(delivery_id)
 
 
-def start_event(event_id: str) -> str:
-    """The first attempts of the event's pending deliveries: a task for each but the first,
-    which is sent here; "none" when there is none left (sent again meanwhile, or cancelled)."""
-    ids = list(
-        Delivery.objects.filter(event_id=event_id, status=Delivery.Status.PENDING, attempts=0)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if not ids:
+def start_event(event_id: str, now=None) -> str:
+    """The `deliver_event` task's work: the first attempts of the event's pending deliveries,
+    claimed together and sent at once (a slow receiver delays no other: each has its own
+    thread, and the task lasts as long as the slowest, within the time-out). Returns each
+    delivery's outcome, e.g. "delivered delivered"; "none" when none was left to send."""
+    now = now or timezone.now()
+    rows, _reason = _claim(Q(event_id=event_id, attempts=0), now)
+    if not rows:
         return "none"
-    with transaction.atomic():
-        for delivery_id in ids[1:]:
-            enqueue(delivery_id)
-    return attempt(ids[0])
+    return " ".join(_send_all(rows, now))
 
 
 def signature(endpoint: Endpoint, msg_id: str, at: datetime, text: str, now=None) -> str:
@@ -147,32 +145,73 @@ def attempt(delivery_id: int, now=None) -> str:
     Returns what became of it ("delivered", "pending", "failed", "cancelled", or why nothing
     was done: "done", "held", "not due")."""
     now = now or timezone.now()
+    rows, reason = _claim(Q(pk=delivery_id), now)
+    if not rows:
+        return reason
+    return _send(rows[0], now)
+
+
+def _claim(which: Q, now) -> tuple[list[Delivery], str]:
+    """Lease the pending deliveries `which` that are due and held by nobody, in one short
+    transaction (four round trips however many): their attempt is counted now, so a worker
+    killed while sending leaves a counted attempt and a lease that runs out. A delivery whose
+    endpoint was disabled is cancelled instead. Returns the claimed rows, with their endpoint
+    and event, and for a single delivery why it was not claimed."""
+    reason = "done"  # delivered, given up, cancelled, deleted, or being claimed
     with transaction.atomic():
         rows = Delivery.objects.select_related("endpoint", "event").filter(
-            pk=delivery_id, status=Delivery.Status.PENDING
+            which, status=Delivery.Status.PENDING
         )
         if connection.features.has_select_for_update_skip_locked:
             rows = rows.select_for_update(skip_locked=True, of=("self",))
-        row = rows.first()
-        if row is None:  # delivered, given up, cancelled, deleted, or being claimed
-            return "done"
-        if row.leased_until and row.leased_until > now:
-            return "held"  # another worker sends it now
-        if row.next_attempt_at and row.next_attempt_at > now:
-            return "not due"  # its own retry task is waiting for that time
-        if not row.endpoint.active:
-            row.status, row.next_attempt_at = Delivery.Status.CANCELLED, None
-            row.save(update_fields=["status", "next_attempt_at"])
-            return row.status
-        row.leased_until = now + lease()
-        row.attempts = F("attempts") + 1
-        row.last_attempt_at = now
-        row.save(update_fields=["leased_until", "attempts", "last_attempt_at"])
-        row.refresh_from_db(fields=["attempts"])
-    return _send(row, now)
+        claimed, cancelled = [], []
+        for row in rows.order_by("pk"):
+            if row.leased_until and row.leased_until > now:
+                reason = "held"  # another worker sends it now
+            elif row.next_attempt_at and row.next_attempt_at > now:
+                reason = "not due"  # its own retry task is waiting for that time
+            elif not row.endpoint.active:
+                cancelled.append(row)
+            else:
+                claimed.append(row)
+        if cancelled:
+            Delivery.objects.filter(pk__in=[row.pk for row in cancelled]).update(
+                status=Delivery.Status.CANCELLED, next_attempt_at=None
+            )
+            reason = Delivery.Status.CANCELLED
+        if claimed:
+            Delivery.objects.filter(pk__in=[row.pk for row in claimed]).update(
+                leased_until=now + lease(), attempts=F("attempts") + 1, last_attempt_at=now
+            )
+            for row in claimed:  # the rows are locked: nobody else counted an attempt since
+                row.leased_until, row.attempts, row.last_attempt_at = (
+                    now + lease(),
+                    row.attempts + 1,
+                    now,
+                )
+    return claimed, reason
+
+
+def _send_all(rows: list[Delivery], now) -> list[str]:
+    """Send the claimed deliveries at once, one thread each for the HTTP alone (no database
+    work in the threads), then record each answer here."""
+    if len(rows) == 1:
+        return [_send(rows[0], now)]
+    with ThreadPoolExecutor(max_workers=min(len(rows), MAX_PARALLEL)) as pool:
+        answers = list(pool.map(lambda row: _post_one(row, now), rows))
+    return [
+        _record(row, max(now, at), *answer) for row, (answer, at) in zip(rows, answers, strict=True)
+    ]
 
 
 def _send(row: Delivery, now) -> str:
+    (status, answer, error), at = _post_one(row, now)
+    # The answer's time, not the claim's: a 10 s time-out must not eat a 5 s retry delay.
+    return _record(row, max(now, at), status, answer, error)
+
+
+def _post_one(row: Delivery, now) -> tuple[tuple, datetime]:
+    """One signed POST of the delivery's event: ((status, answer, error), when it ended)."""
     endpoint, event = row.endpoint, row.event
     text = body(event.payload)
     at = datetime.now(UTC).replace(microsecond=0)  # fresh each attempt, as the signature
@@ -190,8 +229,7 @@ def _send(row: Delivery, now) -> str:
         error = f"refused: {exc}"
     except (OSError, http.client.HTTPException) as exc:  # refused, reset, time-out, TLS
         error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    # The answer's time, not the claim's: a 10 s time-out must not eat a 5 s retry delay.
-    return _record(row, max(now, timezone.now()), status, answer, error)
+    return (status, answer, error), timezone.now()
 
 
 def _record(row: Delivery, now, status, answer: str, error: str) -> str:
@@ -203,17 +241,30 @@ def _record(row: Delivery, now, status, answer: str, error: str) -> str:
     row.leased_until = None
     fields = ["status", "last_status_code", "last_response", "last_error", "leased_until"]
     fields += ["next_attempt_at", "delivered_at"]
+    if status is not None and 200 <= status < 300:
+        # The common case in one statement: still pending (its endpoint was not deleted or
+        # disabled while it was being sent) → delivered.
+        delivered = Delivery.objects.filter(pk=row.pk, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.DELIVERED,
+            delivered_at=now,
+            next_attempt_at=None,
+            last_status_code=status,
+            last_response=row.last_response,
+            last_error=row.last_error,
+            leased_until=None,
+        )
+        if not delivered:
+            return "done"
+        if endpoint.failing_since is not None:
+            Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
+                failing_since=None
+            )
+        row.status, row.delivered_at, row.next_attempt_at = Delivery.Status.DELIVERED, now, None
+        return row.status
     with transaction.atomic():
         current = Delivery.objects.select_for_update().filter(pk=row.pk)
         if not current.filter(status=Delivery.Status.PENDING).exists():
             return "done"  # its endpoint was deleted or disabled while it was being sent
-        if status is not None and 200 <= status < 300:
-            row.status, row.delivered_at, row.next_attempt_at = Delivery.Status.DELIVERED, now, None
-            row.save(update_fields=fields)
-            Endpoint.objects.filter(pk=endpoint.pk, failing_since__isnull=False).update(
-                failing_since=None
-            )
-            return row.status
         if status == 410:  # the receiver says: never again
             row.status, row.next_attempt_at = Delivery.Status.FAILED, None
             row.save(update_fields=fields)

@@ -1,11 +1,12 @@
 """I4: webhooks delivered by a real worker to a real HTTP receiver that verifies every signature
 with the `standardwebhooks` library: at least once, the same `webhook-id` on every attempt."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -274,6 +275,36 @@ def test_an_event_for_two_endpoints_reaches_both_each_with_its_signature(receive
     assert first.id == second.id == event.pk and first.verified and second.verified
     assert first.signature != second.signature  # each endpoint its own secret
     assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_an_events_first_attempts_go_out_at_once_so_a_hanging_receiver_delays_no_other(
+    receiver,  # noqa: F811
+    settings,
+):
+    """deliver_event sends each endpoint's copy in its own thread: the second request arrives
+    while the first still hangs, not after its time-out."""
+    settings.WEBHOOK_TIMEOUT_SECONDS = 20
+    one, _ = endpoint_on(receiver)
+    two, _ = endpoint_on(receiver, merchant=one.merchant)
+    receiver.secrets = [one.secret, two.secret]
+    receiver.hang = True
+    event = emit_accrual(one.merchant)
+
+    def task():  # the deliver_event task's work, on a thread of its own (as a worker would)
+        try:
+            delivery.start_event(event.pk)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=task)
+    worker.start()
+    try:
+        assert receiver.wait_for(2, timeout=15), "the second copy waited for the first"
+    finally:
+        receiver.release()
+        worker.join(30)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"delivered"}
+    assert Delivery.objects.filter(attempts=1).count() == 2
 
 
 def test_a_deleted_endpoints_task_sends_nothing(receiver):  # noqa: F811
