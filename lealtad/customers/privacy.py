@@ -492,6 +492,11 @@ def _erase_rating_texts(customer: Customer, scrub) -> int:
     for pk, body in messages.filter(author=Author.MERCHANT).values_list("pk", "body"):
         if scrub(body) != body:
             Message.objects.filter(pk=pk).update(body=scrub(body))
+    if blanked:  # a blanked comment is no longer a comment, nor unread: the inbox recounts
+        from lealtad.ratings import counters
+
+        for rating in Rating.objects.filter(customer=customer).select_related("merchant"):
+            counters.refresh_for(rating)
     return blanked
 
 

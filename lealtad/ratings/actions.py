@@ -17,7 +17,7 @@ from lealtad.customers.models import Customer, Membership
 from lealtad.ledger.models import Kind, Status, Transaction
 from lealtad.network.models import Merchant, User
 from lealtad.offers.models import Gift
-from lealtad.ratings import mail
+from lealtad.ratings import counters, mail
 from lealtad.ratings.models import (
     DETRACTOR_MAX,
     MAX_TEXT,
@@ -141,6 +141,7 @@ def rate_visit(
             )
             if score <= DETRACTOR_MAX and not comment:
                 _enqueue_auto_reply(rating, now)
+            counters.refresh_for(rating)
             _emit_received(rating)
     except IntegrityError:
         raise AlreadyRated() from None
@@ -237,6 +238,7 @@ def reply(
         )
         # The merchant answering has read what the customer said.
         _mark_read(rating, Author.CUSTOMER, now)
+        counters.refresh_for(rating)
         mail.reply(rating, message, now)
     return message
 
@@ -250,6 +252,7 @@ def customer_reply(rating: Rating, *, body, now=None) -> Message:
             rating=rating, author=Author.CUSTOMER, body=body, created_at=now
         )
         _mark_read(rating, Author.MERCHANT, now)
+        counters.refresh_for(rating)
     return message
 
 
@@ -259,7 +262,10 @@ def mark_read(rating: Rating, *, staff: User | None, now=None) -> int:
     now = now or timezone.now()
     _check_staff(rating, staff)
     with transaction.atomic():
-        return _mark_read(rating, Author.CUSTOMER, now)
+        count = _mark_read(rating, Author.CUSTOMER, now)
+        if count:
+            counters.refresh_for(rating)
+        return count
 
 
 def customer_opened(rating: Rating, now=None) -> int:
@@ -350,6 +356,7 @@ def send_auto_reply(rating_id, now=None) -> bool:
             automatic=True,
             created_at=now,
         )
+        counters.refresh_for(rating)
         mail.auto_reply(rating, auto, now)
     return True
 

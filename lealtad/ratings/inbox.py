@@ -207,8 +207,27 @@ def counts(
 ) -> dict:
     """The inbox's counters over the same filters as the list: ratings received, comments
     received, replies sent (the merchant's messages, automatic ones included) and unread.
-    Each is its own count, so each reads an index (partial ones for the comments and the
-    unread comments) rather than one pass over every rating with every condition."""
+    From the day counters (ratings.counters: one query over a row per branch and day) unless
+    a customer's name narrows the list; then from the ratings themselves (`counts_scanned`)."""
+    if not (q or "").split():
+        from lealtad.ratings import counters
+
+        found = counters.totals(merchant, branch=branch, date_from=date_from, date_to=date_to)
+        return {name: found[name] for name in counters.COUNTERS}
+    return counts_scanned(merchant, branch, date_from=date_from, date_to=date_to, q=q)
+
+
+def counts_scanned(
+    merchant,
+    branch=None,
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    q: str = "",
+) -> dict:
+    """`counts` read from the ratings: each its own count, so each reads an index (partial
+    ones for the comments and the unread comments) rather than one pass over every rating
+    with every condition."""
     filters = {"branch": branch, "date_from": date_from, "date_to": date_to, "q": q}
     rows = filtered(merchant, **filters)
     with_comment = rows.exclude(comment="")

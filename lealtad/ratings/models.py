@@ -92,6 +92,52 @@ class Message(models.Model):
         return f"{self.author}: {self.body[:40]}"
 
 
+SCORES = range(1, 11)
+
+
+class RatingDay(models.Model):
+    """F2/F7: the inbox's counters and the score distribution of one merchant's ratings of one
+    day (its own calendar) at one branch, kept by ratings.counters in the transaction of every
+    change, so the inbox's header and the NPS read a few hundred rows, not every rating.
+    Replies count against the rating's day, as the inbox's filters do."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="+")
+    branch = models.ForeignKey(Branch, null=True, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    ratings = models.PositiveIntegerField(default=0)
+    comments = models.PositiveIntegerField(default=0)
+    replies = models.PositiveIntegerField(default=0)
+    unread = models.PositiveIntegerField(default=0)
+    score_1 = models.PositiveIntegerField(default=0)
+    score_2 = models.PositiveIntegerField(default=0)
+    score_3 = models.PositiveIntegerField(default=0)
+    score_4 = models.PositiveIntegerField(default=0)
+    score_5 = models.PositiveIntegerField(default=0)
+    score_6 = models.PositiveIntegerField(default=0)
+    score_7 = models.PositiveIntegerField(default=0)
+    score_8 = models.PositiveIntegerField(default=0)
+    score_9 = models.PositiveIntegerField(default=0)
+    score_10 = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["merchant", "branch", "day"],
+                condition=Q(branch__isnull=False),
+                name="rating_day_once",
+            ),
+            models.UniqueConstraint(
+                fields=["merchant", "day"],
+                condition=Q(branch__isnull=True),
+                name="rating_day_once_no_branch",
+            ),
+        ]
+        indexes = [models.Index(fields=["merchant", "day"], name="rating_day_merchant")]
+
+    def __str__(self) -> str:
+        return f"{self.day} · {self.ratings}"
+
+
 class AutoReply(models.Model):
     """F6: the e-mail sent once to each detractor who left no comment, when `enabled`."""
 

@@ -62,8 +62,8 @@ _GROUPS = {
 
 
 def nps(merchant, *, date_from: dt.date | None, date_to: dt.date | None, branch=None) -> Score:
-    """Counted per score (ten groups, read from the (merchant, score, …) index alone), then
-    summed into the three NPS groups here."""
+    """Counted per score (the day counters' ten columns), then summed into the three NPS
+    groups here."""
     return from_distribution(
         distribution(merchant, date_from=date_from, date_to=date_to, branch=branch)
     )
@@ -85,7 +85,34 @@ def nps_series(
     by: str = "week",
 ) -> list[tuple[dt.date, Score]]:
     """One Score per week (from its Monday) or month (from its first day) of the period, the
-    empty ones included (with nps None), in order."""
+    empty ones included (with nps None), in order; summed from the day counters."""
+    if by not in ("week", "month"):
+        raise ValueError(f"unknown bucket {by!r}")
+    from lealtad.ratings import counters
+
+    buckets: dict[dt.date, list[int]] = {}
+    for day, per_score in counters.days(
+        merchant, branch=branch, date_from=date_from, date_to=date_to
+    ):
+        start = day - dt.timedelta(days=day.weekday()) if by == "week" else day.replace(day=1)
+        sums = buckets.setdefault(start, [0] * 10)
+        for n, count in enumerate(per_score):
+            sums[n] += count
+    return [
+        (day, from_distribution(list(zip(range(1, 11), buckets.get(day, [0] * 10), strict=True))))
+        for day in _bucket_starts(date_from, date_to, by)
+    ]
+
+
+def nps_series_scanned(
+    merchant,
+    *,
+    date_from: dt.date,
+    date_to: dt.date,
+    branch=None,
+    by: str = "week",
+) -> list[tuple[dt.date, Score]]:
+    """`nps_series` counted from the ratings themselves (what the day counters must equal)."""
     if by not in ("week", "month"):
         raise ValueError(f"unknown bucket {by!r}")
     tz = _tz(merchant)
@@ -127,7 +154,17 @@ def _bucket_starts(date_from: dt.date, date_to: dt.date, by: str) -> list[dt.dat
 def distribution(
     merchant, *, date_from: dt.date | None, date_to: dt.date | None, branch=None
 ) -> list[tuple[int, int]]:
-    """(score, ratings) for every score 1 to 10, zeros included."""
+    """(score, ratings) for every score 1 to 10, zeros included, from the day counters."""
+    from lealtad.ratings import counters
+
+    found = counters.totals(merchant, branch=branch, date_from=date_from, date_to=date_to)
+    return [(value, found[f"score_{value}"]) for value in range(1, 11)]
+
+
+def distribution_scanned(
+    merchant, *, date_from: dt.date | None, date_to: dt.date | None, branch=None
+) -> list[tuple[int, int]]:
+    """`distribution` counted from the ratings themselves."""
     rows = filtered(merchant, branch=branch, date_from=date_from, date_to=date_to)
     found = dict(rows.values("score").annotate(n=Count("pk")).order_by().values_list("score", "n"))
     return [(value, found.get(value, 0)) for value in range(1, 11)]

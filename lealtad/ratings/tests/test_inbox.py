@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from lealtad.core import testing
 from lealtad.core.errors import NotFound
 from lealtad.network.models import Branch
-from lealtad.ratings import inbox, nps
+from lealtad.ratings import counters, inbox, nps
 from lealtad.ratings.models import Author, Message
 from lealtad.ratings.tests.factories import at, customer_says, make_shop, named, rate
 
@@ -54,6 +54,7 @@ def march(shop, north):
         rating=r["beto4"], author=Author.MERCHANT, body="¿Qué pasó?", created_at=at(6, 9)
     )
     customer_says(r["beto4"], "El café llegó frío", at(6, 10))
+    counters.rebuild(shop.merchant)  # written around the actions above: recount the days
     return r
 
 
