@@ -164,7 +164,7 @@ def list_ratings(
         message = _("At most 120 characters.")
         raise ValidationFailed([{"field": "q", "message": message}], message)
     scope = _scope(actor, branch_id, request.GET.get("from"), request.GET.get("to"))
-    scope["q"] = q.strip()
+    scope["q"] = inbox.NameQuery(q.strip())
     number = _int(page, "page", 1, 1_000_000)
     size = _int(per_page, "per_page", PER_PAGE, MAX_PER_PAGE)
     counts = inbox.counts(actor.merchant, **scope)

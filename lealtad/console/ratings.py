@@ -99,7 +99,7 @@ class InboxFilters(forms.Form):
             "branch": self.branch,
             "date_from": self.cleaned_data.get("from"),
             "date_to": self.cleaned_data.get("to"),
-            "q": self.cleaned_data.get("q", "").strip(),
+            "q": inbox.NameQuery(self.cleaned_data.get("q", "").strip()),
         }
 
     def query(self, **changes) -> str:

@@ -32,6 +32,17 @@ SORTS = ("score", "-score", "customer", "-customer", "date", "-date", "unread", 
 DEFAULT_SORT = "-date"
 AUTHOR_CUSTOMER, AUTHOR_MERCHANT = Author.CUSTOMER, Author.MERCHANT
 MAX_WORDS = 6
+NAMED_IDS = 500  # customers matching a word fetched as a list (more: a subquery)
+
+
+class NameQuery(str):
+    """A customer-name filter whose matching customers are looked up once per word and shared
+    by every query of one page (the list, its counters, the unread count)."""
+
+    def __new__(cls, text: str):
+        made = super().__new__(cls, text)
+        made.resolved = {}
+        return made
 
 
 def _tz(merchant) -> zoneinfo.ZoneInfo:
@@ -83,12 +94,27 @@ def scope(
         where &= Q(**{f"{prefix}created_at__lt": until})
     for word in (q or "").split()[:MAX_WORDS]:
         # The customers named so first (trigram indexes on PostgreSQL), then their ratings
-        # here through (customer, merchant, …): a few index probes, not a join of every rating.
-        named = Customer.objects.filter(
-            Q(first_name__icontains=word) | Q(last_name__icontains=word)
-        ).values("pk")
-        where &= Q(**{f"{prefix}customer__in": named})
+        # here by customer: a few index probes, not a join of every rating. Their ids are
+        # fetched first when they are few, so the planner sees the list, not a subquery it
+        # cannot estimate (a LIKE '%…%'), and probes the customer index instead of scanning.
+        where &= Q(**{f"{prefix}customer__in": _named(q, word)})
     return where
+
+
+def _named(q: str, word: str):
+    """The customers named `word`: their ids when few (remembered on a NameQuery), else the
+    subquery."""
+    resolved = getattr(q, "resolved", None)
+    if resolved is not None and word in resolved:
+        return resolved[word]
+    named = Customer.objects.filter(
+        Q(first_name__icontains=word) | Q(last_name__icontains=word)
+    ).values_list("pk", flat=True)
+    ids = list(named[: NAMED_IDS + 1])
+    found = ids if len(ids) <= NAMED_IDS else named
+    if resolved is not None:
+        resolved[word] = found
+    return found
 
 
 def filtered(merchant, **filters) -> QuerySet:
@@ -259,7 +285,17 @@ _UNREAD_ANSWER = Q(author=AUTHOR_CUSTOMER, read_at__isnull=True) & (
 def unread_count(merchant, **filters) -> int:
     """How many ratings are unread: the unread comments (a partial index), plus the ratings
     whose comment is read (or absent) where the customer wrote since, found from the unread
-    messages' side (a partial index of their own)."""
+    messages' side (a partial index of their own). Without a name or a customer to narrow
+    it, the day counters already know (ratings.counters)."""
+    if not (filters.get("q") or "").split() and filters.get("customer") is None:
+        from lealtad.ratings import counters
+
+        dates = {k: filters.get(k) for k in ("branch", "date_from", "date_to")}
+        return counters.totals(merchant, **dates)["unread"]
+    return unread_count_scanned(merchant, **filters)
+
+
+def unread_count_scanned(merchant, **filters) -> int:
     rows = filtered(merchant, **filters)
     unread_comments = rows.exclude(comment="").filter(comment_read_at__isnull=True).count()
     unread_answers = (
