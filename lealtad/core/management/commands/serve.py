@@ -129,11 +129,21 @@ class Command(BaseCommand):
             # The task worker (M2) in its own process: a thread in gunicorn's master would be
             # copied, half-alive, into every forked worker along with its database connection.
             # It dies with this process, as the workers do.
+            # At a lower CPU priority (TASK_WORKER_NICE, default 10): on a machine the web
+            # workers saturate, the till's requests come first and the worker sends what
+            # waits (webhooks, e-mails) with the CPU they leave; when they idle it has it all.
             parent = os.getpid()
+            nice = env_int("TASK_WORKER_NICE", 10, minimum=0)
             self.stdout.write("Task worker started (e-mails, daily expiry); --no-worker to opt out")
+
+            def start_worker():
+                die_with_parent(parent)
+                if nice:
+                    os.nice(min(nice, 19))
+
             sender = subprocess.Popen(
                 [sys.executable, "-m", "lealtad.cli", "worker", "--no-reload", "-v", "0"],
-                preexec_fn=lambda: die_with_parent(parent),
+                preexec_fn=start_worker,
             )
         try:
             Server().run()
