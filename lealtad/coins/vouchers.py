@@ -21,6 +21,7 @@ from lealtad.core.ids import parse_id
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed at a till
 CODE_LENGTH = 8
+QR_PREFIX = "LCV1:"  # what the voucher's QR carries before the code (a till's scanner types it)
 
 
 class VoucherHandedOver(LealtadError):
@@ -40,7 +41,19 @@ def new_code() -> str:
 
 
 def normalize(code) -> str:
-    return "".join(ch for ch in str(code or "").upper() if ch.isalnum())[:32]
+    code = str(code or "").strip().upper()
+    if code.startswith(QR_PREFIX):
+        code = code[len(QR_PREFIX) :]
+    return "".join(ch for ch in code if ch.isalnum())[:32]
+
+
+def looks_like_voucher(text) -> bool:
+    """Whether a till's search box holds a voucher's code or its QR (then it is looked up)."""
+    text = str(text or "").strip().upper()
+    code = normalize(text)
+    return text.startswith(QR_PREFIX) or (
+        len(code) == CODE_LENGTH and all(ch in ALPHABET for ch in code)
+    )
 
 
 def display(code: str) -> str:
@@ -150,4 +163,4 @@ def qr_svg(voucher: CoinVoucher) -> str:
     """The voucher's QR (its code) as inline SVG markup."""
     import segno
 
-    return segno.make(voucher.code, error="m").svg_inline(scale=6, border=2)
+    return segno.make(QR_PREFIX + voucher.code, error="m").svg_inline(scale=6, border=2)

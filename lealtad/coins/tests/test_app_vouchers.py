@@ -78,3 +78,25 @@ def test_a_voucher_is_its_customers_own_and_the_list_shows_promotions_on_sale():
         vouchers.get_voucher_for(other, voucher.pk)
     assert book in vouchers.on_sale_in_app()
     assert promotion(shop, stock=0) not in vouchers.on_sale_in_app()
+
+
+def test_the_till_scans_the_voucher_into_the_search_and_hands_it_over_once():
+    from lealtad.coins.tests.promo_helpers import client_for
+
+    shop, other = acceptor(), testing.make_merchant("Otra", coin_acceptor=True)
+    customer = customer_with_coins(shop)
+    voucher = vouchers.buy_in_app(promotion(shop, name="Libro azul").pk, customer=customer)
+    till = client_for(shop.admin)
+    found = till.get("/cashier/search/", {"q": vouchers.QR_PREFIX + voucher.code})
+    assert found.status_code == 302 and found["Location"].endswith(f"?code={voucher.code}")
+    page = till.get(found["Location"])
+    assert page.status_code == 200 and "Libro azul" in page.content.decode()
+    assert 'id="hand-over"' in page.content.decode()
+    done = till.post("/cashier/coin-vouchers/", {"code": vouchers.display(voucher.code)})
+    assert 'id="voucher-handed"' in done.content.decode()
+    again = till.post("/cashier/coin-vouchers/", {"code": voucher.code})
+    assert 'id="voucher-handed"' not in again.content.decode()
+    assert 'id="voucher-error"' in again.content.decode()
+    elsewhere = client_for(other.admin).get("/cashier/coin-vouchers/", {"code": voucher.code})
+    assert "Libro azul" not in elsewhere.content.decode()
+    assert 'id="voucher-error"' in elsewhere.content.decode()
