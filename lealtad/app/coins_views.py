@@ -74,7 +74,9 @@ def donate(request):
         errors["coins"] = _("A whole number above zero.")
     if not errors:
         try:
-            _once(request, "app_donations", lambda: causes.donate(request.customer, cause, coins).pk)
+            _once(
+                request, "app_donations", lambda: causes.donate(request.customer, cause, coins).pk
+            )
         except ValidationFailed as exc:
             errors = {e["field"]: e["message"] for e in exc.errors}
         except LealtadError as exc:
