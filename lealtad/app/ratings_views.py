@@ -6,6 +6,7 @@ or rating is 404."""
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 
 from lealtad.app.auth import customer_required
@@ -14,7 +15,14 @@ from lealtad.ratings import actions
 
 
 def _errors(exc: ValidationFailed) -> dict:
-    return {e["field"]: e["message"] for e in exc.errors}
+    errors = {e["field"]: e["message"] for e in exc.errors}
+    # The actions' words speak to the e-mail page's reader as "tú"; the app says "usted".
+    if "score" in errors:
+        errors["score"] = pgettext("app", "Choose a score from 1 to 10.")
+    for field in ("body", "comment"):
+        if errors.get(field) == _("Write a message."):
+            errors[field] = pgettext("app", "Write a message.")
+    return errors
 
 
 @customer_required

@@ -163,4 +163,6 @@ def qr_svg(voucher: CoinVoucher) -> str:
     """The voucher's QR (its code) as inline SVG markup."""
     import segno
 
-    return segno.make(QR_PREFIX + voucher.code, error="m").svg_inline(scale=6, border=2)
+    return segno.make(QR_PREFIX + voucher.code, error="m").svg_inline(
+        scale=6, border=2, omitsize=True
+    )

@@ -66,7 +66,7 @@ def test_a_missing_score_is_said_next_to_the_field_in_spanish(app, shop, ana):
     response = app.post(f"/app/ratings/visit/{txn.pk}/", {"score": "", "comment": "x"})
     assert response.status_code == 422
     page = response.content.decode()
-    assert 'id="score-error"' in page and "Elige una calificación de 1 a 10." in page
+    assert 'id="score-error"' in page and "Elija una calificación del 1 al 10." in page
     assert ">x</textarea>" in page and not Rating.objects.exists()
     for bad in ("0", "11", "abc", "999"):
         assert app.post(f"/app/ratings/visit/{txn.pk}/", {"score": bad}).status_code == 422
@@ -82,7 +82,7 @@ def test_the_merchants_reply_is_marked_new_read_and_answered(app, shop, ana):
     assert not Message.objects.filter(author=Author.MERCHANT, read_at__isnull=True).exists()
     assert "respuesta nueva" not in app.get("/app/ratings/").content.decode()
     empty = app.post(f"/app/ratings/{rating.pk}/", {"body": "  "})
-    assert empty.status_code == 422 and "Escribe un mensaje." in empty.content.decode()
+    assert empty.status_code == 422 and "Escriba un mensaje." in empty.content.decode()
     answered = app.post(f"/app/ratings/{rating.pk}/", {"body": "Gracias"})
     assert answered.status_code == 302
     assert rating.messages.filter(author=Author.CUSTOMER, body="Gracias").exists()
