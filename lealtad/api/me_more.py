@@ -173,7 +173,10 @@ def cause_out(cause) -> dict:
 
 def get_cause(cause_id) -> Cause:
     try:
-        return Cause.objects.get(pk=int(cause_id))
+        pk = int(cause_id)
+        if not 0 < pk < 2**31:  # the column's range: anything else is simply not a cause
+            raise ValueError(pk)
+        return Cause.objects.get(pk=pk)
     except (Cause.DoesNotExist, ValueError, TypeError, OverflowError):
         raise NotFound(_("Cause not found.")) from None
 

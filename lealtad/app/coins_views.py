@@ -66,7 +66,9 @@ def donate(request):
     raw_cause, raw_coins = request.POST.get("cause", ""), request.POST.get("coins", "").strip()
     values = {"cause": raw_cause, "coins": raw_coins}
     errors = {}
-    cause = Cause.objects.filter(pk=int(raw_cause)).first() if raw_cause.isdigit() else None
+    cause = None
+    if raw_cause.isdigit() and len(raw_cause) <= 9:  # within the column's range
+        cause = Cause.objects.filter(pk=int(raw_cause)).first()
     if cause is None:
         errors["cause"] = _("Choose a cause.")
     coins = int(raw_coins) if raw_coins.isdigit() and len(raw_coins) <= 12 else None

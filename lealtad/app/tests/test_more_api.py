@@ -96,7 +96,12 @@ def test_donation_201_and_insufficient_422(api, ana):
     assert given.json()["coins"] == 100 and given.json()["balance"]["available"] == 200
     short = post(api, "/api/v1/me/donations", {"cause_id": trees.pk, "coins": 1000})
     assert short.status_code == 422 and short.json()["code"] == "insufficient_coins"
-    assert post(api, "/api/v1/me/donations", {"cause_id": 999, "coins": 1}).status_code == 404
+    for unknown in (999, 10**30, -1, "abc"):
+        assert (
+            post(api, "/api/v1/me/donations", {"cause_id": unknown, "coins": 1}).status_code == 404
+        )
+    huge = post(api, "/api/v1/me/donations", {"cause_id": trees.pk, "coins": 10**30})
+    assert huge.status_code == 422
     assert post(api, "/api/v1/me/donations", {"cause_id": trees.pk, "coins": 0}).status_code == 422
 
 

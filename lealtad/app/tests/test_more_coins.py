@@ -52,6 +52,8 @@ def test_donation_errors_are_next_to_the_fields_in_spanish(app, ana):
     assert 'id="coins-error"' in page and "Un número entero mayor que cero." in page
     much = app.post("/app/coins/donate/", {"cause": str(trees.pk), "coins": "9000"})
     assert much.status_code == 422 and "Monedas insuficientes" in much.content.decode()
+    huge = app.post("/app/coins/donate/", {"cause": "9" * 40, "coins": "9" * 40})
+    assert huge.status_code == 422 and 'id="cause-error"' in huge.content.decode()
     closed = causes.create_cause("Cerrada", active=False)
     gone = app.post("/app/coins/donate/", {"cause": str(closed.pk), "coins": "1"})
     assert gone.status_code == 422 and 'id="coins-error"' in gone.content.decode()
