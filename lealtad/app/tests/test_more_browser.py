@@ -1,7 +1,7 @@
 """The app's ratings, coins and privacy in a real browser (Debian's Chromium, Playwright) at a
 phone's size (the Pixel 5 preset), in Spanish: rate a visit, the merchant replies, the customer
 reads and answers; give coins to a cause; buy a coin product and see its voucher; switch the
-marketing consent. Screenshots in /tmp/shots-more/."""
+marketing consent; close the account. Screenshots in /tmp/shots-more/."""
 
 import datetime as dt
 from decimal import Decimal
@@ -128,4 +128,16 @@ def test_rate_reply_answer_donate_buy_and_consent(phone, live_server):
     assert ConsentRecord.objects.filter(channel="app", given=not before).exists()
     shot(page, "08-privacy")
     page.goto(f"{base}/app/privacy/close/")
-    shot(page, "09-close-confirm")
+    page.fill("#confirm", "no")
+    page.click("main form button.button")
+    expect(page.locator("#confirm-error")).to_have_text("Escriba CERRAR para confirmar.")
+    shot(page, "09-close-error")
+    page.fill("#confirm", "cerrar")
+    page.click("main form button.button")
+    expect(page.locator("h1")).to_have_text("Cuenta cerrada")
+    expect(page.locator("nav.bottom")).to_have_count(0)
+    shot(page, "10-closed")
+    customer.refresh_from_db()
+    assert customer.anonymised_at is not None and customer.email is None
+    page.goto(f"{base}/app/coins/")
+    assert "/app/signin/" in page.url  # every session revoked
