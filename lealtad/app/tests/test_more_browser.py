@@ -13,8 +13,8 @@ from playwright.sync_api import expect
 
 from lealtad.app.actions import open_session
 from lealtad.app.auth import COOKIE
-from lealtad.cashier.tests.test_browser import ARGS, BROWSER, CHROMIUM
-from lealtad.coins import causes
+from lealtad.cashier.tests.test_browser import ARGS, BROWSER, CHROMIUM, sign_in
+from lealtad.coins import causes, vouchers
 from lealtad.coins.models import CoinVoucher, Donation
 from lealtad.coins.tests.promo_helpers import acceptor, customer_with_coins, promotion
 from lealtad.customers.models import ConsentRecord, Membership
@@ -141,3 +141,31 @@ def test_rate_reply_answer_donate_buy_and_consent(phone, live_server):
     assert customer.anonymised_at is not None and customer.email is None
     page.goto(f"{base}/app/coins/")
     assert "/app/signin/" in page.url  # every session revoked
+
+
+def test_the_till_scans_the_voucher_and_hands_it_over_once(phone, live_server):
+    """The cashier's side (a till's screen, not a phone): the voucher's QR scanned into the
+    search opens it; "Entregar" hands it over; the customer's voucher then says so."""
+    from lealtad.core import testing
+
+    shop = acceptor()
+    testing.make_cashier(shop, username="caja")
+    customer = customer_with_coins(shop, amount=300)
+    voucher = vouchers.buy_in_app(promotion(shop, price=80, name="Taza").pk, customer=customer)
+    base = live_server.url
+    till = phone.browser.new_context(viewport={"width": 1024, "height": 768}, locale="es-CO")
+    till.add_cookies([{"name": "django_language", "value": "es", "url": base}])
+    page = till.new_page()
+    sign_in(page, base, "caja")
+    page.fill("#q", vouchers.QR_PREFIX + voucher.code)
+    page.keyboard.press("Enter")
+    expect(page.locator("#voucher-product")).to_have_text("Taza")
+    shot(page, "11-till-voucher")
+    page.click("#hand-over")
+    expect(page.locator("#voucher-handed")).to_be_visible()
+    shot(page, "12-till-handed")
+    page.goto(f"{base}/cashier/coin-vouchers/?code={voucher.code}")
+    expect(page.locator("#hand-over")).to_have_count(0)
+    till.close()
+    voucher.refresh_from_db()
+    assert voucher.handed_over_at is not None
