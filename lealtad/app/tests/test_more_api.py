@@ -154,3 +154,36 @@ def test_a_staff_token_does_not_reach_them(shop):
     for url in ("/api/v1/me/ratings", "/api/v1/me/coin-vouchers", "/api/v1/me/export"):
         assert staff.get(url).status_code in (401, 403)
     assert Client().get("/api/v1/me/ratings").status_code == 401
+
+
+NASTY = ["\x00", "a\x00b", "x" * 100_000, "", " ", "-1", "9" * 400, 0, -1, 2**63, 10**40, 1.5]
+NASTY += [True, None, [], {}, "🎉" * 50, "00000000-0000-0000-0000-000000000000"]
+
+
+def test_nasty_values_in_every_field_never_5xx(api, shop, ana):
+    txn = visit(shop, ana)
+    rating = ratings.rate_visit(visit(shop, ana), score=5, customer=ana)
+    cause = causes.create_cause("Árboles")
+    book = promotion(shop, price=10)
+    calls = [
+        ("post", "/api/v1/me/ratings", {"transaction_id": str(txn.pk), "score": 5, "comment": ""}),
+        ("post", f"/api/v1/me/ratings/{rating.pk}/messages", {"body": "hola"}),
+        ("post", "/api/v1/me/donations", {"cause_id": cause.pk, "coins": 1}),
+        ("post", "/api/v1/me/coin-vouchers", {"promotion_id": str(book.pk)}),
+        ("put", f"/api/v1/me/consents/{shop.merchant.pk}", {"given": True}),
+        ("post", "/api/v1/me/close", {"confirm": "no"}),
+    ]
+    for method, url, good in calls:
+        for field in good:
+            for value in NASTY:
+                body = {**good, field: value}
+                response = getattr(api, method)(url, body, content_type="application/json")
+                assert response.status_code < 500, (url, field, value)
+                if response.status_code >= 400:
+                    assert response["Content-Type"] == "application/problem+json", (url, value)
+    for bad in ("\x00", "9" * 400, "..", "00000000-0000-0000-0000-000000000000"):
+        for url in ("/api/v1/me/ratings/{}", "/api/v1/me/coin-vouchers/{}"):
+            assert api.get(url.format(bad)).status_code in (404, 422)
+        response = api.put(f"/api/v1/me/consents/{bad}", {"given": True}, "application/json")
+        assert response.status_code in (404, 422)
+    assert Customer.objects.get(pk=ana.pk).anonymised_at is None
