@@ -34,14 +34,18 @@ def _once(request, key, work):
 
 def _context(request, **extra):
     customer = request.customer
+    wallet = wallet_of(customer)
     context = {
-        "wallet": wallet_of(customer),
+        "wallet": wallet,
         "causes": Cause.objects.filter(active=True).order_by("name"),
         "partners": Partner.objects.filter(active=True).order_by("name"),
         "conversions": PartnerConversion.objects.filter(customer=customer)
         .select_related("partner")
         .order_by("-created_at")[:20],
-        "products": vouchers.on_sale_in_app(),
+        "products": [
+            {"promotion": p, "missing": max(p.coins_price - wallet["available"], 0)}
+            for p in vouchers.on_sale_in_app()
+        ],
         "vouchers": vouchers.vouchers_of(customer)[:20],
         "token": uuid.uuid4().hex,
         "errors": {},

@@ -76,6 +76,9 @@ def test_buying_a_product_shows_the_voucher(app, shop, ana):
 
 def test_a_product_too_dear_is_refused_in_spanish(app, shop):
     dear = promotion(shop, price=5000)
+    listing = app.get("/app/coins/").content.decode()
+    assert 'data-missing="4500"' in listing and "le faltan 4500" in listing
+    assert f'data-buy="{dear.pk}"' not in listing
     response = app.post(f"/app/coins/buy/{dear.pk}/", {"token": "x"})
     assert response.status_code == 422
     assert 'id="buy-error"' in response.content.decode()
