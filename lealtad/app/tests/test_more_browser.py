@@ -169,3 +169,35 @@ def test_the_till_scans_the_voucher_and_hands_it_over_once(phone, live_server):
     till.close()
     voucher.refresh_from_db()
     assert voucher.handed_over_at is not None
+
+
+def test_the_pages_in_portuguese(phone, live_server):
+    shop = acceptor()
+    customer = customer_with_coins(shop, amount=100)
+    ledger.accrue_points(
+        merchant=shop.merchant,
+        customer=customer,
+        amount=Decimal(10_000),
+        branch=shop.branch,
+        invoice_number="F-9",
+    )
+    causes.create_cause("Árvores")
+    promotion(shop, price=500, name="Caneca")
+    base = live_server.url
+    _session, token = open_session(customer, user_agent="browser test")
+    phone.add_cookies(
+        [
+            {"name": COOKIE, "value": token, "url": base},
+            {"name": "django_language", "value": "pt-br", "url": base},
+        ]
+    )
+    page = phone.new_page()
+    page.goto(f"{base}/app/ratings/")
+    expect(page.locator("h2#to-rate")).to_have_text("Visitas para avaliar")
+    shot(page, "pt-01-ratings")
+    page.goto(f"{base}/app/coins/")
+    expect(page.locator("[data-missing]")).to_contain_text("faltam 400")
+    shot(page, "pt-02-coins")
+    page.goto(f"{base}/app/privacy/")
+    expect(page.locator("h2#consent-title")).to_have_text("Ofertas e novidades")
+    shot(page, "pt-03-privacy")
