@@ -477,3 +477,6 @@ api.add_router("", me_auth_router)
 from lealtad.api.me import router as me_router  # noqa: E402  (A: /me*, customer tokens only)
 
 api.add_router("", me_router)
+from lealtad.api.me_more import router as me_more_router  # noqa: E402  (A5, A8, A9, privacy)
+
+api.add_router("", me_more_router)

@@ -3,6 +3,7 @@ from django.urls import path
 from lealtad.cashier import (
     coin_payments,
     coin_promotions,
+    coin_vouchers,
     coins,
     invoices,
     point_payments,
@@ -30,6 +31,7 @@ urlpatterns = [
         name="pay_coins_prefill",
     ),
     path("payment-qr/", coin_payments.open_payment_qr, name="payment_qr"),
+    path("coin-vouchers/", coin_vouchers.voucher, name="voucher"),
     path("coin-payments/<str:payment_id>/", coin_payments.payment, name="coin_payment"),
     path(
         "coin-payments/<str:payment_id>/confirm/",

@@ -135,6 +135,8 @@ def search_page(request, q, found=None, members=None):
             {"member": members.get(c.pk), "customer": c, "card": identity.card_of(c)} for c in found
         ]
         return _page(request, "cashier/home.html", q=q, choices=choices)
+    if found_voucher := _voucher_in(request, q):
+        return found_voucher
     if q.startswith(payment_qr.PREFIX):
         # The app's payment QR reached the URL (no JavaScript): not kept, asked for again.
         message = _("Scan the payment QR again, or type it in “Pay invoice with coins”.")
@@ -145,6 +147,13 @@ def search_page(request, q, found=None, members=None):
     prefill = _register_prefill(q, request.merchant.country) if q else None
     register_url = f"{reverse('cashier:register')}?{urlencode(prefill)}" if prefill else None
     return _page(request, "cashier/home.html", q=q, not_found=bool(q), register_url=register_url)
+
+
+def _voucher_in(request, q):
+    # A coin voucher bought in the app (its QR scanned or its code typed) opens its page.
+    from lealtad.cashier.coin_vouchers import from_search
+
+    return from_search(request, q) if q else None
 
 
 def _customer_page(request, customer_id, **extra):

@@ -304,3 +304,30 @@ class UsedPaymentQr(models.Model):
     nonce = models.CharField(max_length=64, unique=True)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     used_at = models.DateTimeField()
+
+
+class CoinVoucher(models.Model):
+    """R3 in the customer's app: a coin promotion bought and paid at once from the app; the
+    customer shows this voucher (its QR or its short code) and the till hands the product over,
+    once (`lealtad.coins.vouchers`)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    payment = models.OneToOneField(CoinPayment, on_delete=models.PROTECT, related_name="voucher")
+    promotion = models.ForeignKey(CoinPromotion, on_delete=models.PROTECT, related_name="+")
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    code = models.CharField(max_length=16, unique=True)
+    created_at = models.DateTimeField()
+    handed_over_at = models.DateTimeField(null=True, blank=True)
+    handed_over_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handed_over_branch = models.ForeignKey(
+        Branch, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "-created_at"], name="voucher_customer_idx")]
+
+    def __str__(self) -> str:
+        return self.code

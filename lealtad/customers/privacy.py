@@ -587,3 +587,89 @@ def _rename_admin_log(customer: Customer, memberships: list[Membership]) -> None
         LogEntry.objects.filter(content_type=membership_type, object_id=str(m.pk)).update(
             object_repr=f"{customer} @ {names[m.merchant_id]}"[:200]
         )
+
+
+# --- the customer's own copy (the app) -----------------------------------------------------------
+
+NETWORK_EXPORT_FORMAT = "lealtad.customer-network-export"
+
+
+def export_all(customer: Customer) -> dict:
+    """Everything the network holds on the customer, for the customer (the app's "download my
+    data"): the profile, the coin wallet with every coin movement (donations and conversions
+    included, which no merchant holds), the customer's ratings and conversations, and for each
+    membership what that merchant holds (`export_data`, unchanged)."""
+    from lealtad.coins.actions import wallet_of
+    from lealtad.ratings.models import Rating
+
+    customer = Customer.objects.get(pk=customer.pk)
+    now = timezone.now()
+
+    def iso(value):
+        return value.isoformat() if value else None
+
+    memberships = Membership.objects.filter(customer=customer).order_by("created_at", "pk")
+    coins = Transaction.objects.filter(
+        account__customer=customer, account__kind=AccountKind.COINS
+    ).order_by("created_at", "pk")
+    ratings = (
+        Rating.objects.filter(customer=customer)
+        .select_related("merchant")
+        .prefetch_related("messages")
+        .order_by("created_at", "pk")
+    )
+    return {
+        "format": NETWORK_EXPORT_FORMAT,
+        "version": EXPORT_VERSION,
+        "exported_at": iso(now),
+        "customer": {
+            "id": str(customer.pk),
+            "country": customer.country,
+            "document_type": customer.document_type,
+            "document_number": customer.document_number,
+            "person_type": customer.person_type,
+            "first_name": customer.first_name,
+            "last_name": customer.last_name,
+            "gender": customer.gender,
+            "birth_date": iso(customer.birth_date),
+            "email": customer.email,
+            "mobile": customer.mobile,
+            "address": customer.address,
+            "city": customer.city,
+            "state": customer.state,
+            "postal_code": customer.postal_code,
+            "profile_complete": customer.profile_complete,
+            "registered_at": iso(customer.created_at),
+        },
+        "coins": {
+            "wallet": wallet_of(customer, now),
+            "movements": [
+                {
+                    "id": str(t.pk),
+                    "kind": t.kind,
+                    "status": t.status,
+                    "coins": t.points,
+                    "merchant_id": str(t.merchant_id) if t.merchant_id else None,
+                    "reason": t.reason,
+                    "created_at": iso(t.created_at),
+                }
+                for t in coins
+            ],
+        },
+        "ratings": [
+            {
+                "id": str(r.pk),
+                "merchant": r.merchant.name,
+                "transaction_id": str(r.transaction_id),
+                "score": r.score,
+                "comment": r.comment,
+                "created_at": iso(r.created_at),
+                "messages": [
+                    {"author": msg.author, "body": msg.body, "at": iso(msg.created_at)}
+                    for msg in r.messages.all()
+                ],
+            }
+            for r in ratings
+        ],
+        "memberships": [export_data(m) for m in memberships],
+    }

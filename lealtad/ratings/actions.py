@@ -382,3 +382,54 @@ def invite_after_visit(txn: Transaction, now=None):
     if not merchant.rating_invite or not txn.customer.email:
         return None
     return mail.invitation(txn, now)
+
+
+# --- the customer's app (A5) ---------------------------------------------------------------
+
+# The app offers to rate the visits of the last 30 days (the e-mail link's 7 days are the
+# link's own life; a signed-in customer needs no link).
+APP_RATE_WINDOW = dt.timedelta(days=30)
+
+
+def rateable_visits(customer: Customer, now=None, limit: int = 50):
+    """The customer's posted visits of the last 30 days that have no rating yet, newest first."""
+    now = now or timezone.now()
+    return list(
+        Transaction.objects.select_related("merchant", "branch")
+        .filter(
+            customer=customer,
+            kind__in=VISIT_KINDS,
+            status=Status.POSTED,
+            merchant__isnull=False,
+            created_at__gte=now - APP_RATE_WINDOW,
+            rating__isnull=True,
+        )
+        .order_by("-created_at")[:limit]
+    )
+
+
+def ratings_of(customer: Customer):
+    """The customer's ratings, newest first, each with `unread`: merchant messages not read."""
+    from django.db.models import Count, Q
+
+    return (
+        Rating.objects.filter(customer=customer)
+        .select_related("merchant", "branch", "transaction")
+        .annotate(
+            unread=Count(
+                "messages",
+                filter=Q(messages__author=Author.MERCHANT, messages__read_at__isnull=True),
+            )
+        )
+        .order_by("-created_at")
+    )
+
+
+def get_rating_of(customer: Customer, rating_id) -> Rating:
+    """The customer's own rating; anyone else's → 404."""
+    try:
+        return Rating.objects.select_related("merchant", "branch", "transaction").get(
+            pk=parse_id(rating_id), customer=customer
+        )
+    except (Rating.DoesNotExist, NotFound):
+        raise NotFound(_("Rating not found.")) from None

@@ -177,6 +177,9 @@ def world(request):
         "action": "confirm",
         "invoice_id": invoice.pk,
         "rating_id": rating.pk,
+        # A9: a coin product bought in the app, its voucher (the app's and the till's pages).
+        "voucher_id": _voucher(shop, member.customer) if country == "CO" else uuid.uuid4(),
+        "merchant_id": shop.merchant.pk,
         # F1: the customer's rating page, from its signed link.
         "token": rating_links.make_token(accrual.transaction.pk),
     }
@@ -210,6 +213,22 @@ def _coin_payment(shop, customer):
         merchant=shop.merchant, customer=customer, invoice_amount=Decimal(1000), coins=100
     )
     return payment.pk
+
+
+def _voucher(shop, customer):
+    """A9: a coin promotion of the (coin-accepting) shop bought from the app."""
+    from lealtad.coins import vouchers
+    from lealtad.coins.models import CoinPromotion
+
+    now = timezone.now()
+    product = CoinPromotion.objects.create(
+        merchant=shop.merchant,
+        name="Libro",
+        coins_price=10,
+        starts_at=now - dt.timedelta(days=1),
+        ends_at=now + dt.timedelta(days=30),
+    )
+    return vouchers.buy_in_app(product.pk, customer=customer).pk
 
 
 def _url(route: str, ids: dict) -> str:
