@@ -1,7 +1,7 @@
 """/app/: the customer's app. The four shell pages of `placeholder_views` (home, qr, prizes,
 merchants) are stand-ins the app's screens replace: include their own urls before these names."""
 
-from django.urls import path
+from django.urls import include, path
 
 from lealtad.app import placeholder_views, pwa, views
 
@@ -20,4 +20,6 @@ urlpatterns = [
     path("manifest.webmanifest", pwa.manifest, name="manifest"),
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("offline/", pwa.offline, name="offline"),
+    # A7: purchase claims with a photo of the invoice (lealtad.claims).
+    path("claims/", include("lealtad.claims.app_urls")),
 ]

@@ -1,6 +1,8 @@
 """The claim form of the customer's app, and the admin's rejection. The form only reads what was
 typed (the amount in the merchant's own number format); `actions.submit_claim` decides."""
 
+import json
+
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,8 +55,7 @@ class ClaimForm(forms.Form):
         self.fields["invoice_number"].widget.attrs.update(autocomplete="off")
         today = timezone.localdate()
         self.fields["purchased_on"].widget.attrs.update(max=today.isoformat())
-        for name, field in self.fields.items():
-            field.widget.attrs.setdefault("aria-describedby", f"{name}-error")
+        self.fields["branch"].widget.attrs["data-merchants"] = json.dumps(self.branch_merchants)
 
     def clean_amount(self):
         merchant = self.merchants.get(self.data.get("merchant") or "")

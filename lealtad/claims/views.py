@@ -1,7 +1,5 @@
 """A7 in the customer's app: the claims sent and their answer, and the form to send one."""
 
-import json
-
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -48,6 +46,6 @@ def claim_new(request):
     return render(
         request,
         "claims/app_new.html",
-        {"form": form, "branch_merchants_json": json.dumps(form.branch_merchants)},
+        {"form": form},
         status=status,
     )
