@@ -27,6 +27,8 @@ def claim_detail(request, claim_id):
 
 
 def _detail(request, claim_id, form=None, status=200):
+    # A refused form answers 200, as the console's other forms do: its boosted (htmx) pages swap
+    # only 2xx answers in.
     claim = actions.get_claim_for(request.merchant, claim_id)
     actions.flag_duplicates([claim])
     response = _page(
@@ -83,7 +85,7 @@ def approve(request, claim_id):
 def reject(request, claim_id):
     form = RejectForm(request.POST)
     if not form.is_valid():
-        return _detail(request, claim_id, form=form, status=422)
+        return _detail(request, claim_id, form=form)
     try:
         actions.reject_claim(
             merchant=request.merchant,
@@ -95,6 +97,6 @@ def reject(request, claim_id):
         raise
     except LealtadError as exc:
         form.add_error("reason", str(exc.detail))
-        return _detail(request, claim_id, form=form, status=422)
+        return _detail(request, claim_id, form=form)
     messages.success(request, _("Claim rejected."))
     return redirect("console:claims")

@@ -70,6 +70,9 @@ def test_a_claim_filed_on_the_phone_is_approved_in_the_console(playwright, live_
     error = app.locator("#id_photo_error")
     expect(error).to_contain_text("El archivo no es una imagen")
     shot(app, "02-app-form-error")
+    # As the customer sees it: the message under the photo field, above the bottom bar.
+    app.locator("#id_photo_error").evaluate("e => e.scrollIntoView({block: 'center'})")
+    app.screenshot(path=str(SHOTS / "02b-app-form-error-viewport.png"))
 
     app.get_by_label("Foto de la factura").set_input_files(
         files=[
@@ -115,5 +118,30 @@ def test_a_claim_filed_on_the_phone_is_approved_in_the_console(playwright, live_
     expect(claim).to_contain_text("Aprobado")
     expect(claim).to_contain_text("+25 puntos")
     shot(app, "07-app-list-approved")
+
+    # A second claim, rejected: the reason is required, and the customer reads it.
+    app.goto(f"{live_server.url}/app/claims/new/")
+    app.get_by_label("Comercio").select_option(label=shop.merchant.name)
+    app.get_by_label("Número de factura").fill("F-2027")
+    app.get_by_label("Valor").fill("18.000")
+    app.get_by_label("Fecha de compra").fill(today.isoformat())
+    app.get_by_label("Foto de la factura").set_input_files(
+        files=[{"name": "f.png", "mimeType": "image/png", "buffer": pictures.photo("PNG")}]
+    )
+    app.get_by_role("button", name="Enviar el reclamo").click()
+    app.wait_for_url("**/app/claims/")
+    console.goto(f"{live_server.url}/console/claims/")
+    console.get_by_role("link", name="F-2027", exact=True).click()
+    console.get_by_role("button", name="Rechazar").click()
+    expect(console.locator("#reason-error")).to_contain_text("Este campo es obligatorio.")
+    shot(console, "08-console-reject-needs-reason")
+    console.get_by_label("Motivo").fill("La foto no deja leer el total")
+    console.get_by_role("button", name="Rechazar").click()
+    expect(console.get_by_text("Reclamo rechazado.")).to_be_visible()
+    app.reload()
+    rejected = app.locator(".claim").first
+    expect(rejected).to_contain_text("Rechazado")
+    expect(rejected).to_contain_text("Motivo: La foto no deja leer el total")
+    shot(app, "09-app-list-rejected")
     phone.close()
     desk.close()
