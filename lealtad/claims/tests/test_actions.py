@@ -324,3 +324,15 @@ def test_another_merchant_and_another_customer_find_nothing(shop, other, ana):
     assert actions.get_customer_claim(ana, claim.pk) == claim
     assert actions.customer_claims(bea) == []
     assert actions.queue(other.merchant) == []
+
+
+def test_the_demo_has_a_waiting_and_an_approved_claim(shop, ana):
+    from lealtad.claims import demo
+
+    demo.load_demo(shop.merchant)
+    demo.load_demo(shop.merchant)  # idempotent
+    claims = {c.invoice_number: c for c in Claim.objects.filter(merchant=shop.merchant)}
+    assert set(claims) == {"C-2041", "C-1987"}
+    assert claims["C-2041"].status == ClaimStatus.WAITING
+    assert claims["C-1987"].status == ClaimStatus.APPROVED
+    assert claims["C-1987"].customer == ana
