@@ -115,3 +115,21 @@ def test_an_approval_and_a_typed_accrual_of_one_number_make_one_purchase(
             == 1
         )
     assert_ledger_clean()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_invoice_claimed_from_many_phones_at_once_is_one_claim(
+    postgres_only, _private_media, settings
+):
+    shop = testing.make_merchant()
+    customers = [testing.make_customer(shop).customer for _ in range(COUNT)]
+    results = at_once(
+        [lambda c=c: _claim(shop, c, "F-ONE" if c.pk.int % 2 else " f-one") for c in customers]
+    )
+    made = [r for r in results if isinstance(r, Claim)]
+    refused = [r for r in results if not isinstance(r, Claim)]
+    assert len(made) == 1, results
+    assert all(getattr(r, "code", None) == "duplicate_invoice" for r in refused), refused
+    assert Claim.objects.count() == 1
+    # The refused ones left no picture behind.
+    assert len(list((settings.PRIVATE_MEDIA_ROOT / "claims").iterdir())) == 1
