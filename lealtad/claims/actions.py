@@ -444,4 +444,23 @@ def _tell(claim: Claim, now) -> OutgoingEmail | None:
 
 
 def photo_path(claim: Claim):
+    if not claim.photo:
+        raise FileNotFoundError("erased")
     return storage.path_of(claim.photo)
+
+
+def erase_photos(customer: Customer) -> int:
+    """C12 (anonymisation): the customer's invoice photos go; the claims stay as the record of
+    what was decided (number, amount, date, like the ledger's rows). Called inside the
+    anonymisation's transaction: the files are deleted once it commits, never before."""
+    names = list(
+        Claim.objects.filter(customer=customer).exclude(photo="").values_list("photo", flat=True)
+    )
+    Claim.objects.filter(customer=customer).exclude(photo="").update(photo="")
+
+    def delete():
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(delete)
+    return len(names)

@@ -2,7 +2,7 @@
 this merchant's admins (Charlie, who runs another merchant, and a cashier see nothing)."""
 
 import pytest
-from django.test import Client
+from django.test import Client, TestCase
 
 from lealtad.claims import actions
 from lealtad.claims import testing as pictures
@@ -126,3 +126,21 @@ def test_a_number_used_meanwhile_is_flagged_and_approval_refused(console, claim,
     assert "ya acumuló puntos" in response.content.decode()
     claim.refresh_from_db()
     assert claim.status == ClaimStatus.WAITING
+
+
+def test_anonymising_the_customer_erases_the_photo_file(console, claim, settings):
+    from lealtad.customers.privacy import anonymise
+
+    path = settings.PRIVATE_MEDIA_ROOT / claim.photo
+    assert path.exists()
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        anonymise(claim.customer)
+    assert not path.exists()
+    claim.refresh_from_db()
+    assert claim.photo == "" and claim.invoice_number == "F-77"
+    assert console.get(f"/console/claims/{claim.pk}/photo/").status_code == 404
+    assert "Foto borrada" in console.get("/console/claims/").content.decode()
+    assert (
+        "se borró a pedido del cliente"
+        in console.get(f"/console/claims/{claim.pk}/").content.decode()
+    )
