@@ -144,3 +144,14 @@ def test_anonymising_the_customer_erases_the_photo_file(console, claim, settings
         "se borró a pedido del cliente"
         in console.get(f"/console/claims/{claim.pk}/").content.decode()
     )
+
+
+def test_the_operator_reads_claims_in_the_admin_without_the_photo(claim, db):
+    from lealtad.network.models import User
+
+    operator = User.objects.create_superuser("operator", "op@example.com", testing.PASSWORD)
+    client = Client()
+    client.force_login(operator)
+    assert "F-77" in client.get("/admin/claims/claim/").content.decode()
+    page = client.get(f"/admin/claims/claim/{claim.pk}/change/").content.decode()
+    assert claim.photo not in page
