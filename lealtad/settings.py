@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "lealtad.notifications",
     "lealtad.ratings",
     "lealtad.webhooks",
+    "lealtad.claims",
     "lealtad.api",
     "lealtad.cashier",
     "lealtad.console",
@@ -181,6 +182,9 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "var" / "static")
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", BASE_DIR / "var" / "media")
+# Uploads that are nobody else's business (A7's invoice photos): never served by the web server,
+# only streamed by a view that checks who asks (lealtad/claims/storage.py).
+PRIVATE_MEDIA_ROOT = env_path("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -92,7 +92,11 @@ def on_domain_error(request, exc: LealtadError):
 def _field_of(error: dict) -> str:
     # ninja's loc is ("body", "payload", field, [index…, union member…]): keep the field and any
     # list index, drop the rest.
-    loc = [p for p in error.get("loc", []) if p not in ("body", "query", "path", "payload")]
+    loc = [
+        p
+        for p in error.get("loc", [])
+        if p not in ("body", "query", "path", "payload", "form", "file")
+    ]
     if not loc:
         return "body"
     return ".".join([str(loc[0])] + [str(p) for p in loc[1:] if isinstance(p, int)])
@@ -480,3 +484,6 @@ api.add_router("", me_router)
 from lealtad.api.me_more import router as me_more_router  # noqa: E402  (A5, A8, A9, privacy)
 
 api.add_router("", me_more_router)
+from lealtad.api.me_claims import router as me_claims_router  # noqa: E402  (A7: /me/claims)
+
+api.add_router("", me_claims_router)

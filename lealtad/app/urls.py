@@ -21,4 +21,6 @@ urlpatterns = [
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("offline/", pwa.offline, name="offline"),
     path("", include("lealtad.app.urls_more")),  # ratings, coins, privacy ("more")
+    # A7: purchase claims with a photo of the invoice (lealtad.claims).
+    path("claims/", include("lealtad.claims.app_urls")),
 ]

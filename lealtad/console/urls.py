@@ -57,6 +57,8 @@ urlpatterns = [
     path("categories/<str:category_id>/rules/", views.rules, name="category_rules"),
     path("rules/", views.rules, name="rules"),
     path("approvals/<str:transaction_id>/reject/", views.reject, name="reject"),
+    # A7: purchase claims sent from the customer's app (lealtad.claims).
+    path("claims/", include("lealtad.claims.console_urls")),
     path("", include("lealtad.console.urls_reports")),
     path("ratings/", ratings.inbox_list, name="ratings"),
     path("ratings/auto-reply/", ratings.auto_reply, name="auto_reply"),

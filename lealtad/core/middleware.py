@@ -34,7 +34,8 @@ class RequestLogMiddleware:
 class MerchantLanguageMiddleware:
     """Screens speak the language the user chose (the language cookie), else the merchant's:
     Portuguese in Brazil, Spanish elsewhere — not the browser's, which at a till is often English.
-    The API keeps Accept-Language, as HTTP clients expect."""
+    The API keeps Accept-Language, as HTTP clients expect, and so does the customer's app (the
+    phone is the customer's own)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -43,8 +44,15 @@ class MerchantLanguageMiddleware:
         from django.conf import settings
         from django.utils import translation
 
-        if not request.path.startswith("/api/") and (
-            settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+        # The customer's app (/app/) speaks the phone's language (Accept-Language) when it says
+        # one; lealtad.app.auth falls back on the customer's country.
+        app_with_language = request.path.startswith("/app/") and request.headers.get(
+            "Accept-Language"
+        )
+        if (
+            not request.path.startswith("/api/")
+            and not app_with_language
+            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
         ):
             merchant = (
                 getattr(request.user, "merchant", None) if request.user.is_authenticated else None
@@ -80,18 +88,31 @@ class InputGuardMiddleware:
                 return refusal
         return self.get_response(request)
 
+    # A multipart upload (A7's invoice photo, up to 8 MB) is not read into memory here: Django's
+    # parser streams its files to disk and caps its other fields at DATA_UPLOAD_MAX_MEMORY_SIZE.
+    # Only its declared size is bounded, so that the endpoint can answer `image_too_large`.
+    MULTIPART_MAX_BYTES = 16 * 1024 * 1024
+
     @staticmethod
-    def _too_big(request) -> bool:
+    def _multipart(request) -> bool:
+        return request.content_type == "multipart/form-data"
+
+    @classmethod
+    def _too_big(cls, request) -> bool:
         from django.conf import settings
         from django.core.exceptions import RequestDataTooBig
 
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if cls._multipart(request):
+            limit = cls.MULTIPART_MAX_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             declared = 0
         if limit is not None and declared > limit:
             return True
+        if cls._multipart(request):
+            return False
         try:
             request.body  # noqa: B018 - reads (and caps) a body sent without a length
         except RequestDataTooBig:
@@ -112,14 +133,22 @@ class InputGuardMiddleware:
                 "payload_too_large",
                 _("The request is too large"),
                 _("The body may have at most %(size)d bytes.")
-                % {"size": settings.DATA_UPLOAD_MAX_MEMORY_SIZE},
+                % {
+                    "size": self.MULTIPART_MAX_BYTES
+                    if self._multipart(request)
+                    else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+                },
             )
         if inputs.has_control(request.path):
             # Ids in the path: what cannot be an id is simply not found (as lealtad.core.ids).
             return problem(404, "not_found", _("Not found"))
         bad = [name for name, value in request.GET.lists() if any(map(inputs.has_control, value))]
         bad += [h for h in ("Idempotency-Key",) if inputs.has_control(request.headers.get(h, ""))]
-        if request.body and request.method in ("POST", "PUT", "PATCH"):
+        if (
+            not self._multipart(request)
+            and request.method in ("POST", "PUT", "PATCH")
+            and request.body
+        ):
             try:
                 data = inputs.load_json(request.body)
             except inputs.TooDeep:

@@ -479,6 +479,9 @@ def anonymise(
         merchant_ids = [m.merchant_id for m in memberships]
         report.api_replays_redacted = _redact_api_replays(locked, merchant_ids)
         _rename_admin_log(locked, memberships)
+        from lealtad.claims.actions import erase_photos  # A7: the invoice photos (files)
+
+        erase_photos(locked)
     log.info("customer %s anonymised by %s", locked.pk, by.username if by else "-")
     return report
 

@@ -22,6 +22,8 @@ class Event(models.TextChoices):
     AUTO_REPLY = "rate_auto", _("The automatic reply to a rating")
     # I4: to the merchant's admins, a webhook endpoint was disabled for failing.
     WEBHOOK = "webhook", _("A webhook endpoint disabled")
+    # A7: a purchase claim approved or rejected (lealtad.claims).
+    CLAIM = "claim", _("A purchase claim decided")
 
 
 class Outgoing(models.Model):

@@ -176,6 +176,7 @@ def world(request):
         "remote_id": remote.pk,
         "action": "confirm",
         "invoice_id": invoice.pk,
+        "claim_id": _claim(shop, member.customer, request).pk,
         "rating_id": rating.pk,
         # A9: a coin product bought in the app, its voucher (the app's and the till's pages).
         "voucher_id": _voucher(shop, member.customer) if country == "CO" else uuid.uuid4(),
@@ -198,6 +199,24 @@ def _pos_invoice(shop):
         amount=Decimal("10000"),
         lines=[line],
     )[0]
+
+
+def _claim(shop, customer, request):
+    """A7: a purchase claim with its photo, waiting in the console's queue."""
+    from lealtad.claims import testing as pictures
+    from lealtad.claims.actions import submit_claim
+    from lealtad.offers.promotions import local_date
+
+    request.getfixturevalue("settings").PRIVATE_MEDIA_ROOT = request.getfixturevalue("tmp_path")
+    return submit_claim(
+        customer=customer,
+        merchant_id=shop.merchant.pk,
+        branch_id=shop.branch.pk,
+        invoice_number="CLAIM-1",
+        amount=Decimal("30000"),
+        purchased_on=local_date(shop.merchant, timezone.now()),
+        photo=pictures.photo("PNG"),
+    )
 
 
 def _coin_payment(shop, customer):

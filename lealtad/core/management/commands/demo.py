@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone, translation
 
+from lealtad.claims.demo import load_demo as load_claims
 from lealtad.coins import actions as coins
 from lealtad.core.errors import LealtadError
 from lealtad.core.languages import language_for_country as language_of
@@ -188,6 +189,7 @@ class Command(BaseCommand):
         logins += self._coin_network()
         self._partners_and_causes()
         load_pos_invoices(Merchant.objects.filter(name="Café Aroma").first())
+        load_claims(Merchant.objects.filter(name="Café Aroma").first())  # A7
         self.stdout.write("\nLealtad demo network — every password is: " + PASSWORD)
         self.stdout.write(f"  {'Network operator':<22} {'operator':<15} operator  (/admin/)")
         for merchant, username, role in logins:
