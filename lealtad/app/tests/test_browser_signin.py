@@ -209,6 +209,15 @@ def test_join_then_sign_in_and_the_till_finds_them(phone, live_server, smtp):
         shot(page, "15-offline")
     finally:
         phone.set_offline(False)
+    # Signing out tells the worker to forget the pages it kept for her.
+    kept = "() => caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k)"
+    kept += ".then(c => c.match('/app/qr/'))))).then(hits => hits.some(Boolean))"
+    assert page.evaluate(kept)
+    page.goto(f"{base}/app/account/")
+    page.get_by_role("button", name="Cerrar sesión", exact=True).tap()
+    page.get_by_text("Usted cerró la sesión.").wait_for()
+    page.wait_for_function(kept.replace("hits.some(Boolean)", "!hits.some(Boolean)"))
+    assert not page.evaluate(kept)
 
 
 def test_the_other_screens_at_360_px(phone, live_server, smtp):
