@@ -53,8 +53,25 @@ def phone(browser):  # noqa: F811
         "has_touch": True,
     }
     context = browser.new_context(**device, locale="es-CO")
+    # Every page runs under the Content-Security-Policy without a violation or a script error.
+    context.problems = []
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    context.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and "Failed to load resource" not in m.text
+            and context.problems.append(m.text)
+        ),
+    )
+    context.on("weberror", lambda e: context.problems.append(str(e.error)))
     yield context
+    problems = context.problems
     context.close()
+    assert problems == []
 
 
 def shot(page, name):
