@@ -193,3 +193,17 @@ def test_the_app_speaks_the_phones_language(client, ana):
         "Iniciar sesión"
         in client.get("/login/", headers={"Accept-Language": "en"}).content.decode()
     )
+
+
+def test_the_account_shows_only_this_customers_sessions(client, ana, shop):
+    from lealtad.app.testing import second_customer
+
+    other = second_customer(shop)
+    actions.open_session(
+        other, user_agent="Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) Version/17.0 Safari/604.1"
+    )
+    sign_in(client, ana)
+    page = client.get("/app/account/").content.decode()
+    assert "iPad" not in page and other.email not in page and other.document_number not in page
+    client.post("/app/account/signout-everywhere/")
+    assert actions.live_sessions(other).count() == 1
