@@ -155,8 +155,14 @@ class Page:
     """Enough of a paginator for the templates: the number and its neighbours."""
 
     number: int
-    has_previous: bool
-    has_next: bool
+    previous: bool
+    next: bool
+
+    def has_previous(self) -> bool:
+        return self.previous
+
+    def has_next(self) -> bool:
+        return self.next
 
     def previous_page_number(self) -> int:
         return self.number - 1

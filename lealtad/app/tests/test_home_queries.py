@@ -130,11 +130,11 @@ def test_coin_history_has_the_running_balance_and_pages(alice):
         )
     lines, page = queries.coins_history(reg.customer, page=1, size=2)
     assert [(line.points, line.balance) for line in lines] == [(300, 600), (200, 300)]
-    assert page.has_next and not page.has_previous
+    assert page.has_next() and not page.has_previous()
     assert lines[0].place == issuer.merchant.name
     lines, page = queries.coins_history(reg.customer, page=2, size=2)
     assert [(line.points, line.balance) for line in lines] == [(100, 100)]
-    assert not page.has_next
+    assert not page.has_next()
 
 
 def test_prizes_say_how_many_points_are_missing(alice):
