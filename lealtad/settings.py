@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "lealtad.api",
     "lealtad.cashier",
     "lealtad.console",
+    "lealtad.app",
     # M2: the task engine's durable queue (the tasks live in this database, beside the movements).
     "django_tasks_db",
 ]

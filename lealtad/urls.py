@@ -23,6 +23,8 @@ urlpatterns = [
     # F1/F4: the customer's rating page, opened from a signed link (no sign-in).
     path("rate/", include("lealtad.ratings.urls")),
     path("api/v1/", api.urls),
+    # A1–A8: the customer's app (installable, mobile-first).
+    path("app/", include("lealtad.app.urls")),
 ]
 
 if settings.DEBUG:

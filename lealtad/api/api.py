@@ -471,3 +471,9 @@ api.add_router("", invoices_router)
 from lealtad.api.ratings import router as ratings_router  # noqa: E402  (needs `api` above)
 
 api.add_router("", ratings_router)
+from lealtad.api.me_auth import router as me_auth_router  # noqa: E402  (A1: customer sign-in)
+
+api.add_router("", me_auth_router)
+from lealtad.api.me import router as me_router  # noqa: E402  (A: /me*, customer tokens only)
+
+api.add_router("", me_router)

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from ninja.security import HttpBearer
 
 from lealtad.api import ratelimit
@@ -138,9 +139,29 @@ def actor_from_request(request) -> Actor | None:
     return request._lealtad_actor
 
 
+CUSTOMER_TOKEN_PREFIX = "lcs_"  # lealtad.app.models.TOKEN_PREFIX
+
+
+class CustomerToken(Forbidden):
+    """A customer's app token (A1) reaches only /api/v1/me*; merchant endpoints refuse it."""
+
+    code, title = "customer_token", _("A customer token cannot use merchant endpoints")
+
+
+def _customer_token(request) -> bool:
+    scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip().startswith(CUSTOMER_TOKEN_PREFIX):
+        return False
+    from lealtad.app.actions import session_for_token
+
+    return session_for_token(token.strip()) is not None
+
+
 class BearerAuth(HttpBearer):
     def __call__(self, request):
         actor = actor_from_request(request)
+        if actor is None and _customer_token(request):
+            raise CustomerToken()
         if actor is not None and actor.role == PARTNER:
             raise Forbidden()  # a partner key reaches the partner endpoints only
         ratelimit.check(request, actor)

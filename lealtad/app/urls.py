@@ -1,0 +1,23 @@
+"""/app/: the customer's app. The four shell pages of `placeholder_views` (home, qr, prizes,
+merchants) are stand-ins the app's screens replace: include their own urls before these names."""
+
+from django.urls import path
+
+from lealtad.app import placeholder_views, pwa, views
+
+app_name = "app"
+urlpatterns = [
+    path("", placeholder_views.home, name="home"),
+    path("qr/", placeholder_views.qr, name="qr"),
+    path("prizes/", placeholder_views.prizes, name="prizes"),
+    path("merchants/", placeholder_views.merchants, name="merchants"),
+    path("signin/", views.signin, name="signin"),
+    path("signin/code/", views.signin_code, name="signin_code"),
+    path("join/", views.join, name="join"),
+    path("signout/", views.signout, name="signout"),
+    path("account/", views.account, name="account"),
+    path("account/signout-everywhere/", views.signout_everywhere, name="signout_everywhere"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("offline/", pwa.offline, name="offline"),
+]
