@@ -1,16 +1,14 @@
 """/app/: the customer's app. The four shell pages of `placeholder_views` (home, qr, prizes,
 merchants) are stand-ins the app's screens replace: include their own urls before these names."""
 
-from django.urls import path
+from django.urls import include, path
 
-from lealtad.app import placeholder_views, pwa, views
+from lealtad.app import pwa, views
 
 app_name = "app"
 urlpatterns = [
-    path("", placeholder_views.home, name="home"),
-    path("qr/", placeholder_views.qr, name="qr"),
-    path("prizes/", placeholder_views.prizes, name="prizes"),
-    path("merchants/", placeholder_views.merchants, name="merchants"),
+    # home, qr, prizes, merchants and their detail pages (A2–A4, A6).
+    path("", include("lealtad.app.urls_home")),
     path("signin/", views.signin, name="signin"),
     path("signin/code/", views.signin_code, name="signin_code"),
     path("join/", views.join, name="join"),
