@@ -6,7 +6,7 @@
   function tick() {
     document.querySelectorAll(".countdown[data-expires]").forEach(function (el) {
       const left = Math.round(Number(el.dataset.expires) - Date.now() / 1000);
-      el.textContent = left > 0 ? el.dataset.left.replace("%s", left) : el.dataset.expired;
+      el.textContent = left > 0 ? el.dataset.left.replace("{seconds}", left) : el.dataset.expired;
       el.classList.toggle("expired", left <= 0);
     });
   }
