@@ -70,7 +70,8 @@ class InvalidCode(LealtadError):
 # --- addresses ------------------------------------------------------------------------------
 
 
-def _countries() -> list[str]:
+def countries() -> list[str]:
+    """The countries of the network's merchants (Colombia at least)."""
     from lealtad.network.models import Merchant
 
     found = list(Merchant.objects.values_list("country", flat=True).distinct().order_by())
@@ -91,7 +92,7 @@ def normalise(*, email=None, mobile=None, country=None) -> tuple[str, str]:
         if "@" in mobile:  # an e-mail typed in the one box of the sign-in screen
             return normalise(email=mobile)
         error = None
-        for where in [country] if country else [None] if mobile.startswith("+") else _countries():
+        for where in [country] if country else [None] if mobile.startswith("+") else countries():
             try:
                 return AddressKind.MOBILE, documents.normalize_mobile(mobile, where or "")
             except ValueError as exc:

@@ -17,7 +17,18 @@ def home(request):
 
 @customer_required
 def qr(request):
-    return _page(request, "qr")
+    """The identification QR (A3), kept by the service worker for offline reading."""
+    import io
+
+    import segno
+
+    from lealtad.customers.actions import qr_payload
+
+    buffer = io.BytesIO()
+    segno.make(qr_payload(request.customer), error="m").save(
+        buffer, kind="svg", scale=8, border=2, xmldecl=False, svgns=True, omitsize=True
+    )
+    return render(request, "app/qr.html", {"svg": buffer.getvalue().decode()})
 
 
 @customer_required

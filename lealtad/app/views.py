@@ -70,9 +70,14 @@ def _send(request, form, raw: str, next_url: str):
     except actions.TooManyAttempts as exc:
         form.add_error("address", str(exc.detail))
         return None
-    kind = "email" if "@" in address else "mobile"
+    return redirect(code_page("email" if "@" in address else "mobile", address, next_url))
+
+
+def code_page(kind: str, address: str, next_url: str, joined=False) -> str:
+    """The code page's URL for this address: the address travels signed, not in a session."""
     token = signing.dumps({"k": kind, "a": address}, salt=ADDRESS_SALT, compress=True)
-    return redirect(f"{reverse('app:signin_code')}?{urlencode({'t': token, 'next': next_url})}")
+    query = {"t": token, "next": next_url, **({"joined": 1} if joined else {})}
+    return f"{reverse('app:signin_code')}?{urlencode(query)}"
 
 
 def signin(request):
@@ -172,6 +177,6 @@ def signout_everywhere(request):
 
 
 def join(request):
-    from lealtad.app.join import join as join_view
+    from lealtad.app.join import join as join_view  # it imports code_page from here
 
     return join_view(request)

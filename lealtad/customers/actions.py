@@ -132,13 +132,13 @@ def _unique_conflicts(clean: dict, exclude_id=None) -> list[dict]:
 @dataclass
 class Registration:
     customer: Customer
-    membership: Membership
+    membership: Membership | None  # None: joined the network only (the customer's app, A1)
     bonus_points: int
 
 
 def register_customer(
     *,
-    merchant: Merchant,
+    merchant: Merchant | None,
     branch: Branch | None,
     staff: User | None,
     document_type: str,
@@ -151,7 +151,9 @@ def register_customer(
 ) -> Registration:
     """C2/C3: a new network identity, joined to this merchant, with the welcome bonus (C9).
     `card` (the console's registration) sets category, card number, redeem policy and holder
-    (C6–C8) in the same transaction, so a dependent's welcome bonus lands on the holder."""
+    (C6–C8) in the same transaction, so a dependent's welcome bonus lands on the holder.
+    `merchant=None` (someone joining from the customer's app): the network identity only, with
+    no membership; they join a merchant at its till, on first contact (`join_merchant`)."""
     now = now or timezone.now()
     country = (country or "").strip().upper()
     try:
@@ -173,6 +175,8 @@ def register_customer(
     try:
         with transaction.atomic():
             customer.save(force_insert=True)
+            if merchant is None:
+                return Registration(customer, None, 0)
             membership = join_merchant(customer, merchant, branch, now=now, notify=False)
             if card:
                 set_card(membership, **card)

@@ -245,9 +245,14 @@ def _nonsense(fields: dict, taken_username: str) -> dict:
 )
 def test_every_screen_and_form_error_speaks_the_language(world, language):
     shop, ids, incomplete = world
-    clients = {"anonymous": Client(), "cashier": Client(), "admin": Client()}
+    clients = {"anonymous": Client(), "cashier": Client(), "admin": Client(), "customer": Client()}
     clients["cashier"].force_login(testing.make_cashier(shop))
     clients["admin"].force_login(shop.admin)
+    # A1: the customer's app, signed in as the complete member (lealtad.app.testing).
+    from lealtad.app.testing import sign_in
+    from lealtad.customers.models import Customer
+
+    sign_in(clients["customer"], Customer.objects.get(pk=ids["customer_id"]))
     for client in clients.values():
         client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
     # Names that are data, not words: the merchant's, the customers', the cashiers'.
@@ -272,6 +277,8 @@ def test_every_screen_and_form_error_speaks_the_language(world, language):
             if route.startswith("cashier/")
             else "admin"
             if route.startswith("console/")
+            else "customer"
+            if route.startswith("app/") and not route.startswith(("app/signin", "app/join"))
             else "anonymous"
         )
         client = clients[who]
@@ -283,7 +290,7 @@ def test_every_screen_and_form_error_speaks_the_language(world, language):
         if page.status_code == 200 and "html" in page.get("Content-Type", ""):
             form = visible(page.content.decode())
         fields = form.fields
-        if route.endswith(("active/", "logout/")):
+        if route.endswith(("active/", "logout/", "signout/", "signout-everywhere/")):
             continue  # would lock the crawl's own users out
         nonsense = _nonsense(fields, shop.admin.username)
         plausible = _plausible(form, shop.admin.username)

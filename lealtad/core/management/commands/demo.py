@@ -203,6 +203,7 @@ class Command(BaseCommand):
             )
         link = ratings_demo.rating_link(Merchant.objects.filter(name="Café Aroma").first())
         self.stdout.write(f"\nA customer's rating page (a café visit not rated yet):\n  {link}")
+        self.stdout.write(_app_sign_in())
         self.stdout.write(_where_messages_appear())
 
     def _coin_network(self) -> list:
@@ -611,6 +612,40 @@ class Command(BaseCommand):
                 )
 
         return redeem
+
+
+def _app_sign_in() -> str:
+    """A1: how the demo customer signs in to the customer's app, and where the code shows up."""
+    from django.conf import settings
+
+    from lealtad.notifications.sms import provider
+
+    membership = (
+        Membership.objects.select_related("customer")
+        .filter(merchant__name="Café Aroma", customer__email__isnull=False)
+        .exclude(customer__first_name="")
+        .filter(customer__mobile__isnull=False, customer__anonymised_at__isnull=True)
+        .order_by("created_at")
+        .first()
+    )
+    if membership is None:
+        return ""
+    customer = membership.customer
+    if settings.EMAIL_URL.startswith("console"):
+        mail = "the e-mail (EMAIL_URL=console://) is printed in this terminal by the task worker"
+    else:
+        mail = f"the e-mail goes out through EMAIL_URL ({settings.EMAIL_URL.split('@')[-1]})"
+    sms = provider()
+    if sms is not None and sms.kind == "console" and customer.mobile:
+        mobile = f"; or type the mobile {customer.mobile}: the SMS is printed here too"
+    else:
+        mobile = ""
+    return (
+        f"\nThe customer's app: {settings.SITE_URL.rstrip('/')}/app/ (a phone-sized window)."
+        f" Sign in as {customer.full_name}"
+        f" with the e-mail {customer.email}:\n  the 6-digit code — {mail}{mobile}"
+        " (also in /admin/ → Outgoing e-mails, as the operator)."
+    )
 
 
 def _where_messages_appear() -> str:
