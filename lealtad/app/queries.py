@@ -224,8 +224,9 @@ def prizes_for(merchant: Merchant, available: int, now=None) -> list[Prize]:
 
 
 def claimed_prizes(membership: Membership, limit: int = 20) -> list[Transaction]:
-    """Prizes already taken (redemptions still standing), newest first."""
-    return list(
+    """Prizes already taken (redemptions still standing), newest first; `cost` is what each
+    took, as a positive number of points."""
+    found = list(
         Transaction.objects.filter(
             account_id=membership.spending_account_id,
             customer_id=membership.customer_id,
@@ -236,6 +237,9 @@ def claimed_prizes(membership: Membership, limit: int = 20) -> list[Transaction]
         .select_related("reward")
         .order_by("-posted_at")[:limit]
     )
+    for txn in found:
+        txn.cost = -txn.points
+    return found
 
 
 def promotions_for(customer: Customer, merchant: Merchant, membership, now=None):

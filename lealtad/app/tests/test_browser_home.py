@@ -154,6 +154,7 @@ def test_home_history_qr_prizes_and_merchants_on_a_phone(phone, live_server):
     text = page.locator("main").inner_text()
     assert "Café americano" in text and "Desayuno completo" in text
     assert "Martes doble" in text and "Bono de bienvenida" in text and "Galleta" in text
+    assert "-20 puntos" not in text  # a prize claimed: what it cost, not a signed movement
     assert page.locator("progress").count() >= 2
     no_overflow(page)
     shot(page, "5-prizes")
