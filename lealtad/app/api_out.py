@@ -23,12 +23,11 @@ def memberships_out(customer, now=None) -> dict:
     now = now or timezone.now()
     data = queries.home(customer, now)
     results = []
-    for card in data.memberships:
-        membership = card.membership
+    for section in queries.offers(customer, data.memberships, now):
         results.append(
             {
-                "merchant": {"id": str(card.merchant.pk), "name": card.merchant.name},
-                "points": _balance(card.points),
+                "merchant": {"id": str(section.merchant.pk), "name": section.merchant.name},
+                "points": _balance(section.points),
                 "prizes": [
                     {
                         "id": str(p.reward.pk),
@@ -39,17 +38,17 @@ def memberships_out(customer, now=None) -> dict:
                         "affordable": p.affordable,
                         "points_missing": p.points_missing,
                     }
-                    for p in queries.prizes_for(card.merchant, card.points.available, now)
+                    for p in section.prizes
                 ],
                 "claimed": [
                     {
                         "transaction_id": str(t.pk),
                         "reward_id": str(t.reward_id) if t.reward_id else None,
                         "name": t.reward.name if t.reward_id else "",
-                        "points": -t.points,
+                        "points": t.cost,
                         "at": t.posted_at,
                     }
-                    for t in queries.claimed_prizes(membership)
+                    for t in section.claimed
                 ],
                 "promotions": [
                     {
@@ -60,7 +59,7 @@ def memberships_out(customer, now=None) -> dict:
                         "starts_on": p.starts_on,
                         "ends_on": p.ends_on,
                     }
-                    for p in queries.promotions_for(customer, card.merchant, membership, now)
+                    for p in section.promotions
                 ],
                 "gifts": [
                     {
@@ -71,9 +70,9 @@ def memberships_out(customer, now=None) -> dict:
                         "points": o.gift.points,
                         "note": o.note,
                         "valid_until": o.valid_until,
-                        "acceptable_in_app": queries.acceptable(o),
+                        "acceptable_in_app": o.acceptable_in_app,
                     }
-                    for o in queries.gifts_for(membership, now)
+                    for o in section.gifts
                 ],
             }
         )

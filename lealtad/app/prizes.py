@@ -13,24 +13,11 @@ from lealtad.app.scoped import not_found_is_404
 from lealtad.core.errors import LealtadError, NotFound
 
 
-def merchant_offers(customer, membership) -> dict:
-    points = queries.points_of(membership)
-    return {
-        "membership": membership,
-        "merchant": membership.merchant,
-        "points": points,
-        "prizes": queries.prizes_for(membership.merchant, points.available),
-        "claimed": queries.claimed_prizes(membership),
-        "promotions": queries.promotions_for(customer, membership.merchant, membership),
-        "gifts": [(g, queries.acceptable(g)) for g in queries.gifts_for(membership)],
-    }
-
-
 @customer_required
 def prizes(request):
     """Every membership's prizes, promotions and gifts, one section per merchant."""
     data = queries.home(request.customer)
-    sections = [merchant_offers(request.customer, card.membership) for card in data.memberships]
+    sections = queries.offers(request.customer, data.memberships)
     return render(request, "app/prizes.html", {"sections": sections})
 
 
@@ -38,9 +25,9 @@ def prizes(request):
 @not_found_is_404
 def merchant_prizes(request, merchant_id):
     membership = queries.membership_for(request.customer, merchant_id)
-    return render(
-        request, "app/merchant_prizes.html", merchant_offers(request.customer, membership)
-    )
+    card = queries.MembershipCard(membership, membership.merchant, queries.points_of(membership))
+    (section,) = queries.offers(request.customer, [card])
+    return render(request, "app/merchant_prizes.html", vars(section))
 
 
 @require_POST

@@ -218,7 +218,7 @@ def prizes_for(merchant: Merchant, available: int, now=None) -> list[Prize]:
         if not reward_available(reward, now):
             continue
         missing = max(reward.points_cost - available, 0)
-        percent = min(100, available * 100 // reward.points_cost)
+        percent = min(100, max(available, 0) * 100 // reward.points_cost)
         out.append(Prize(reward, missing, percent))
     return out
 
@@ -346,4 +346,99 @@ def places_filter() -> dict:
         zones = out.setdefault(city, [])
         if zone and zone not in zones:
             zones.append(zone)
+    return out
+
+
+# --- every membership's offers at once (the prizes page, GET /me/memberships) -------------------
+
+
+@dataclass
+class Offers:
+    membership: Membership
+    merchant: Merchant
+    points: Balance
+    prizes: list[Prize]
+    claimed: list[Transaction]
+    promotions: list[Promotion]
+    gifts: list[GiftOffer]
+
+
+def offers(customer: Customer, cards: list[MembershipCard], now=None, claimed_limit: int = 20):
+    """`prizes_for`, `claimed_prizes`, `promotions_for` and `gifts_for` of every membership in a
+    fixed number of queries (plus the till's own targeting, `promotions.applicable`, only at the
+    merchants running a promotion today): the prizes page lists them all."""
+    now = now or timezone.now()
+    if not cards:
+        return []
+    merchant_ids = [c.merchant.pk for c in cards]
+    rewards: dict = {}
+    for reward in Reward.objects.filter(merchant_id__in=merchant_ids, active=True).order_by(
+        "points_cost", "name"
+    ):
+        if reward_available(reward, now):
+            rewards.setdefault(reward.merchant_id, []).append(reward)
+    accounts = {c.membership.spending_account_id: c for c in cards}
+    claimed: dict = {}
+    for txn in (
+        Transaction.objects.filter(
+            account_id__in=list(accounts),
+            customer_id=customer.pk,
+            kind=Kind.REDEMPTION,
+            status=Status.POSTED,
+            reversed_by__isnull=True,
+        )
+        .select_related("reward")
+        .order_by("-posted_at")
+    ):
+        found = claimed.setdefault(txn.account_id, [])
+        if len(found) < claimed_limit:
+            txn.cost = -txn.points
+            found.append(txn)
+    gifts: dict = {}
+    for offer in (
+        GiftOffer.objects.filter(
+            membership__in=[c.membership.pk for c in cards],
+            status=GiftStatus.OFFERED,
+            expires_at__gt=now,
+        )
+        .select_related("gift")
+        .order_by("expires_at")
+    ):
+        offer.acceptable_in_app = acceptable(offer)
+        gifts.setdefault(offer.membership_id, []).append(offer)
+    # Merchants' days differ by time zone: a day either side finds every candidate.
+    today = now.date()
+    running = set(
+        Promotion.objects.filter(
+            merchant_id__in=merchant_ids,
+            active=True,
+            starts_on__lte=today + dt.timedelta(days=1),
+            ends_on__gte=today - dt.timedelta(days=1),
+        ).values_list("merchant_id", flat=True)
+    )
+    out = []
+    for card in cards:
+        available = card.points.available
+        out.append(
+            Offers(
+                membership=card.membership,
+                merchant=card.merchant,
+                points=card.points,
+                prizes=[
+                    Prize(
+                        r,
+                        max(r.points_cost - available, 0),
+                        min(100, max(available, 0) * 100 // r.points_cost),
+                    )
+                    for r in rewards.get(card.merchant.pk, [])
+                ],
+                claimed=claimed.get(card.membership.spending_account_id, []),
+                promotions=(
+                    promotions.applicable(card.merchant, card.membership, now)
+                    if card.merchant.pk in running
+                    else []
+                ),
+                gifts=gifts.get(card.membership.pk, []),
+            )
+        )
     return out

@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from lealtad.app import queries
 from lealtad.coins import actions as coins
@@ -108,7 +108,8 @@ def test_points_history_pages_newest_first_with_the_running_balance(alice):
     reward = testing.make_reward(aroma, cost=15)
     ledger.redeem_reward(membership=reg.membership, reward_id=reward.pk, branch=aroma.branch)
 
-    lines, page = queries.points_history(reg.membership, page=1, size=10)
+    with translation.override("en"):
+        lines, page = queries.points_history(reg.membership, page=1, size=10)
 
     assert page.paginator.count == 31
     assert lines[0].points == -15 and lines[0].balance == 45

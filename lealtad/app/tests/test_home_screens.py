@@ -188,3 +188,17 @@ def test_merchants_by_city_with_the_balance(world):
     assert world["aroma"].merchant.name in page and "Cra 7 # 60-10" in page
     assert world["zeta"].merchant.name not in page
     assert "You have 30 points here" in page
+
+
+def test_the_prizes_page_costs_a_fixed_number_of_queries(world, django_assert_max_num_queries):
+    client = client_for(world["alice"].customer)
+    for n in range(6):
+        shop = testing.make_merchant(f"Tienda {n}")
+        join_merchant(world["alice"].customer, shop.merchant, shop.branch)
+        testing.make_reward(shop, cost=50)
+    client.get("/app/prizes/")
+    # The home's (8 at most), then rewards, prizes claimed, gifts, the merchants running a
+    # promotion — the same for 2 memberships or 20.
+    with django_assert_max_num_queries(12):
+        response = client.get("/app/prizes/")
+    assert response.status_code == 200
