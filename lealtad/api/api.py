@@ -84,8 +84,8 @@ PROBLEMS = {
 @api.exception_handler(LealtadError)
 def on_domain_error(request, exc: LealtadError):
     response = problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
-    if isinstance(exc, RateLimited):
-        response["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, RateLimited) or getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(exc.retry_after)  # also the app's too_many_attempts
     return response
 
 

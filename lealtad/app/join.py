@@ -59,6 +59,28 @@ class JoinForm(forms.Form):
         self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"
 
+    def clean(self):
+        """The check digits and the e-mail's form now, beside the other fields' errors
+        (register_customer checks them again)."""
+        data = super().clean()
+        country, _sep, doc_type = (data.get("document") or "").partition(":")
+        if country and data.get("document_number"):
+            try:
+                documents.normalize_document(country, doc_type, data["document_number"])
+            except ValueError as exc:
+                self.add_error("document_number", str(exc))
+        if data.get("email"):
+            try:
+                data["email"] = documents.normalize_email(data["email"])
+            except ValueError as exc:
+                self.add_error("email", str(exc))
+        if data.get("mobile") and country:
+            try:
+                data["mobile"] = documents.normalize_mobile(data["mobile"], country)
+            except ValueError as exc:
+                self.add_error("mobile", str(exc))
+        return data
+
 
 def join(request):
     form = JoinForm(request.POST or None)

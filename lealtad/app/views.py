@@ -7,6 +7,7 @@ from django.core import signing
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
@@ -20,6 +21,44 @@ from lealtad.app.auth import (
 )
 from lealtad.core.errors import LealtadError, ValidationFailed
 from lealtad.network.signin import client_address
+
+
+def describe_agent(user_agent: str) -> str:
+    """ "Chrome · Android" from a User-Agent header; "" when it says nothing known."""
+    ua = user_agent or ""
+    browser = next(
+        (
+            name
+            for token, name in (
+                ("SamsungBrowser", "Samsung Internet"),
+                ("Edg/", "Edge"),
+                ("OPR/", "Opera"),
+                ("Firefox/", "Firefox"),
+                ("CriOS", "Chrome"),
+                ("Chrome/", "Chrome"),
+                ("Safari/", "Safari"),
+            )
+            if token in ua
+        ),
+        "",
+    )
+    system = next(
+        (
+            name
+            for token, name in (
+                ("Android", "Android"),
+                ("iPhone", "iPhone"),
+                ("iPad", "iPad"),
+                ("Windows", "Windows"),
+                ("Mac OS X", "macOS"),
+                ("Linux", "Linux"),
+            )
+            if token in ua
+        ),
+        "",
+    )
+    return " · ".join(part for part in (browser, system) if part)
+
 
 ADDRESS_SALT = "lealtad.app.signin-address"
 ADDRESS_MAX_AGE = 60 * 60  # the code page's link works for an hour (the code for 10 minutes)
@@ -65,7 +104,13 @@ def _send(request, form, raw: str, next_url: str):
     try:
         address = actions.request_code(mobile=raw, ip=client_address(request))
     except ValidationFailed as exc:
-        _field_errors(form, exc, "address")
+        if "@" not in raw and any(ch.isalpha() for ch in raw):
+            # Letters and no @: neither an e-mail nor a phone; say what the box takes.
+            form.add_error(
+                "address", _("Type an e-mail (like name@example.com) or a mobile number.")
+            )
+        else:
+            _field_errors(form, exc, "address")
         return None
     except actions.TooManyAttempts as exc:
         form.add_error("address", str(exc.detail))
@@ -162,7 +207,10 @@ def account(request):
         "app/account.html",
         {
             "customer": request.customer,
-            "sessions": actions.live_sessions(request.customer),
+            "sessions": [
+                (session, describe_agent(session.user_agent))
+                for session in actions.live_sessions(request.customer)
+            ],
             "current": request.customer_session,
             "languages": settings.LANGUAGES,
         },

@@ -41,6 +41,7 @@ def test_token_200_401_and_429(anon, ana):
     for _ in range(actions.CODES_PER_ADDRESS_HOUR):
         last = anon.post("/auth/customer/code", {"email": ana.email})
     assert last.status_code == 429 and last.json()["code"] == "too_many_attempts"
+    assert int(last["Retry-After"]) > 0
 
 
 def test_me_with_a_customer_token(ana):
