@@ -209,3 +209,41 @@ def test_join_then_sign_in_and_the_till_finds_them(phone, live_server, smtp):
         shot(page, "15-offline")
     finally:
         phone.set_offline(False)
+
+
+def test_the_other_screens_at_360_px(phone, live_server, smtp):
+    """The rate-limit message, the resend, the sign-out page, and Portuguese."""
+    from lealtad.app import actions
+
+    shop = testing.make_merchant("Café Aroma")
+    ana = testing.make_customer(shop, first_name="Ana").customer
+    base = live_server.url
+    page = phone.new_page()
+    page.goto(f"{base}/app/signin/")
+    page.get_by_label("Correo electrónico o número de celular").fill(ana.mobile[3:])
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Escriba el código").wait_for()
+    page.get_by_role("button", name="Enviar un código nuevo").tap()
+    page.get_by_text("Le enviamos un código nuevo.").wait_for()
+    shot(page, "16-code-resent")
+    for _ in range(actions.CODES_PER_ADDRESS_HOUR):
+        page.get_by_role("button", name="Enviar un código nuevo").tap()
+        page.wait_for_load_state()
+    page.locator("p.error").wait_for()
+    assert "demasiados" in page.locator("p.error").inner_text()
+    shot(page, "17-code-rate-limited")
+
+    _session, token = actions.open_session(ana, user_agent="test")
+    phone.add_cookies([{"name": "lealtad_app", "value": token, "url": base}])
+    page.goto(f"{base}/app/signout/")
+    page.get_by_role("heading", name="Cerrar sesión").wait_for()
+    shot(page, "18-signout")
+
+    phone.add_cookies([{"name": "django_language", "value": "pt-br", "url": base}])
+    page.goto(f"{base}/app/account/")
+    page.get_by_role("heading", name="Minha conta").wait_for()
+    no_overflow(page)
+    shot(page, "19-account-pt-br")
+    page.get_by_role("button", name="Sair", exact=True).tap()
+    page.get_by_role("heading", name="Entrar").wait_for()
+    shot(page, "20-signin-pt-br")
