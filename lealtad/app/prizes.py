@@ -18,15 +18,23 @@ def prizes(request):
     """Every membership's prizes, promotions and gifts, one section per merchant."""
     data = queries.home(request.customer)
     sections = queries.offers(request.customer, data.memberships)
-    return render(request, "app/prizes.html", {"sections": sections})
+    following = queries.favourite_offers(request.customer)
+    return render(request, "app/prizes.html", {"sections": sections, "following": following})
 
 
 @customer_required
 @not_found_is_404
 def merchant_prizes(request, merchant_id):
-    membership = queries.membership_for(request.customer, merchant_id)
-    card = queries.MembershipCard(membership, membership.merchant, queries.points_of(membership))
-    (section,) = queries.offers(request.customer, [card])
+    try:
+        membership = queries.membership_for(request.customer, merchant_id)
+    except NotFound:
+        # Not a member: a favourite's offers still reach the customer (A6).
+        section = queries.favourite_offers_at(request.customer, merchant_id)
+    else:
+        card = queries.MembershipCard(
+            membership, membership.merchant, queries.points_of(membership)
+        )
+        (section,) = queries.offers(request.customer, [card])
     return render(request, "app/merchant_prizes.html", vars(section))
 
 

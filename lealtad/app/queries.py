@@ -442,3 +442,46 @@ def offers(customer: Customer, cards: list[MembershipCard], now=None, claimed_li
             )
         )
     return out
+
+
+def favourite_offers(customer: Customer, now=None) -> list[Offers]:
+    """A6: the offers of the merchants the customer marked as favourite without being a member
+    yet — the prizes (all their points still missing), and the promotions for everyone and for
+    favourites (`promotions_for`). Gifts and claimed prizes need a membership."""
+    now = now or timezone.now()
+    merchants = Merchant.objects.filter(favoured_by__customer=customer, active=True).exclude(
+        memberships__customer=customer
+    )
+    return [
+        Offers(
+            membership=None,
+            merchant=merchant,
+            points=Balance(),
+            prizes=prizes_for(merchant, 0, now),
+            claimed=[],
+            promotions=promotions_for(customer, merchant, None, now),
+            gifts=[],
+        )
+        for merchant in merchants.order_by("name")
+    ]
+
+
+def favourite_offers_at(customer: Customer, merchant_id, now=None) -> Offers:
+    """`favourite_offers` of one merchant; NotFound unless it is a favourite of the customer's
+    (a merchant the customer neither joined nor follows has no page in their app)."""
+    try:
+        merchant = Merchant.objects.get(
+            pk=parse_id(merchant_id), active=True, favoured_by__customer=customer
+        )
+    except Merchant.DoesNotExist:
+        raise NotFound(_("Merchant not found.")) from None
+    now = now or timezone.now()
+    return Offers(
+        membership=None,
+        merchant=merchant,
+        points=Balance(),
+        prizes=prizes_for(merchant, 0, now),
+        claimed=[],
+        promotions=promotions_for(customer, merchant, None, now),
+        gifts=[],
+    )

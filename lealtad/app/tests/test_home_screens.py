@@ -202,3 +202,19 @@ def test_the_prizes_page_costs_a_fixed_number_of_queries(world, django_assert_ma
     with django_assert_max_num_queries(12):
         response = client.get("/app/prizes/")
     assert response.status_code == 200
+
+
+def test_a_favourite_merchants_offers_reach_a_customer_not_yet_member(world):
+    alice = world["alice"].customer
+    zeta = world["zeta"]
+    testing.make_reward(zeta, cost=80, name="Postre")
+    testing.make_promotion(zeta, "bonus", bonus_points=9, name="Fans", target="favourites")
+    client = client_for(alice)
+    assert client.get(f"/app/prizes/{zeta.merchant.pk}/").status_code == 404  # not followed
+    client.post(f"/app/merchants/{zeta.merchant.pk}/favourite/", {"on": "1"})
+    page = client.get(f"/app/prizes/{zeta.merchant.pk}/").content.decode()
+    assert "Postre" in page and "80 points missing" in page and "Fans" in page
+    listing = client.get("/app/prizes/").content.decode()
+    assert "Your favourites" in listing and "Fans" in listing
+    # Still no history there: she is not a member.
+    assert client.get(f"/app/m/{zeta.merchant.pk}/").status_code == 404
