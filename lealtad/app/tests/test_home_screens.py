@@ -218,3 +218,41 @@ def test_a_favourite_merchants_offers_reach_a_customer_not_yet_member(world):
     assert "Your favourites" in listing and "Fans" in listing
     # Still no history there: she is not a member.
     assert client.get(f"/app/m/{zeta.merchant.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("language", ["es", "pt-br"])
+def test_every_home_screen_speaks_the_language(world, language):
+    """The crawl's check (core/tests/test_screens_language.py) on data it does not make: a
+    favourite not yet joined, a points gift, coins held and expiring, the payment QR."""
+    from lealtad.core.tests.test_screens_language import untranslated, visible
+
+    alice = world["alice"].customer
+    zeta = world["zeta"]
+    testing.make_reward(zeta, cost=80, name="Postre")
+    testing.make_promotion(zeta, "bonus", bonus_points=9, name="Fans", target="favourites")
+    client = client_for(alice, language)
+    client.post(f"/app/merchants/{zeta.merchant.pk}/favourite/", {"on": "1"})
+    aroma = world["aroma"].merchant.pk
+    names = {m.name for m in (world["aroma"].merchant, world["brasa"].merchant, zeta.merchant)}
+    names |= {"Lealtad", "QR", "Postre", "Fans", "Café grande", alice.full_name}
+    names |= {b.name for b in (world["aroma"].branch, zeta.branch)}
+    names |= {world["gift"].gift.name}
+    if language == "pt-br":
+        names |= {"QR code"}
+    found = {}
+    for url in (
+        "/app/",
+        f"/app/m/{aroma}/",
+        "/app/wallet/",
+        "/app/qr/",
+        "/app/qr/payment/",
+        "/app/prizes/",
+        f"/app/prizes/{aroma}/",
+        f"/app/prizes/{zeta.merchant.pk}/",
+        "/app/merchants/",
+    ):
+        text = " ".join(visible(client.get(url).content.decode()).parts)
+        words = untranslated(text, names)
+        if words:
+            found[url] = words
+    assert found == {}
