@@ -40,8 +40,11 @@ def customer_required(view):
             return response
         request.customer_session = session
         request.customer = session.customer
-        if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
-            # No language chosen: the customer's country's (pt-BR in Brazil, else Spanish).
+        if settings.LANGUAGE_COOKIE_NAME not in request.COOKIES and not request.headers.get(
+            "Accept-Language"
+        ):
+            # No language chosen, none from the phone: the customer's country's (pt-BR in
+            # Brazil, else Spanish).
             from lealtad.core.languages import language_for_country
 
             language = language_for_country(session.customer.country)

@@ -35,6 +35,8 @@ class SignInCode(models.Model):
     ip = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("app sign-in code")
+        verbose_name_plural = _("app sign-in codes")
         indexes = [
             models.Index(fields=["kind", "address", "created_at"], name="signin_code_address"),
             models.Index(fields=["ip", "created_at"], name="signin_code_ip"),
@@ -67,6 +69,8 @@ class CustomerSession(models.Model):
     kind = models.CharField(max_length=3, choices=SessionKind.choices, default=SessionKind.WEB)
 
     class Meta:
+        verbose_name = _("app session")
+        verbose_name_plural = _("app sessions")
         indexes = [models.Index(fields=["customer", "revoked_at"], name="customer_session_live")]
 
     def __str__(self) -> str:

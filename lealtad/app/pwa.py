@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from lealtad.app.staticfiles import SHELL_ASSETS, SW_SOURCE, cache_version
 
@@ -15,7 +15,7 @@ THEME_COLOUR = "#0f5c4d"
 BACKGROUND_COLOUR = "#f6f7f5"
 
 
-@require_GET
+@require_safe
 def manifest(request):
     body = {
         "name": _("Lealtad: my points and coins"),
@@ -47,7 +47,7 @@ def manifest(request):
     return response
 
 
-@require_GET
+@require_safe
 def service_worker(request):
     shell = ["/app/", "/app/qr/", "/app/offline/", *[static(path) for path in SHELL_ASSETS]]
     source = (
@@ -61,7 +61,7 @@ def service_worker(request):
     return response
 
 
-@require_GET
+@require_safe
 def offline(request):
     """What the worker shows for a page it cannot fetch nor has kept."""
     return render(request, "app/offline.html", {})

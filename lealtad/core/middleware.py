@@ -34,7 +34,8 @@ class RequestLogMiddleware:
 class MerchantLanguageMiddleware:
     """Screens speak the language the user chose (the language cookie), else the merchant's:
     Portuguese in Brazil, Spanish elsewhere — not the browser's, which at a till is often English.
-    The API keeps Accept-Language, as HTTP clients expect."""
+    The API keeps Accept-Language, as HTTP clients expect, and so does the customer's app (the
+    phone is the customer's own)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -43,8 +44,15 @@ class MerchantLanguageMiddleware:
         from django.conf import settings
         from django.utils import translation
 
-        if not request.path.startswith("/api/") and (
-            settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
+        # The customer's app (/app/) speaks the phone's language (Accept-Language) when it says
+        # one; lealtad.app.auth falls back on the customer's country.
+        app_with_language = request.path.startswith("/app/") and request.headers.get(
+            "Accept-Language"
+        )
+        if (
+            not request.path.startswith("/api/")
+            and not app_with_language
+            and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES
         ):
             merchant = (
                 getattr(request.user, "merchant", None) if request.user.is_authenticated else None

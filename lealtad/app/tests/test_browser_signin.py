@@ -53,8 +53,25 @@ def phone(browser):  # noqa: F811
         "has_touch": True,
     }
     context = browser.new_context(**device, locale="es-CO")
+    # Every page runs under the Content-Security-Policy without a violation or a script error.
+    context.problems = []
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    context.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and "Failed to load resource" not in m.text
+            and context.problems.append(m.text)
+        ),
+    )
+    context.on("weberror", lambda e: context.problems.append(str(e.error)))
     yield context
+    problems = context.problems
     context.close()
+    assert problems == []
 
 
 def shot(page, name):
@@ -209,6 +226,15 @@ def test_join_then_sign_in_and_the_till_finds_them(phone, live_server, smtp):
         shot(page, "15-offline")
     finally:
         phone.set_offline(False)
+    # Signing out tells the worker to forget the pages it kept for her.
+    kept = "() => caches.keys().then(ks => Promise.all(ks.map(k => caches.open(k)"
+    kept += ".then(c => c.match('/app/qr/'))))).then(hits => hits.some(Boolean))"
+    assert page.evaluate(kept)
+    page.goto(f"{base}/app/account/")
+    page.get_by_role("button", name="Cerrar sesión", exact=True).tap()
+    page.get_by_text("Usted cerró la sesión.").wait_for()
+    page.wait_for_function(kept.replace("hits.some(Boolean)", "!hits.some(Boolean)"))
+    assert not page.evaluate(kept)
 
 
 def test_the_other_screens_at_360_px(phone, live_server, smtp):

@@ -39,3 +39,9 @@ def test_shell_pages_have_no_inline_script(client, ana):
         html = client.get(path, follow=True).content.decode()
         assert "<script>" not in html and "onclick" not in html
         assert 'rel="manifest"' in html
+
+
+def test_head_answers_like_get(client, db):
+    for path in ("/app/sw.js", "/app/manifest.webmanifest"):
+        assert client.head(path).status_code == 200, path
+    assert client.post("/app/sw.js").status_code == 405

@@ -181,3 +181,15 @@ def test_bad_input_never_500(client, ana):
             {"document": "ZZ:QQ"},
         ):
             assert client.post(path, data).status_code < 500, (path, data)
+
+
+def test_the_app_speaks_the_phones_language(client, ana):
+    page = client.get("/app/signin/", headers={"Accept-Language": "pt-BR,pt;q=0.9"})
+    assert "Entrar" in page.content.decode()
+    page = client.get("/app/signin/", headers={"Accept-Language": "en-US"})
+    assert "Send me a code" in page.content.decode()
+    # The till does not: its screens speak the merchant's language.
+    assert (
+        "Iniciar sesión"
+        in client.get("/login/", headers={"Accept-Language": "en"}).content.decode()
+    )
