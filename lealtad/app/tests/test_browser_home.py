@@ -31,8 +31,6 @@ WIDTH = 360
 
 @pytest.fixture
 def phone(browser):  # noqa: F811
-    from playwright.sync_api import sync_playwright  # noqa: F401 (the presets' module)
-
     SHOTS.mkdir(parents=True, exist_ok=True)
     pixel5 = {  # Playwright's devices["Pixel 5"], 393 px wide: narrowed to 360
         "user_agent": (
@@ -45,8 +43,26 @@ def phone(browser):  # noqa: F811
         "has_touch": True,
     }
     context = browser.new_context(**pixel5, locale="es-CO")
+    # Every page runs under the Content-Security-Policy without a violation or a script error
+    # (the payment QR's countdown script, HTMX's swaps). The test's own 404 is expected.
+    context.problems = []
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    context.on(
+        "console",
+        lambda m: (
+            m.type == "error"
+            and "Failed to load resource" not in m.text
+            and context.problems.append(m.text)
+        ),
+    )
+    context.on("weberror", lambda e: context.problems.append(str(e.error)))
     yield context
+    problems = context.problems
     context.close()
+    assert problems == []
 
 
 def shot(page, name):
