@@ -1,6 +1,7 @@
 """`make bench`: the server against PostgreSQL with production settings, a realistic data set,
 and for the same duration: accruals over HTTP, customer lookups by document, and pgbench TPC-B;
-the console's reports and its ratings inbox at 100,000 ratings (bench/ratings.py); then the
+the console's reports and its ratings inbox at 100,000 ratings (bench/ratings.py); the customer
+app's home at 20 memberships (bench/app_home.py); then the
 latency of a code from its request to the SMS provider (bench/code_delivery.py) and coin
 payments created and confirmed with the code read from the fake SMS provider
 (bench/coin_payments.py); accruals/s with and without two webhook endpoints and the events'
@@ -30,6 +31,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import app_home  # bench/app_home.py: the customer app's home, 20 memberships
 import batch  # bench/batch.py: POST /accruals/batch of 500
 import code_delivery  # bench/code_delivery.py: request → SMS provider
 import coin_payments  # bench/coin_payments.py: K3 create + confirm, the code in between
@@ -314,6 +316,10 @@ def main() -> None:
     )
     print("batch intake: POST /accruals/batch of 500 accruals …", flush=True)
     report["batch"] = batch.measure(os.environ.get("BENCH_BATCH_DATABASE_URL", batch.DEFAULT_DB))
+    print("customer app: the home of a customer with 20 memberships …", flush=True)
+    report["app_home"] = app_home.measure(
+        os.environ.get("BENCH_APP_DATABASE_URL", app_home.DEFAULT_DB)
+    )
 
     print(f"pgbench TPC-B for {args.duration} s with {args.clients} clients …", flush=True)
     report["pgbench"] = pgbench(args.duration, args.clients)
@@ -400,7 +406,8 @@ def main() -> None:
     print()
     for row in rows:
         print(f"  {row[0]:<24}{row[1]:>8}   {row[2]:<16}{row[3]:<18}{row[4]}")
-    for row in dashboard.rows(report["dashboard"]) + ratings.rows(report["ratings"]):
+    rows_right = ratings.rows(report["ratings"]) + app_home.rows(report["app_home"])
+    for row in dashboard.rows(report["dashboard"]) + rows_right:
         print(f"  {row[0]:<48}{row[1]:<14}{row[2]:<22}{row[3]}")
     verdicts = {
         "accrual rate ≥ ½ pgbench": ratio >= 0.5,
@@ -421,6 +428,7 @@ def main() -> None:
         and report["webhooks"]["ledger_check"],
         "batches all accrued, replays identical, ledger-check after": not lot["failed"]
         and lot["ledger_check"],
+        f"app home p99 < {app_home.GOAL_MS} ms": report["app_home"]["goal_met"],
     }
     report["goals"] = verdicts
     print(f"\n  ratio accruals / pgbench = {ratio:.2f}")

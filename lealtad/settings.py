@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "lealtad.coins",
     "lealtad.invoices",
     "lealtad.offers",
+    "lealtad.favourites",
     "lealtad.notifications",
     "lealtad.ratings",
     "lealtad.webhooks",

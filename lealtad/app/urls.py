@@ -3,14 +3,12 @@ merchants) are stand-ins the app's screens replace: include their own urls befor
 
 from django.urls import include, path
 
-from lealtad.app import placeholder_views, pwa, views
+from lealtad.app import pwa, views
 
 app_name = "app"
 urlpatterns = [
-    path("", placeholder_views.home, name="home"),
-    path("qr/", placeholder_views.qr, name="qr"),
-    path("prizes/", placeholder_views.prizes, name="prizes"),
-    path("merchants/", placeholder_views.merchants, name="merchants"),
+    # home, qr, prizes, merchants and their detail pages (A2–A4, A6).
+    path("", include("lealtad.app.urls_home")),
     path("signin/", views.signin, name="signin"),
     path("signin/code/", views.signin_code, name="signin_code"),
     path("join/", views.join, name="join"),

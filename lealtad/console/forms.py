@@ -263,7 +263,7 @@ class GoalForm(forms.Form):
 class BranchForm(forms.ModelForm):
     class Meta:
         model = Branch
-        fields = ["name", "city", "address", "active"]
+        fields = ["name", "city", "zone", "address", "active"]
         labels = {"active": FEMININE_ACTIVE}
 
     def __init__(self, *args, merchant, **kwargs):

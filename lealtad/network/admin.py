@@ -18,7 +18,7 @@ admin.site.index_title = _("Network operator")
 class BranchInline(admin.TabularInline):
     model = Branch
     extra = 0
-    fields = ("name", "city", "address", "active")
+    fields = ("name", "city", "zone", "address", "active")
     can_delete = False  # a branch has staff, keys and movements: deactivate it instead
 
 

@@ -164,6 +164,8 @@ class Branch(models.Model):
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="branches")
     name = models.CharField(_("name"), max_length=120)
     city = models.CharField(_("city"), max_length=80, blank=True)
+    # A6: the neighbourhood or district the customer app groups merchants by, within the city.
+    zone = models.CharField(_("zone"), max_length=80, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

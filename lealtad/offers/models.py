@@ -29,6 +29,8 @@ class Target(models.TextChoices):
     CATEGORIES = "categories", _("Customers of some categories")
     BIRTHDAY = "birthday", _("Customers in their birthday month")
     CUSTOMERS = "customers", _("Chosen customers")
+    # A6: customers who marked the merchant as favourite in the app (lealtad.favourites).
+    FAVOURITES = "favourites", _("Customers who marked us as favourite")
 
 
 class Promotion(models.Model):

@@ -32,6 +32,7 @@ def applicable(merchant: Merchant, membership: Membership, now, kinds=None, **fi
         Q(target=Target.EVERYONE)
         | Q(target=Target.CATEGORIES, categories=membership.category_id)
         | Q(target=Target.CUSTOMERS, members=membership.pk)
+        | Q(target=Target.FAVOURITES, merchant__favoured_by__customer=membership.customer_id)
     )
     birth = membership.customer.birth_date
     if birth is not None and birth.month == today.month:

@@ -167,6 +167,8 @@ def world(request):
         "promotion_id": promotion.pk,
         "gift_id": gift.pk,
         "offer_id": offer.pk,
+        # A2/A4/A6: the customer app's pages of one merchant (the member's own).
+        "merchant_id": shop.merchant.pk,
         "branch_id": shop.branch.pk,
         "category_id": category.pk,
         "user_id": other_cashier.pk,

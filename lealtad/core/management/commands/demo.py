@@ -364,6 +364,10 @@ class Command(BaseCommand):
         branches = [new.branch] + [
             Branch.objects.create(merchant=merchant, name=name) for name in spec["branches"][1:]
         ]
+        # A6: the app lists merchants by city and zone (the café's branches are its zones).
+        for branch in branches:
+            zone = branch.name if spec["key"] == "cafe" else ""
+            Branch.objects.filter(pk=branch.pk).update(city=spec["city"], zone=zone)
         for username, branch_index in spec["cashiers"]:
             create_staff(
                 merchant=merchant,
