@@ -42,8 +42,8 @@ def _setup() -> dict:
 
     django.setup()
     from django.utils import timezone
-    from lealtad.app.actions import open_session
 
+    from lealtad.app.actions import open_session
     from lealtad.coins import actions as coins
     from lealtad.customers.actions import join_merchant, register_customer
     from lealtad.ledger import actions as ledger

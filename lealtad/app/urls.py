@@ -1,5 +1,5 @@
-"""/app/: the customer's app. The four shell pages of `placeholder_views` (home, qr, prizes,
-merchants) are stand-ins the app's screens replace: include their own urls before these names."""
+"""/app/: the customer's app: home, histories, QR, prizes and merchants (urls_home), sign-in,
+account and the installable shell (here), ratings, coins and privacy (urls_more), claims."""
 
 from django.urls import include, path
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("sw.js", pwa.service_worker, name="service_worker"),
     path("offline/", pwa.offline, name="offline"),
     path("", include("lealtad.app.urls_more")),  # ratings, coins, privacy ("more")
+    # A7: purchase claims with a photo of the invoice (lealtad.claims).
     # A7: purchase claims with a photo of the invoice (lealtad.claims).
     path("claims/", include("lealtad.claims.app_urls")),
 ]
