@@ -182,7 +182,6 @@ def world(request):
         "rating_id": rating.pk,
         # A9: a coin product bought in the app, its voucher (the app's and the till's pages).
         "voucher_id": _voucher(shop, member.customer) if country == "CO" else uuid.uuid4(),
-        "merchant_id": shop.merchant.pk,
         # F1: the customer's rating page, from its signed link.
         "token": rating_links.make_token(accrual.transaction.pk),
     }
