@@ -36,9 +36,8 @@ RESULTS = ROOT / "bench" / "results"
 SETUP = """
 import json
 from lealtad.core import testing
-from lealtad.network.actions import issue_api_key
 shop = testing.make_merchant("Bench batch")
-key = issue_api_key(shop.merchant, shop.branch)
+key = shop.api_key  # the merchant-wide POS key make_merchant issues
 ids = [str(testing.make_customer(shop).customer.pk) for _ in range({count})]
 print(json.dumps({{"key": key, "ids": ids}}))
 """
