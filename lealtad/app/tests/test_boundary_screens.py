@@ -183,3 +183,37 @@ def test_customer_a_reaches_each_of_a_s_own_pages(routes, world):
         elif response.status_code == 302 and response["Location"].startswith("/app/signin"):
             wrong[target] = "sent to the sign-in"
     assert wrong == {}
+
+
+def staff_routes(resolver=None, prefix=""):
+    """Every URL pattern of the till, the console and Django's admin."""
+    for entry in (resolver or get_resolver()).url_patterns:
+        route = prefix + str(entry.pattern)
+        if not route.startswith(("cashier/", "console/", "admin/")) and prefix:
+            continue
+        if isinstance(entry, URLResolver) and route.startswith(("cashier/", "console/", "admin/")):
+            yield from staff_routes(entry, route)
+        elif isinstance(entry, URLPattern) and prefix:
+            yield route
+
+
+def test_a_customer_session_reaches_no_merchant_page(world):
+    """A's app session on every page of the till, the console and the admin: the staff's sign-in
+    (or a refusal), never a merchant's page."""
+    routes = sorted(set(staff_routes()))
+    assert any(r.startswith("cashier/") for r in routes) and any(
+        r.startswith("console/") for r in routes
+    )
+    a = as_customer(world.a)
+    ids = {"customer_id": world.a.pk, **world.ids}
+    wrong = {}
+    for route in routes:
+        if "(?P<" in route or route in ("admin/login/", "admin/logout/"):
+            continue  # the admin's regex patterns (its index is asked below), its own sign-in
+        target = "/" + KWARG.sub(lambda m: str(ids.get(m.group(1), "1")), route)
+        response = a.get(target)
+        login = response.status_code == 302 and "login" in response["Location"]
+        if not (login or response.status_code in (403, 404, 405)):
+            wrong[target] = response.status_code
+    assert a.get("/admin/").status_code == 302
+    assert wrong == {}
