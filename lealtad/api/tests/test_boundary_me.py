@@ -16,7 +16,7 @@ from django.test import Client
 
 from lealtad.api.api import api
 from lealtad.app.testing import bearer
-from lealtad.app.tests.boundary import build_world, leaked
+from lealtad.app.tests.boundary import a_state, build_world, leaked
 from lealtad.core import testing
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +123,7 @@ def test_every_operation_is_known(ops, world):
 def test_b_gets_404_problem_for_every_object_of_a(ops, world):
     b = Client(headers=bearer(world.b))
     wrong = {}
+    before = a_state(world)
     for method, path, op in ops:
         if not is_me(path) or not (
             PARAM.search(path) or (method, path) in BODY_IDS or query_ids(op)
@@ -134,6 +135,7 @@ def test_b_gets_404_problem_for_every_object_of_a(ops, world):
         elif leaked(response.content.decode(), world):
             wrong[f"{method} {path}"] = leaked(response.content.decode(), world)
     assert wrong == {}
+    assert a_state(world) == before  # B's valid bodies changed nothing of A's
 
 
 def test_no_answer_to_b_holds_a_s_data(ops, world):

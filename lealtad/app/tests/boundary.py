@@ -98,3 +98,17 @@ def build_world(settings, tmp_path) -> World:
 def leaked(text: str, world: World) -> list[str]:
     """A's words found in `text` (a page or an answer given to B)."""
     return [m for m in world.markers if m in text]
+
+
+def a_state(world) -> tuple:
+    """What B's POSTs could change of A's: the conversation, the gift, the consents, the rating."""
+    from lealtad.customers.models import ConsentRecord
+    from lealtad.offers.models import GiftOffer
+    from lealtad.ratings.models import Message, Rating
+
+    return (
+        Message.objects.filter(rating_id=world.ids["rating_id"]).count(),
+        GiftOffer.objects.get(pk=world.ids["offer_id"]).status,
+        ConsentRecord.objects.filter(membership__customer=world.a).count(),
+        Rating.objects.filter(transaction_id=world.ids["transaction_id"]).exists(),
+    )

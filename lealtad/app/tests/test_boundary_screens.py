@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from lealtad.app.testing import sign_in
-from lealtad.app.tests.boundary import build_world, leaked
+from lealtad.app.tests.boundary import a_state, build_world, leaked
 
 pytestmark = pytest.mark.django_db
 
@@ -75,8 +75,13 @@ def as_customer(customer) -> Client:
     return client
 
 
-def _send(client, method, target):
-    return client.get(target) if method == "GET" else client.post(target, {})
+# What a form of the app sends, filled in as its owner would: B's POST of it on A's object must
+# still be 404 and change nothing.
+PLAUSIBLE = {"given": "1", "on": "1", "body": "Hola", "score": "9", "comment": "Bien"}
+
+
+def _send(client, method, target, data=None):
+    return client.get(target) if method == "GET" else client.post(target, data or {})
 
 
 def test_every_pattern_is_known(routes, world):
@@ -121,12 +126,13 @@ def test_every_customer_page_sends_a_non_customer_to_the_sign_in(routes, world, 
 def test_customer_b_gets_404_for_every_object_of_customer_a(routes, world):
     b = as_customer(world.b)
     wrong, answered = {}, set()
+    before = a_state(world)
     for route in routes:
         if route in PUBLIC or route in NETWORK or not KWARG.search(route):
             continue
         target = url(route, world.ids)
-        for method in ("GET", "POST"):
-            response = _send(b, method, target)
+        for method, data in (("GET", None), ("POST", None), ("POST", PLAUSIBLE)):
+            response = _send(b, method, target, data)
             text = response.content.decode(errors="replace")
             if response.status_code == 404:
                 answered.add(route)
@@ -135,6 +141,7 @@ def test_customer_b_gets_404_for_every_object_of_customer_a(routes, world):
             if leaked(text, world):
                 wrong[f"{method} {target}"] = f"A's data: {leaked(text, world)}"
     assert wrong == {}
+    assert a_state(world) == before
     owned = {r for r in routes if KWARG.search(r) and r not in NETWORK and r not in PUBLIC}
     assert answered == owned  # each answered 404 to a method it takes
 
