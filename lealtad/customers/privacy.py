@@ -601,7 +601,10 @@ def export_all(customer: Customer) -> dict:
     """Everything the network holds on the customer, for the customer (the app's "download my
     data"): the profile, the coin wallet with every coin movement (donations and conversions
     included, which no merchant holds), the customer's ratings and conversations, and for each
-    membership what that merchant holds (`export_data`, unchanged)."""
+    membership what that merchant holds (`export_data`, unchanged). The purchase claims (A7)
+    are listed with their answer, not their photos' bytes."""
+    from lealtad.claims.actions import outcome
+    from lealtad.claims.models import Claim
     from lealtad.coins.actions import wallet_of
     from lealtad.ratings.models import Rating
 
@@ -673,6 +676,26 @@ def export_all(customer: Customer) -> dict:
                 ],
             }
             for r in ratings
+        ],
+        "claims": [
+            {
+                "id": str(c.pk),
+                "merchant": c.merchant.name,
+                "branch": c.branch.name,
+                "invoice_number": c.invoice_number,
+                "amount": str(c.amount),
+                "currency": c.currency,
+                "purchased_on": iso(c.purchased_on),
+                "status": (shown := outcome(c)).status,
+                "reason": shown.reason or None,
+                "points": shown.points,
+                "coins": shown.coins,
+                "sent_at": iso(c.created_at),
+                "decided_at": iso(c.decided_at),
+            }
+            for c in Claim.objects.filter(customer=customer)
+            .select_related("merchant", "branch", "transaction")
+            .order_by("created_at", "pk")
         ],
         "memberships": [export_data(m) for m in memberships],
     }

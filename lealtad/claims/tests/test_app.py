@@ -161,3 +161,38 @@ def test_old_purchases_are_refused(app, shop):
     old = local_date(shop.merchant, timezone.now()) - dt.timedelta(days=45)
     response = app.post("/app/claims/new/", form(shop, purchased_on=old.isoformat()))
     assert "30 días" in error_of(response.content.decode(), "purchased_on")
+
+
+def test_the_customers_export_lists_the_claims_without_the_photo(app, shop, ana):
+    """The app's "download my data" holds each claim with its answer; not the photo's bytes."""
+    import json
+
+    app.post("/app/claims/new/", form(shop))
+    app.post("/app/claims/new/", form(shop, invoice_number="F-2"))
+    first, second = Claim.objects.order_by("invoice_number")
+    actions.approve_claim(merchant=shop.merchant, claim_id=first.pk)
+    actions.reject_claim(merchant=shop.merchant, claim_id=second.pk, reason="La foto no se lee")
+    other = testing.make_customer(shop).customer  # another customer's claim is not in it
+    actions.submit_claim(
+        customer=other,
+        merchant_id=shop.merchant.pk,
+        branch_id=shop.branch.pk,
+        invoice_number="F-OTRA",
+        amount="10000",
+        purchased_on=local_date(shop.merchant, timezone.now()),
+        photo=pictures.photo("PNG"),
+    )
+    response = app.get("/app/privacy/export/")
+    claims = json.loads(response.content)["claims"]
+    assert [(c["invoice_number"], c["status"]) for c in claims] == [
+        ("F-1001", "approved"),
+        ("F-2", "rejected"),
+    ]
+    approved, rejected = claims
+    assert approved["amount"] == "25000.00" and approved["points"] == 25
+    assert approved["merchant"] == shop.merchant.name and approved["branch"] == shop.branch.name
+    assert approved["purchased_on"] == first.purchased_on.isoformat()
+    assert approved["sent_at"] and approved["decided_at"] and approved["reason"] is None
+    assert rejected["reason"] == "La foto no se lee"
+    text = response.content.decode()
+    assert "photo" not in text and first.photo not in text and "F-OTRA" not in text
