@@ -246,3 +246,15 @@ def test_the_schema_documents_the_header_on_merchant_and_customer_posts():
     described = schema["paths"]["/api/v1/me/donations"]["post"]["parameters"][-1]
     assert described["schema"]["maxLength"] == 255
     assert "idempotency_key_reused" in described["description"]
+
+
+def test_anonymisation_deletes_the_customers_own_keys(shop, ana, trees):
+    from lealtad.customers import privacy
+
+    body = {"cause_id": trees.pk, "coins": 10}
+    assert post(ana, "/api/v1/me/donations", body, "gone").status_code == 201
+    bea = customer_with_coins(shop, amount=100)
+    assert post(bea, "/api/v1/me/donations", body, "gone").status_code == 201
+    report = privacy.anonymise(ana)
+    assert report.api_replays_redacted == 1
+    assert list(IdempotencyRecord.objects.values_list("customer_id", flat=True)) == [bea.pk]
