@@ -48,6 +48,7 @@ CUSTOMER_IDEMPOTENT_PATHS = (
     "/api/v1/me/coin-vouchers",
     "/api/v1/me/ratings",
     "/api/v1/me/claims",
+    "/api/v1/me/conversion-requests",
 )
 KEEP = timedelta(hours=24)
 
