@@ -277,7 +277,8 @@ class ConversionOut(Schema):
 @router.get("/me/conversions", response={200: list[ConversionOut], **PROBLEMS})
 def conversions(request):
     """The partner points converted into the customer's coins. A conversion is posted by the
-    partner (K4, the partner's API key): the customer cannot start one from here."""
+    partner (K4, the partner's API key), by itself or confirming the customer's request
+    (`POST /me/conversion-requests`, for a partner that allows it)."""
     rows = (
         PartnerConversion.objects.filter(customer=request.auth)
         .select_related("partner")

@@ -149,3 +149,16 @@ def test_the_app_screen_asks_and_shows_the_answer_in_spanish(bank, bank_api, ana
     bank_api.post(f"/partner/conversion-requests/{request_id}/confirm")
     after = client.get("/app/coins/").content.decode()
     assert 'data-request="converted"' in after and 'data-available="250"' in after
+
+
+def test_the_operator_turns_app_conversion_on_in_the_admin(db):
+    from lealtad.network.models import User
+
+    operator = Client()
+    operator.force_login(User.objects.create_superuser("op", "op@example.com", testing.PASSWORD))
+    made = operator.post(
+        "/admin/coins/partner/add/",
+        {"name": "Puntos Sur", "rate": "0.5", "active": "on", "app_conversion": "on"},
+    )
+    assert made.status_code == 302, made.content[:2000]
+    assert [p.name for p in conversion_requests.app_partners()] == ["Puntos Sur"]
