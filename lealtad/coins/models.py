@@ -114,7 +114,7 @@ class ConversionRequest(models.Model):
     PENDING, CONVERTED, REFUSED = "pending", "converted", "refused"
     STATUSES = [
         (PENDING, _("Waiting for the partner")),
-        (CONVERTED, _("Converted")),
+        (CONVERTED, _("Converted into coins")),
         (REFUSED, _("Refused by the partner")),
     ]
 
