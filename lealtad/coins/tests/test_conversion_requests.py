@@ -162,3 +162,33 @@ def test_the_operator_turns_app_conversion_on_in_the_admin(db):
     )
     assert made.status_code == 302, made.content[:2000]
     assert [p.name for p in conversion_requests.app_partners()] == ["Puntos Sur"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_confirms_credit_once(bank, ana):
+    import threading
+
+    from django.conf import settings
+    from django.db import connection
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("needs PostgreSQL (row locks): set DATABASE_URL=postgres://… to run it")
+    request = conversion_requests.request_conversion(ana, bank.pk, 1000)
+    secret = partners.issue_partner_key(bank)[1]
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def confirm():
+        barrier.wait(timeout=30)
+        answers.append(Api(secret).post(f"/partner/conversion-requests/{request.pk}/confirm"))
+        connection.close()
+
+    threads = [threading.Thread(target=confirm) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(a.status_code for a in answers) == [200, 200, 200, 201]
+    assert wallet_of(ana)["available"] == 250 and PartnerConversion.objects.count() == 1
+    assert check_ledger() == []
