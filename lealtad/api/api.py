@@ -16,6 +16,7 @@ from ninja.parser import Parser
 from lealtad.api import schemas as s
 from lealtad.api.accruals import accrue_for, branch_for
 from lealtad.api.auth import BearerAuth, merchant_actor
+from lealtad.api.idempotency import idempotency_in_schema
 from lealtad.api.problems import problem, problems_in_schema
 from lealtad.api.views import customer_out, reward_rows, transaction_out
 from lealtad.core.errors import LealtadError, RateLimited
@@ -47,7 +48,7 @@ class JsonParser(Parser):
 
 class LealtadApi(NinjaAPI):
     def get_openapi_schema(self, **kwargs):
-        schema = problems_in_schema(super().get_openapi_schema(**kwargs))
+        schema = idempotency_in_schema(problems_in_schema(super().get_openapi_schema(**kwargs)))
         # OpenAPI 3.1 `webhooks`: what Lealtad POSTs to a merchant's endpoints (I4).
         from lealtad.webhooks.events import EVENT_TYPES
         from lealtad.webhooks.payloads import openapi_webhooks

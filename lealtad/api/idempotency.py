@@ -3,8 +3,10 @@
 A repeat with the same key and body within 24 hours gets the first response and moves nothing;
 the same key with another body gets 422; a repeat while the first still runs gets 409.
 
-A key belongs to one merchant and one credential (a POS API key, or the staff member behind a
-token): a cashier's refusal is never replayed to the admin who sends the same key.
+A key belongs to one owner and one credential: on merchant endpoints the merchant and its POS API
+key or the staff member behind a token (a cashier's refusal is never replayed to the admin who
+sends the same key); on the customer's own API (/api/v1/me*) the customer behind the app token
+(`customer:<id>`: a key survives signing in again, and two customers' keys never meet).
 
 The key is held by a lock that lives exactly as long as the request's transaction, and the stored
 response is written in that same transaction. A request whose worker dies (kill -9, OOM, a
@@ -40,7 +42,43 @@ IDEMPOTENT_PATHS = (
     "/api/v1/invoices",
     "/api/v1/ratings/",  # a reply may carry a gift offer
 )
+# The customer's own API (A1): coins given, spent and claimed, ratings (which may bring a gift).
+CUSTOMER_IDEMPOTENT_PATHS = (
+    "/api/v1/me/donations",
+    "/api/v1/me/coin-vouchers",
+    "/api/v1/me/ratings",
+    "/api/v1/me/claims",
+    "/api/v1/me/conversion-requests",
+)
 KEEP = timedelta(hours=24)
+
+
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "1 to 255 characters. A repeat with the same key and body within 24 hours returns the "
+        "first response (with `Idempotent-Replayed: true`) and moves nothing; the same key with "
+        "another body is 422 `idempotency_key_reused`; a repeat while the first still runs is "
+        "409 `idempotency_in_progress`."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def idempotency_in_schema(schema: dict) -> dict:
+    """Every POST the middleware guards documents the `Idempotency-Key` header (OpenAPI)."""
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith(IDEMPOTENT_PATHS + CUSTOMER_IDEMPOTENT_PATHS):
+            continue
+        operation = operations.get("post")
+        if operation is None:
+            continue
+        parameters = operation.setdefault("parameters", [])
+        if not any(p.get("name") == "Idempotency-Key" for p in parameters):
+            parameters.append(dict(IDEMPOTENCY_HEADER))
+    return schema
 
 
 def fingerprint(method: str, path: str, data) -> str:
@@ -51,7 +89,26 @@ def fingerprint(method: str, path: str, data) -> str:
     return hashlib.sha256(method.encode() + path.encode() + b"\0" + body).hexdigest()
 
 
+def _multipart_fingerprint(request) -> str:
+    """A multipart upload (A7's claim with its invoice photo) by its fields and its files'
+    contents, not its raw bytes: a client's retry comes with a new boundary, and the body is not
+    read into memory (Django streams the files to disk; see InputGuardMiddleware)."""
+    files = {}
+    for name, uploads in request.FILES.lists():
+        files[name] = []
+        for upload in uploads:
+            digest = hashlib.sha256()
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            files[name].append([upload.name, digest.hexdigest()])
+    fields = {name: values for name, values in request.POST.lists()}
+    return fingerprint(request.method, request.path, {"fields": fields, "files": files})
+
+
 def _fingerprint(request) -> str:
+    if request.content_type == "multipart/form-data":
+        return _multipart_fingerprint(request)
     try:
         data = json.loads(request.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -68,19 +125,25 @@ def credential_of(actor) -> str:
     return str(actor)
 
 
-def lock_id(merchant_id, credential: str, key: str) -> int:
-    """A signed 64-bit number for PostgreSQL's advisory lock; a collision only costs a 409."""
-    digest = hashlib.blake2b(f"{merchant_id}\0{credential}\0{key}".encode(), digest_size=8)
+def owned_by(owner) -> dict:
+    """The filter (and the fields) of the records of a key's owner: a Merchant or a Customer."""
+    from lealtad.customers.models import Customer
+
+    return {"customer": owner} if isinstance(owner, Customer) else {"merchant": owner}
+
+
+def lock_id(owner_id, credential: str, key: str) -> int:
+    """A signed 64-bit number for PostgreSQL's advisory lock; a collision only costs a 409. A
+    customer's credential (`customer:<id>`) never equals a merchant's, so their locks differ."""
+    digest = hashlib.blake2b(f"{owner_id}\0{credential}\0{key}".encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
-def _try_lock(merchant_id, credential: str, key: str) -> bool:
+def _try_lock(owner_id, credential: str, key: str) -> bool:
     if connection.vendor != "postgresql":
         return True  # SQLite: the IMMEDIATE transaction already holds the database's write lock
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_try_advisory_xact_lock(%s)", [lock_id(merchant_id, credential, key)]
-        )
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id(owner_id, credential, key)])
         return cursor.fetchone()[0]
 
 
@@ -106,7 +169,7 @@ def answer_from(record: IdempotencyRecord, fingerprint: str):
     return _replay(record)
 
 
-def recorded(merchant, credential: str, keys) -> dict:
+def recorded(owner, credential: str, keys) -> dict:
     """The live records of these keys, by key, in one query. A record exists only once its work
     is committed (see above), so answering from it needs no lock: a retried batch replays its
     items from this instead of a lock and a look-up each."""
@@ -114,7 +177,7 @@ def recorded(merchant, credential: str, keys) -> dict:
     if not keys:
         return {}
     rows = IdempotencyRecord.objects.filter(
-        merchant=merchant,
+        **owned_by(owner),
         credential=credential,
         key__in=keys,
         created_at__gte=timezone.now() - KEEP,
@@ -137,7 +200,11 @@ class IdempotencyMiddleware:
 
     def __call__(self, request):
         key = request.headers.get("Idempotency-Key")
-        if key is None or request.method != "POST" or not request.path.startswith(IDEMPOTENT_PATHS):
+        if (
+            key is None
+            or request.method != "POST"
+            or not request.path.startswith(IDEMPOTENT_PATHS + CUSTOMER_IDEMPOTENT_PATHS)
+        ):
             return self.get_response(request)
         if not 1 <= len(key) <= 255 or not key.isprintable():
             # A control character (NUL above all) cannot be stored: refused, not a 500.
@@ -148,12 +215,12 @@ class IdempotencyMiddleware:
                 "Idempotency-Key must be 1 to 255 characters.",
                 errors=[{"field": "Idempotency-Key", "message": _("From 1 to 255 characters.")}],
             )
-        actor = actor_from_request(request)
-        if actor is None or actor.merchant is None:
+        owner, credential = _owner_of(request)
+        if owner is None:
             return self.get_response(request)  # the endpoint answers 401/403
         return run_once(
-            actor.merchant,
-            credential_of(actor),
+            owner,
+            credential,
             key,
             request.method,
             request.path,
@@ -162,19 +229,37 @@ class IdempotencyMiddleware:
         )
 
 
-def run_once(merchant, credential: str, key: str, method: str, path: str, fingerprint, work):
+def _owner_of(request):
+    """Whose key this is: (merchant, its credential) for a merchant credential on a merchant path,
+    (customer, `customer:<id>`) for a customer's app token on /api/v1/me*; (None, "") for anything
+    else (no credential, or one the endpoint will refuse), which is left to the endpoint."""
+    if request.path.startswith(CUSTOMER_IDEMPOTENT_PATHS):
+        from lealtad.app.actions import session_for_token
+
+        scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
+        session = session_for_token(token.strip()) if scheme.lower() == "bearer" else None
+        if session is None:
+            return None, ""
+        return session.customer, f"customer:{session.customer_id}"
+    actor = actor_from_request(request)
+    if actor is None or actor.merchant is None:
+        return None, ""
+    return actor.merchant, credential_of(actor)
+
+
+def run_once(owner, credential: str, key: str, method: str, path: str, fingerprint, work):
     """`work()` (an HttpResponse) done once for this key: the first response replayed to a repeat
     with the same fingerprint, 422 for another fingerprint, 409 while the first still runs. The
     middleware calls it for a request; the batch for each item that carries its own key, inside
     that item's transaction (or savepoint), so that the item's work and its record stand or fall
-    together."""
+    together. `owner` is a Merchant or, for the customer's own API, a Customer."""
     now = timezone.now()
     try:
         with transaction.atomic():
-            if not _try_lock(merchant.pk, credential, key):
+            if not _try_lock(owner.pk, credential, key):
                 return _in_progress()
             existing = IdempotencyRecord.objects.filter(
-                merchant=merchant, credential=credential, key=key
+                **owned_by(owner), credential=credential, key=key
             ).first()
             if existing is not None and existing.created_at >= now - KEEP:
                 return answer_from(existing, fingerprint)
@@ -185,7 +270,7 @@ def run_once(merchant, credential: str, key: str, method: str, path: str, finger
                 # Nothing is kept: the work and the key roll back, the client may retry.
                 raise _ServerError(response)
             IdempotencyRecord.objects.create(
-                merchant=merchant,
+                **owned_by(owner),
                 credential=credential,
                 key=key,
                 method=method,

@@ -13,9 +13,10 @@ from pydantic import StrictBool, StrictInt, StrictStr, StringConstraints
 
 from lealtad.api import schemas as s
 from lealtad.api.customer_auth import CustomerAuth
-from lealtad.coins import causes, vouchers
+from lealtad.coins import causes, conversion_requests, vouchers
 from lealtad.coins.actions import wallet_of
 from lealtad.coins.models import Cause, PartnerConversion
+from lealtad.coins.partners import coins_for_points
 from lealtad.core.errors import NotFound
 from lealtad.core.ids import parse_id
 from lealtad.customers import privacy
@@ -209,6 +210,62 @@ def donate(request, payload: DonateIn):
 # --- coins: partner conversions (A8) -----------------------------------------------------------
 
 
+class ConversionRequestIn(Schema):
+    partner_id: StrictInt
+    partner_points: StrictInt
+
+
+class ConversionRequestOut(Schema):
+    id: str
+    partner: dict
+    partner_points: int
+    coins: int
+    status: str
+    reason: str
+    at: datetime
+    decided_at: datetime | None
+
+
+def conversion_request_out(request) -> dict:
+    return {
+        "id": str(request.pk),
+        "partner": {"id": request.partner_id, "name": request.partner.name},
+        "partner_points": request.partner_points,
+        "coins": coins_for_points(request.partner_points, request.partner.rate),
+        "status": request.status,
+        "reason": request.reason,
+        "at": request.created_at,
+        "decided_at": request.decided_at,
+    }
+
+
+@router.get("/me/conversion-partners", response={200: list[dict], **PROBLEMS})
+def conversion_partners(request):
+    """The partner programs the customer may ask, from here, to convert points."""
+    return [
+        {"id": p.pk, "name": p.name, "rate": str(p.rate)}
+        for p in conversion_requests.app_partners()
+    ]
+
+
+@router.post("/me/conversion-requests", response={201: ConversionRequestOut, **PROBLEMS})
+def request_conversion(request, payload: ConversionRequestIn):
+    """Ask a partner that allows it (`GET /me/conversion-partners`) to convert points: the request
+    waits (`pending`) until the partner debits its points and confirms (`converted`, the coins
+    are in the wallet) or refuses (`refused`, with its reason). 404 unknown partner, 422
+    `partner_conversion_unavailable`, 422 `conversion_below_one_coin`, 422
+    `too_many_pending_requests`, 403 `customer_suspended`. Send an `Idempotency-Key`."""
+    made = conversion_requests.request_conversion(
+        request.auth, payload.partner_id, payload.partner_points
+    )
+    return Status(201, conversion_request_out(made))
+
+
+@router.get("/me/conversion-requests", response={200: list[ConversionRequestOut], **PROBLEMS})
+def my_conversion_requests(request):
+    return [conversion_request_out(r) for r in conversion_requests.requests_of(request.auth)[:50]]
+
+
 class ConversionOut(Schema):
     partner: str
     partner_points: int
@@ -220,7 +277,8 @@ class ConversionOut(Schema):
 @router.get("/me/conversions", response={200: list[ConversionOut], **PROBLEMS})
 def conversions(request):
     """The partner points converted into the customer's coins. A conversion is posted by the
-    partner (K4, the partner's API key): the customer cannot start one from here."""
+    partner (K4, the partner's API key), by itself or confirming the customer's request
+    (`POST /me/conversion-requests`, for a partner that allows it)."""
     rows = (
         PartnerConversion.objects.filter(customer=request.auth)
         .select_related("partner")

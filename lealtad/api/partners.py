@@ -8,7 +8,7 @@ from pydantic import StrictInt, StrictStr, StringConstraints
 
 from lealtad.api import schemas as s
 from lealtad.api.auth import PartnerAuth
-from lealtad.coins import partners
+from lealtad.coins import conversion_requests, partners
 
 router = Router(tags=["partners"], auth=PartnerAuth())
 PROBLEMS = {code: s.Problem for code in (400, 401, 403, 404, 409, 422, 429)}
@@ -70,3 +70,71 @@ def convert(request, payload: ConversionIn):
         reference=payload.reference,
     )
     return Status(201 if result.created else 200, conversion_out(result.record))
+
+
+# --- A8: conversions the customer asked for in the app ---------------------------------------
+
+
+class RequestOut(Schema):
+    id: str
+    reference: str
+    status: str
+    partner_points: int
+    coins: int
+    country: str
+    document_type: str
+    document_number: str
+    reason: str
+    created_at: str
+    conversion: ConversionOut | None
+
+
+class RefusalIn(Schema):
+    reason: Annotated[StrictStr, StringConstraints(max_length=200, strip_whitespace=True)] = ""
+
+
+def request_out(request) -> dict:
+    customer = request.customer
+    return {
+        "id": str(request.pk),
+        "reference": request.reference,
+        "status": request.status,
+        "partner_points": request.partner_points,
+        "coins": partners.coins_for_points(request.partner_points, request.partner.rate),
+        "country": customer.country,
+        "document_type": customer.document_type,
+        "document_number": customer.document_number,
+        "reason": request.reason,
+        "created_at": request.created_at.isoformat(),
+        "conversion": conversion_out(request.conversion) if request.conversion else None,
+    }
+
+
+@router.get("/partner/conversion-requests", response={200: list[RequestOut], **PROBLEMS})
+def pending_requests(request):
+    """A8: the conversions customers asked for in the app, oldest first, still waiting for this
+    partner (only a partner with `app_conversion` gets any). For each, debit the customer's points
+    on your side (find them by document), then confirm; or refuse."""
+    partner = request.auth.partner
+    return [request_out(r) for r in conversion_requests.pending_for(partner)[:200]]
+
+
+@router.post(
+    "/partner/conversion-requests/{request_id}/confirm",
+    response={200: RequestOut, 201: RequestOut, **PROBLEMS},
+)
+def confirm_request(request, request_id: str):
+    """The points were debited: the coins are credited (201), once; confirming again answers
+    200 and credits nothing. 409 `conversion_request_decided` if it was refused; 404 if it is
+    not this partner's."""
+    done, converted = conversion_requests.confirm(request.auth.partner, request_id)
+    return Status(201 if converted else 200, request_out(done))
+
+
+@router.post(
+    "/partner/conversion-requests/{request_id}/refusal", response={200: RequestOut, **PROBLEMS}
+)
+def refuse_request(request, request_id: str, payload: RefusalIn):
+    """The points cannot be debited (not enough, no such member…): nothing is credited and the
+    customer sees the reason. 409 `conversion_request_decided` if it was converted."""
+    return request_out(conversion_requests.refuse(request.auth.partner, request_id, payload.reason))

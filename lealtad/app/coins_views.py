@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from lealtad.app.auth import customer_required
-from lealtad.coins import causes, vouchers
+from lealtad.coins import causes, conversion_requests, vouchers
 from lealtad.coins.actions import wallet_of
 from lealtad.coins.models import Cause, Partner, PartnerConversion
 from lealtad.core.errors import LealtadError, NotFound, ValidationFailed
@@ -46,6 +46,8 @@ def _context(request, **extra):
             {"promotion": p, "missing": max(p.coins_price - wallet["available"], 0)}
             for p in vouchers.on_sale_in_app()
         ],
+        "app_partners": conversion_requests.app_partners(),
+        "conversion_requests": conversion_requests.requests_of(customer)[:20],
         "vouchers": vouchers.vouchers_of(customer)[:20],
         "token": uuid.uuid4().hex,
         "errors": {},
@@ -61,6 +63,8 @@ def coins(request):
     notice = ""
     if request.GET.get("donated"):
         notice = _("Thank you! Your coins were given.")
+    elif request.GET.get("requested"):
+        notice = _("Your request was sent. The coins arrive when the program confirms it.")
     return render(request, "app/more/coins.html", _context(request, notice=notice))
 
 
@@ -91,6 +95,38 @@ def donate(request):
         context = _context(request, errors=errors, values=values)
         return render(request, "app/more/coins.html", context, status=422)
     return redirect("/app/coins/?donated=1")
+
+
+@customer_required
+@require_POST
+def convert(request):
+    """A8: ask a partner that allows it to convert points (`coins.conversion_requests`)."""
+    raw_partner = request.POST.get("partner", "")
+    raw_points = request.POST.get("partner_points", "").strip()
+    values = {"partner": raw_partner, "partner_points": raw_points}
+    errors = {}
+    if not raw_partner.isdigit() or len(raw_partner) > 18:
+        errors["partner"] = _("Choose a program.")
+    points = int(raw_points) if raw_points.isdigit() and len(raw_points) <= 13 else None
+    if points is None:
+        errors["partner_points"] = _("A whole number above zero.")
+    if not errors:
+
+        def work():
+            return conversion_requests.request_conversion(request.customer, raw_partner, points).pk
+
+        try:
+            _once(request, "app_conversion_requests", work)
+        except ValidationFailed as exc:
+            errors = {e["field"]: e["message"] for e in exc.errors}
+        except NotFound as exc:
+            errors = {"partner": str(exc.detail)}
+        except LealtadError as exc:
+            errors = {"partner_points": str(exc.detail or exc.title)}
+    if errors:
+        context = _context(request, errors=errors, values=values)
+        return render(request, "app/more/coins.html", context, status=422)
+    return redirect("/app/coins/?requested=1")
 
 
 @customer_required

@@ -11,6 +11,7 @@ urlpatterns = [
     path("ratings/<str:rating_id>/", ratings_views.rating, name="rating"),
     path("coins/", coins_views.coins, name="coins"),
     path("coins/donate/", coins_views.donate, name="donate"),
+    path("coins/convert/", coins_views.convert, name="convert"),
     path("coins/buy/<str:promotion_id>/", coins_views.buy, name="buy"),
     path("coins/vouchers/<str:voucher_id>/", coins_views.voucher, name="voucher"),
     path("privacy/", privacy_views.privacy_page, name="privacy"),

@@ -20,7 +20,7 @@ from lealtad.core.adminforms import ActionAdmin, ActionModelForm, secret_once_re
 class PartnerForm(forms.ModelForm):
     class Meta:
         model = Partner
-        fields = ("name", "rate", "active")
+        fields = ("name", "rate", "active", "app_conversion")
 
     def save(self, commit=True):
         if self.instance.network_id is None:
@@ -44,8 +44,8 @@ class PartnerKeyInline(admin.TabularInline):
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
     form = PartnerForm
-    list_display = ("name", "rate", "active", "created_at")
-    list_filter = ("active",)
+    list_display = ("name", "rate", "active", "app_conversion", "created_at")
+    list_filter = ("active", "app_conversion")
     search_fields = ("name",)
     inlines = [PartnerKeyInline]
 

@@ -36,6 +36,13 @@ class Partner(models.Model):
         help_text=_("Coins for one partner point, e.g. 0.25."),
     )
     active = models.BooleanField(_("active"), default=True)
+    # A8: the customer may ask from the app to convert points here; the partner confirms (or
+    # refuses) each request through its API, debiting its own points first.
+    app_conversion = models.BooleanField(
+        _("conversion from the app"),
+        default=False,
+        help_text=_("Customers may ask from the app; the partner confirms through its API."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -97,6 +104,36 @@ class PartnerConversion(models.Model):
                 fields=["partner", "reference"], name="partner_conversion_once"
             ),
         ]
+
+
+class ConversionRequest(models.Model):
+    """A8: a customer's request, from the app, to convert points of a partner that allows it. The
+    partner reads its pending requests, debits its own points and confirms (the coins are then
+    credited by `partners.convert` under the request's reference, once) or refuses."""
+
+    PENDING, CONVERTED, REFUSED = "pending", "converted", "refused"
+    STATUSES = [
+        (PENDING, _("Waiting for the partner")),
+        (CONVERTED, _("Converted into coins")),
+        (REFUSED, _("Refused by the partner")),
+    ]
+
+    partner = models.ForeignKey(
+        Partner, on_delete=models.PROTECT, related_name="conversion_requests"
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+")
+    partner_points = models.BigIntegerField()
+    reference = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=10, choices=STATUSES, default=PENDING)
+    reason = models.CharField(max_length=200, blank=True)
+    conversion = models.OneToOneField(
+        PartnerConversion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["partner", "status"], name="conversion_request_queue")]
 
 
 class Cause(models.Model):

@@ -19,6 +19,8 @@ Where a customer's personal data lives, and what anonymisation does with it:
   kept, less the customer's identifiers. The score and the visit stay (the merchant's NPS).
 - `IdempotencyRecord`: a registration's stored API response (kept 24 hours for replays) holds the
   profile; it is rewritten to the anonymised profile so a replay still answers without re-running.
+  The customer's own keys (the app's /api/v1/me* POSTs: rating comments, claims) are deleted (and
+  counted as redacted): an anonymised customer's tokens no longer work, so nothing replays them.
 - Admin `LogEntry.object_repr` for the customer and their memberships held the name; renamed.
 - Not touched: the ledger, including `Transaction.reason`, which staff type (see the report).
 """
@@ -550,7 +552,7 @@ def _redact_api_replays(customer: Customer, merchant_ids: list) -> int:
     without running the registration again (which would register the person anew)."""
     from lealtad.api.models import IdempotencyRecord
 
-    redacted = 0
+    redacted, _detail = IdempotencyRecord.objects.filter(customer=customer).delete()
     rows = IdempotencyRecord.objects.filter(
         merchant_id__in=merchant_ids, path="/api/v1/customers", completed=True
     ).only("pk", "response_body")

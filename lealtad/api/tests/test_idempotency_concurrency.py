@@ -117,3 +117,46 @@ def test_ten_simultaneous_requests_with_one_key_accrue_once(shop, member):
     assert Transaction.objects.filter(kind="accrual").count() == 1
     assert Entry.objects.filter(transaction__kind="accrual").count() == 1
     assert check_ledger() == []
+
+
+def donate(customer, cause, key, coins=100):
+    from lealtad.app.testing import bearer
+
+    response = Client().post(
+        "/api/v1/me/donations",
+        {"cause_id": cause.pk, "coins": coins},
+        content_type="application/json",
+        headers={**bearer(customer), "Idempotency-Key": key},
+    )
+    connection.close()
+    return response
+
+
+def test_a_customers_duplicate_while_the_first_runs_is_409_and_gives_once():
+    """The customer's own API (/me/donations): the same lock, the same answers."""
+    from lealtad.coins import causes
+    from lealtad.coins.actions import wallet_of
+    from lealtad.coins.models import Donation
+    from lealtad.coins.tests.promo_helpers import acceptor, customer_with_coins
+
+    ana = customer_with_coins(acceptor(), amount=300)
+    trees = causes.create_cause("Árboles")
+    results = {}
+    with psycopg.connect(_dsn(), autocommit=False) as holder, holder.cursor() as cursor:
+        # The first donation blocks on the wallet row this transaction holds, its key held.
+        cursor.execute(f"SELECT 1 FROM {Account._meta.db_table} FOR UPDATE")
+        first = threading.Thread(target=lambda: results.update(first=donate(ana, trees, "d")))
+        first.start()
+        with psycopg.connect(_dsn(), autocommit=True) as watcher, watcher.cursor() as watch:
+            wait_for(lambda: blocked_backends(watch))
+        duplicate = donate(ana, trees, "d")
+        assert duplicate.status_code == 409
+        assert duplicate.json()["code"] == "idempotency_in_progress"
+        holder.rollback()
+        first.join(timeout=30)
+    assert results["first"].status_code == 201, results["first"].content
+    replay = donate(ana, trees, "d")
+    assert replay.status_code == 201 and replay["Idempotent-Replayed"] == "true"
+    assert replay.json() == results["first"].json()
+    assert Donation.objects.count() == 1 and wallet_of(ana)["available"] == 200
+    assert check_ledger() == []
