@@ -41,6 +41,7 @@ BODY_IDS = {("POST", "/me/ratings")}
 NOT_SENT_AS_B = {
     ("POST", "/me/donations"): "the causes are the network's, open to every customer",
     ("POST", "/me/coin-vouchers"): "the coin products are on sale to every customer",
+    ("POST", "/me/conversion-requests"): "the partners are the network's, open to every customer",
     ("POST", "/me/claims"): "a claim names any merchant of the network (A7); B's own claim",
     ("POST", "/me/close"): "closes B's own account",
 }
