@@ -125,6 +125,29 @@ def set_marketing_consent(
 # --- export --------------------------------------------------------------------------------------
 
 
+def _profile(customer: Customer, iso) -> dict:
+    """The network-wide identity as both exports write it (one merchant's, and the customer's own),
+    dates by the export's own `iso` (the merchant's time zone, or as stored)."""
+    return {
+        "id": str(customer.pk),
+        "country": customer.country,
+        "document_type": customer.document_type,
+        "document_number": customer.document_number,
+        "person_type": customer.person_type,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "gender": customer.gender,
+        "birth_date": iso(customer.birth_date),
+        "email": customer.email,
+        "mobile": customer.mobile,
+        "address": customer.address,
+        "city": customer.city,
+        "state": customer.state,
+        "postal_code": customer.postal_code,
+        "profile_complete": customer.profile_complete,
+    }
+
+
 def export_data(membership: Membership) -> dict:
     """What this membership's merchant holds on the customer, JSON-serialisable: the identity
     and profile, the membership, points, the full statement, coins moved here, gifts, promotions,
@@ -206,22 +229,7 @@ def export_data(membership: Membership) -> dict:
         "exported_at": iso(now),
         "merchant": {"id": str(merchant.pk), "name": merchant.name},
         "customer": {
-            "id": str(customer.pk),
-            "country": customer.country,
-            "document_type": customer.document_type,
-            "document_number": customer.document_number,
-            "person_type": customer.person_type,
-            "first_name": customer.first_name,
-            "last_name": customer.last_name,
-            "gender": customer.gender,
-            "birth_date": iso(customer.birth_date),
-            "email": customer.email,
-            "mobile": customer.mobile,
-            "address": customer.address,
-            "city": customer.city,
-            "state": customer.state,
-            "postal_code": customer.postal_code,
-            "profile_complete": customer.profile_complete,
+            **_profile(customer, iso),
             "suspended": customer.suspended,
             "suspension_message": customer.suspension_message,
             "registered_at": iso(customer.created_at),
@@ -631,22 +639,7 @@ def export_all(customer: Customer) -> dict:
         "version": EXPORT_VERSION,
         "exported_at": iso(now),
         "customer": {
-            "id": str(customer.pk),
-            "country": customer.country,
-            "document_type": customer.document_type,
-            "document_number": customer.document_number,
-            "person_type": customer.person_type,
-            "first_name": customer.first_name,
-            "last_name": customer.last_name,
-            "gender": customer.gender,
-            "birth_date": iso(customer.birth_date),
-            "email": customer.email,
-            "mobile": customer.mobile,
-            "address": customer.address,
-            "city": customer.city,
-            "state": customer.state,
-            "postal_code": customer.postal_code,
-            "profile_complete": customer.profile_complete,
+            **_profile(customer, iso),
             "registered_at": iso(customer.created_at),
         },
         "coins": {

@@ -7,13 +7,14 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from lealtad.app.actions import open_session
 from lealtad.app.auth import COOKIE
-from lealtad.cashier.tests.test_browser import ARGS, BROWSER, CHROMIUM, sign_in
+from lealtad.app.tests import phone as phones
+from lealtad.app.tests.phone import phone  # noqa: F401 (a fixture)
+from lealtad.cashier.tests.test_browser import BROWSER, sign_in
 from lealtad.coins import causes, vouchers
 from lealtad.coins.models import CoinVoucher, Donation
 from lealtad.coins.tests.promo_helpers import acceptor, customer_with_coins, promotion
@@ -27,25 +28,10 @@ SHOTS = Path("/tmp/shots-more")
 
 
 def shot(page, name):
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    phones.shot(page, SHOTS, name)
 
 
-@pytest.fixture
-def phone(monkeypatch):
-    """A Pixel 5 (Playwright's device preset), in Spanish."""
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(**p.devices["Pixel 5"], locale="es-CO")
-        yield context
-        context.close()
-        browser.close()
-
-
-def test_rate_reply_answer_donate_buy_and_consent(phone, live_server):
+def test_rate_reply_answer_donate_buy_and_consent(phone, live_server):  # noqa: F811
     shop = acceptor()
     customer = customer_with_coins(shop, amount=500)
     visit = ledger.accrue_points(
@@ -143,7 +129,7 @@ def test_rate_reply_answer_donate_buy_and_consent(phone, live_server):
     assert "/app/signin/" in page.url  # every session revoked
 
 
-def test_the_till_scans_the_voucher_and_hands_it_over_once(phone, live_server):
+def test_the_till_scans_the_voucher_and_hands_it_over_once(phone, live_server):  # noqa: F811
     """The cashier's side (a till's screen, not a phone): the voucher's QR scanned into the
     search opens it; "Entregar" hands it over; the customer's voucher then says so."""
     from lealtad.core import testing
@@ -171,7 +157,7 @@ def test_the_till_scans_the_voucher_and_hands_it_over_once(phone, live_server):
     assert voucher.handed_over_at is not None
 
 
-def test_the_pages_in_portuguese(phone, live_server):
+def test_the_pages_in_portuguese(phone, live_server):  # noqa: F811
     shop = acceptor()
     customer = customer_with_coins(shop, amount=100)
     ledger.accrue_points(

@@ -5,13 +5,14 @@ through its API, the coins reach the wallet. Screenshots in /tmp/shots-conversio
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import expect
 
 from lealtad.api.tests.conftest import Api
 from lealtad.app.actions import open_session
 from lealtad.app.auth import COOKIE
-from lealtad.cashier.tests.test_browser import ARGS, BROWSER, CHROMIUM
+from lealtad.app.tests import phone as phones
+from lealtad.app.tests.phone import phone  # noqa: F401 (a fixture)
+from lealtad.cashier.tests.test_browser import BROWSER
 from lealtad.coins import partners
 from lealtad.coins.models import ConversionRequest
 from lealtad.core import testing
@@ -21,24 +22,10 @@ SHOTS = Path("/tmp/shots-conversion")
 
 
 def shot(page, name):
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    phones.shot(page, SHOTS, name)
 
 
-@pytest.fixture
-def phone(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(**p.devices["Pixel 5"], locale="es-CO")
-        yield context
-        context.close()
-        browser.close()
-
-
-def test_ask_a_partner_to_convert_and_see_the_coins_arrive(phone, live_server):
+def test_ask_a_partner_to_convert_and_see_the_coins_arrive(phone, live_server):  # noqa: F811
     bank = partners.create_partner("Davipuntos", Decimal("0.25"))
     bank.app_conversion = True
     bank.save()
