@@ -377,9 +377,11 @@ def test_error_pages_speak_the_language(language):
 
 def _people(shop) -> set[str]:
     from lealtad.customers.models import Customer
-    from lealtad.network.models import User
+    from lealtad.network.models import ApiKey, User
 
     names = set(User.objects.filter(merchant=shop.merchant).values_list("username", flat=True))
+    # An API key's random prefix is data too, also where a sentence names it (the revoke page).
+    names |= set(ApiKey.objects.filter(merchant=shop.merchant).values_list("prefix", flat=True))
     for customer in Customer.objects.all():
         names |= {customer.first_name, customer.last_name, customer.email or "", customer.city}
     return {n for n in names if n}
