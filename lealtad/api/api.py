@@ -7,6 +7,7 @@ import logging
 import segno
 from django.contrib.auth import authenticate
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Status
 from ninja.errors import AuthenticationError, HttpError
@@ -18,10 +19,10 @@ from lealtad.api.accruals import accrue_for, branch_for
 from lealtad.api.auth import BearerAuth, merchant_actor
 from lealtad.api.idempotency import idempotency_in_schema
 from lealtad.api.problems import problem, problems_in_schema
-from lealtad.api.views import customer_out, reward_rows, transaction_out
+from lealtad.api.views import EXPIRING_WINDOW, customer_out, found_out, reward_rows, transaction_out
 from lealtad.core.errors import LealtadError, RateLimited
 from lealtad.customers import actions as customers
-from lealtad.customers import identity
+from lealtad.customers import identity, lookup
 from lealtad.ledger import actions as ledger
 from lealtad.network import actions as network
 from lealtad.network.models import Role
@@ -203,15 +204,16 @@ def register_customer(request, payload: s.CustomerIn):
 @api.get("/customers", response={200: s.CustomerList, **PROBLEMS}, tags=["customers"])
 def search_customers(request, q: str = ""):
     actor = merchant_actor(request)
-    found = customers.find_customers(q, country=actor.merchant.country)
-    memberships = customers.memberships_at(actor.merchant, found)
+    merchant = actor.merchant
+    # One query: the customers with this merchant's membership, points and wallet (lookup.py).
+    now = timezone.now()
+    alternatives = customers.search_terms(q, country=merchant.country)
     results = []
-    for customer in found:
-        membership = memberships.get(customer.pk)
-        if membership is None:  # never joined this merchant: a masked card to enrol them
-            results.append(identity.card_of(customer))
+    for found in lookup.lookup(merchant, alternatives, now, now + EXPIRING_WINDOW):
+        if not found.member:  # never joined this merchant: a masked card to enrol them
+            results.append(identity.card_of(found.customer))
         else:
-            results.append(customer_out(membership, customer, actor.merchant, membership.account))
+            results.append(found_out(found, merchant))
     return {"results": results}
 
 

@@ -2,6 +2,7 @@
 
 import contextlib
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 
 from django.core import signing
@@ -335,6 +336,18 @@ def get_customer(customer_id) -> Customer:
 
 def find_customers(q: str, country: str | None = None, limit: int = 10) -> list[Customer]:
     """C5: by QR payload, document number, email or mobile — exact matches only, network-wide."""
+    alternatives = search_terms(q, country)
+    if not alternatives:
+        return []
+    filters = Q()
+    for alternative in alternatives:
+        filters |= Q(**alternative)
+    return list(Customer.objects.filter(filters).order_by("created_at")[:limit])
+
+
+def search_terms(q: str, country: str | None = None) -> list[dict]:
+    """What a search text can be, as alternatives (any) of customer column values (all): the
+    one rule `find_customers` and the one-query `lookup.lookup` both apply."""
     q = (q or "").strip()
     if not q or len(q) > 200:
         return []
@@ -342,22 +355,25 @@ def find_customers(q: str, country: str | None = None, limit: int = 10) -> list[
         found = customer_id_from_qr(q)
         if not found:
             return []
-        return list(Customer.objects.filter(pk=found[0], qr_version=found[1]))
-    if "@" in q:
         try:
-            email = documents.normalize_email(q)
+            return [{"id": uuid.UUID(found[0]), "qr_version": found[1]}]
         except ValueError:
             return []
-        return list(Customer.objects.filter(email=email)[:limit])
-    filters = documents_filter(q)
+    if "@" in q:
+        try:
+            return [{"email": documents.normalize_email(q)}]
+        except ValueError:
+            return []
+    alternatives = [
+        {"document_type": doc_type, "document_number": number}
+        for doc_type, number in sorted(documents.document_candidates(q))
+    ]
     # A mobile typed in national form is read in the merchant's country; any other country's
     # number comes in international form (+…). Parsing is CPU, so only what can match is tried.
     if q.startswith("+") or country:
         with contextlib.suppress(ValueError):
-            filters |= Q(mobile=documents.normalize_mobile(q, country or "CO"))
-    if not filters:
-        return []
-    return list(Customer.objects.filter(filters).order_by("created_at")[:limit])
+            alternatives.append({"mobile": documents.normalize_mobile(q, country or "CO")})
+    return alternatives
 
 
 def documents_filter(q: str, prefix: str = "") -> Q:
