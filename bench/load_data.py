@@ -363,7 +363,8 @@ def load_thin(customers: int, seed: int = 7) -> dict:
             )
         for sql in THIN_SQL:
             cur.execute(sql, {"n": customers, "now": now})
-            print(f"  {sql.split()[2]} ({time.perf_counter() - started:.0f} s)", flush=True)
+            table = sql.split()[2] if sql.startswith("INSERT") else "rows drawn"
+            print(f"  {table} ({time.perf_counter() - started:.0f} s)", flush=True)
         for table in ("ledger_account", "ledger_lot", "ledger_entry"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [customers])
     raw.commit()

@@ -56,27 +56,37 @@ def _account_sums(account: str, alias: str) -> str:
 
 
 def _sql(where: str) -> str:
+    """The planner's time is most of this query's (1.6 ms to plan a seven-table join, 0.2 ms
+    to run it, at 1,000,000 customers): so the customers are found in a derived table of their
+    own (its LIMIT keeps it apart), only the membership, its account and the wallet are joined,
+    and the category's name and a dependent's holder are scalar subqueries (0.6 ms to plan)."""
     customer_columns = ", ".join(f"c.{name}" for name in _CUSTOMER_COLUMNS)
     membership, account = Membership._meta.db_table, Account._meta.db_table
+    # C8: a dependent's points are the holder's account.
+    holder = f"(SELECT hm.account_id FROM {membership} hm WHERE hm.id = m.holder_id)"
+
+    def points(column: str) -> str:
+        return (
+            f"CASE WHEN m.holder_id IS NULL THEN a.{column}"
+            f" ELSE (SELECT ha.{column} FROM {account} ha WHERE ha.id = {holder}) END"
+        )
+
     return (
         f"SELECT {customer_columns},"
-        " m.id AS m_id, m.category_id AS m_category_id, cat.name AS m_category_name,"
-        " m.blocked AS m_blocked,"
-        # C8: a dependent's points are the holder's account.
-        " COALESCE(ha.balance, a.balance) AS p_balance,"
-        " COALESCE(ha.pending, a.pending) AS p_pending,"
-        f" {_account_sums('COALESCE(hm.account_id, m.account_id)', 'p')},"
+        " m.id AS m_id, m.category_id AS m_category_id, m.blocked AS m_blocked,"
+        f" (SELECT cat.name FROM {Category._meta.db_table} cat WHERE cat.id = m.category_id)"
+        " AS m_category_name,"
+        f" {points('balance')} AS p_balance, {points('pending')} AS p_pending,"
+        f" {_account_sums(f'COALESCE({holder}, m.account_id)', 'p')},"
         " w.id AS w_id, w.balance AS w_balance, w.pending AS w_pending,"
         f" {_account_sums('w.id', 'w')}"
-        f" FROM {Customer._meta.db_table} c"
+        f" FROM (SELECT * FROM {Customer._meta.db_table} c WHERE {where}"
+        " ORDER BY c.created_at LIMIT %(limit)s) c"
         f" LEFT JOIN {membership} m ON m.customer_id = c.id AND m.merchant_id = %(merchant)s"
-        f" LEFT JOIN {Category._meta.db_table} cat ON cat.id = m.category_id"
         f" LEFT JOIN {account} a ON a.id = m.account_id"
-        f" LEFT JOIN {membership} hm ON hm.id = m.holder_id"
-        f" LEFT JOIN {account} ha ON ha.id = hm.account_id"
         f" LEFT JOIN {account} w ON w.customer_id = c.id"
         f" AND w.kind = '{AccountKind.COINS}' AND w.merchant_id IS NULL"
-        f" WHERE {where} ORDER BY c.created_at LIMIT %(limit)s"
+        " ORDER BY c.created_at"
     )
 
 
@@ -113,32 +123,78 @@ def lookup(merchant, alternatives: list[dict], now, horizon, limit: int = 10) ->
         horizon=connection.ops.adapt_datetimefield_value(horizon),
         limit=limit,
     )
-    found = []
-    # raw(): the customer's columns come back through the fields' converters (SQLite's text
-    # UUIDs and dates); the rest are read below.
-    for row in Customer.objects.raw(_sql(where), params):
-        if row.m_id is None:  # not a member here
-            found.append(Found(customer=row, member=False))
-            continue
-        available, pending, expiring = _balance(
-            row.p_balance, row.p_pending, row.p_due, row.p_expiring, row.p_reserved
-        )
-        coins = {"available": 0, "held": 0, "expiring_30d": 0}  # no wallet yet reads as zeros
-        if row.w_id is not None:
-            w = _balance(row.w_balance, row.w_pending, row.w_due, row.w_expiring, row.w_reserved)
-            coins = {"available": w[0], "held": w[1], "expiring_30d": w[2]}
-        found.append(
-            Found(
-                customer=row,
-                member=True,
-                category_id=str(_uuid(row.m_category_id)),
-                category_name=row.m_category_name,
-                blocked=bool(row.m_blocked),
-                points={"available": available, "pending": pending, "expiring_30d": expiring},
-                coins=coins,
+    sql = _sql(where)
+    if connection.vendor == "postgresql":
+        rows = _prepared_rows(sql, params)
+    else:
+        # The portable path: raw() reads the customer's columns through the fields' converters
+        # (SQLite's text UUIDs and dates); the rest are plain values.
+        rows = [(row, vars(row)) for row in Customer.objects.raw(sql, params)]
+    return [_found(customer, extra) for customer, extra in rows]
+
+
+_ATTNAMES = [f.attname for f in Customer._meta.concrete_fields]
+_prepared_cursor = None
+
+
+def _prepared_rows(sql: str, params: dict) -> list[tuple[Customer, dict]]:
+    """PostgreSQL: the statement is sent with server-side parameters and prepared, once per
+    connection and shape (the number of alternatives) — psycopg keeps it, and the server soon
+    a generic plan — so a lookup does not pay the planner again on every request. Django's
+    cursors bind on the client (no prepared statements), so this one cursor is made here, inside
+    Django's wrapper: the query is logged and counted like any other."""
+    global _prepared_cursor
+    if _prepared_cursor is None:
+        from django.db.backends.postgresql.base import ServerBindingCursor
+
+        class Prepared(ServerBindingCursor):
+            def execute(self, query, params=None, **kwargs):
+                kwargs.setdefault("prepare", True)
+                return super().execute(query, params, **kwargs)
+
+        _prepared_cursor = Prepared
+    connection.ensure_connection()
+    if connection.connection.prepare_threshold is None:
+        # Django turns psycopg's automatic preparing off (None), and then psycopg prepares
+        # nothing even when asked. A threshold no query reaches prepares only what asks
+        # (`prepare=True`, here); Django's own cursors bind on the client and never prepare.
+        connection.connection.prepare_threshold = 2**31 - 1
+    raw = _prepared_cursor(connection.connection)
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        n = len(_ATTNAMES)
+        return [
+            (
+                Customer.from_db(connection.alias, _ATTNAMES, row[:n]),
+                dict(zip(names[n:], row[n:], strict=True)),
             )
+            for row in cursor.fetchall()
+        ]
+
+
+def _found(customer: Customer, row: dict) -> Found:
+    if row["m_id"] is None:  # not a member here
+        return Found(customer=customer, member=False)
+    available, pending, expiring = _balance(
+        row["p_balance"], row["p_pending"], row["p_due"], row["p_expiring"], row["p_reserved"]
+    )
+    coins = {"available": 0, "held": 0, "expiring_30d": 0}  # no wallet yet reads as zeros
+    if row["w_id"] is not None:
+        w = _balance(
+            row["w_balance"], row["w_pending"], row["w_due"], row["w_expiring"], row["w_reserved"]
         )
-    return found
+        coins = {"available": w[0], "held": w[1], "expiring_30d": w[2]}
+    return Found(
+        customer=customer,
+        member=True,
+        category_id=str(_uuid(row["m_category_id"])),
+        category_name=row["m_category_name"],
+        blocked=bool(row["m_blocked"]),
+        points={"available": available, "pending": pending, "expiring_30d": expiring},
+        coins=coins,
+    )
 
 
 def _uuid(value) -> uuid.UUID:
