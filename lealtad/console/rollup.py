@@ -150,7 +150,7 @@ def compute(merchant: Merchant, days: list[dt.date], tz) -> dict[dt.date, dict]:
         movements, registrations = _portable(merchant, days, tz)
     for day, branch, kind, n, points, amount in movements:
         per_branch = out[day]["m"].setdefault(str(branch or ""), {})
-        per_branch[kind] = [n, points or 0, str(amount) if amount is not None else None]
+        per_branch[kind] = [n, int(points or 0), str(amount) if amount is not None else None]
     for day, branch, n in registrations:
         out[day]["r"][str(branch or "")] = n
     return out
