@@ -246,3 +246,16 @@ def test_a_warm_year_costs_what_a_warm_month_costs(shop, history, django_assert_
     # marks, rows, today's movements and registrations, the points, the queue (+ on PostgreSQL
     # the savepoint and SET LOCAL jit = off, and its release).
     assert counts[1] == (6 if connection.vendor == "sqlite" else 9)
+
+
+def test_the_task_engine_keeps_the_rollup_every_hour(shop, history):
+    from lealtad.notifications import engine
+
+    (job,) = [job for job in engine.PERIODIC if job.name == "dashboard-rollup"]
+    assert job.every == dt.timedelta(hours=1)
+    start = dt.datetime.fromisoformat(job.period(timezone.now()))
+    assert engine.tick(start, jobs=[job]) == ["dashboard-rollup"]
+    assert job.task().call() >= 1  # what the worker runs
+    assert DayFigures.objects.filter(merchant=shop.merchant).count() == 7
+    assert not StaleHour.objects.exists()
+    assert_same(shop)
