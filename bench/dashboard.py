@@ -268,3 +268,70 @@ def rows(result: dict) -> list[tuple]:
             )
         )
     return out
+
+
+def dashboard_only(port: int, requests: int = 30) -> dict:
+    """The four dashboard cases only (no exports), for a quick before/after."""
+    session = Session(port)
+    session.sign_in()
+    status, page = session.get("/console/dashboard/")
+    if status != 200:
+        sys.exit(f"bench: /console/dashboard/ answered {status}")
+    branch = re.search(r'<option value="([0-9a-f-]{36})"', page.decode()).group(1)
+    today = dt.date.fromisoformat(re.search(r'name="to" value="([0-9-]+)"', page.decode())[1])
+    year = {"from": (today - dt.timedelta(days=365)).isoformat(), "to": today.isoformat()}
+    cases = {
+        "30 days, all branches": {},
+        "30 days, one branch": {"branch": branch},
+        "1 year, all branches": year,
+        "1 year, one branch": {**year, "branch": branch},
+    }
+    out = {}
+    for name, query in cases.items():
+        path = "/console/dashboard/" + (f"?{urlencode(query)}" if query else "")
+        out[name] = time_gets(session, path, requests)
+        out[name]["loadavg"] = Path("/proc/loadavg").read_text().split()[0]
+    return out
+
+
+def main() -> None:
+    """`python bench/dashboard.py [--port 8630] [--requests 30]`: `lealtad serve` on the port
+    against BENCH_DATABASE_URL (already loaded by bench/run.py or bench/load_data.py), then the
+    four dashboard cases one request at a time."""
+    import argparse
+    import json
+    import os
+    import signal
+    import urllib.request
+
+    import run  # bench/run.py: the server's environment
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", 8766)))
+    parser.add_argument("--requests", type=int, default=30)
+    args = parser.parse_args()
+    env = run.server_env(os.environ.get("BENCH_DATABASE_URL", run.DEFAULT_DB))
+    prepare(env)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lealtad.cli", "serve", "--port", str(args.port), "--no-worker"],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        print(json.dumps(dashboard_only(args.port, args.requests), indent=2))
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

@@ -57,6 +57,8 @@ PERIODIC = [
     Periodic("rating-auto-replies", "lealtad.ratings.tasks:auto_replies", timedelta(minutes=1)),
     # I4: webhook deliveries whose task died with a killed worker get a new one.
     Periodic("webhook-sweep", "lealtad.webhooks.tasks:sweep", timedelta(minutes=1)),
+    # Issue 15: the console dashboard's daily roll-up, closed days and stale ones.
+    Periodic("dashboard-rollup", "lealtad.console.tasks:dashboard_rollup", timedelta(hours=1)),
 ]
 
 
