@@ -41,6 +41,10 @@ router = Router(tags=["points"])
 PROBLEMS = {code: s.Problem for code in (400, 401, 403, 404, 409, 422, 429)}
 MAX_ITEMS = 500
 CHUNK = 50  # items per transaction (see above)
+# PostgreSQL: items decided and posted set-based at once, in one transaction (bulk_batch): a few
+# statements whatever their number, so the window's accounts stay locked about as long as a
+# per-item chunk's.
+SET_CHUNK = 250
 SINGLE_PATH = "/api/v1/accruals"  # where an item's key is recorded, as the single call's is
 # PostgreSQL's "try again" states: a deadlock or a serialization failure broke off this item only.
 TRANSIENT_SQLSTATES = ("40P01", "40001")
@@ -120,20 +124,24 @@ def accrue_batch(request, payload: BatchIn):
 
     # A patched `accrue_for` (the tests' crashing worker) is honoured item by item.
     set_based = bulk_batch.supported() and accrue_for is single_accrue_for
+    window = SET_CHUNK if set_based else CHUNK
     results = []
-    for start in range(0, len(items), CHUNK):
-        chunk = items[start : start + CHUNK]
-        with transaction.atomic():
-            done = (
-                bulk_batch.post_chunk(request, actor, chunk, members, replays) if set_based else {}
-            )
-            for offset, item in enumerate(chunk):
-                if offset in done:
-                    response = done[offset]
-                else:
-                    response = _answer(request, actor, item, members, replays)
-                body = json.loads(response.content)
-                results.append({"status": response.status_code, "body": body})
+    for start in range(0, len(items), window):
+        part = items[start : start + window]
+        done = {}
+        if set_based:
+            with transaction.atomic():
+                done = bulk_batch.post_chunk(request, actor, part, members, replays)
+        # The rest one by one, in order, in chunks; they share no account, invoice number or key
+        # with the items just posted (bulk_batch), so coming after them changes no answer.
+        rest = [offset for offset in range(len(part)) if offset not in done]
+        for first in range(0, len(rest), CHUNK):
+            with transaction.atomic():
+                for offset in rest[first : first + CHUNK]:
+                    done[offset] = _answer(request, actor, part[offset], members, replays)
+        for offset in range(len(part)):
+            response = done[offset]
+            results.append({"status": response.status_code, "body": json.loads(response.content)})
     return {"results": results}
 
 

@@ -215,11 +215,10 @@ def _take_keys(actor, keys: list[str]) -> set[str]:
 
 
 def _body(accrual: bulk.Accrual) -> dict:
-    txn = accrual.transaction
     return {
-        "id": str(txn.pk),
-        "points": txn.points,
-        "status": txn.status,
+        "id": str(accrual.transaction_id),
+        "points": accrual.points,
+        "status": "posted",
         "balance": {"available": accrual.available, "pending": accrual.pending},
     }
 
@@ -227,20 +226,22 @@ def _body(accrual: bulk.Accrual) -> dict:
 def _record(actor, plans: list[_Plan], answers: dict[int, HttpResponse], now) -> None:
     """The keyed items' records, as `run_once` writes each."""
     credential = credential_of(actor)
-    IdempotencyRecord.objects.bulk_create(
-        IdempotencyRecord(
-            merchant=actor.merchant,
-            credential=credential,
-            key=plan.key,
-            method="POST",
-            path=batch.SINGLE_PATH[:255],
-            request_hash=plan.signed,
-            completed=True,
-            status_code=answers[plan.offset].status_code,
-            response_body=answers[plan.offset].content,
-            content_type=answers[plan.offset].get("Content-Type", ""),
-            created_at=now,
-        )
+    rows = [
+        {
+            "merchant_id": actor.merchant.pk,
+            "credential": credential,
+            "key": plan.key,
+            "method": "POST",
+            "path": batch.SINGLE_PATH[:255],
+            "request_hash": plan.signed,
+            "completed": True,
+            "status_code": answers[plan.offset].status_code,
+            "response_body": answers[plan.offset].content,
+            "content_type": answers[plan.offset].get("Content-Type", ""),
+            "created_at": now,
+        }
         for plan in plans
         if plan.key is not None
-    )
+    ]
+    if rows:
+        bulk.insert_rows(IdempotencyRecord, rows)
