@@ -16,6 +16,11 @@ and a chunk holds its customers' account rows for well under a second on a quiet
 till accruing for one of them meanwhile hardly waits. A batch cut short keeps the chunks it
 committed; its retry answers those items from their keys (or as duplicate invoices, for items
 without a key) and does the rest.
+
+On PostgreSQL the common items (an existing member, no fraud rule, no accrual promotion) of each
+window of `SET_CHUNK` are posted set-based first, in a few statements for the whole window
+(`bulk_batch`, `ledger.bulk`; issue 15); the rest go item by item as above. SQLite keeps the
+per-item path.
 """
 
 import json
