@@ -125,11 +125,14 @@ def post_chunk(request, actor, chunk: list, members: Members, replays: dict) -> 
     merchant = actor.merchant
     known = _known(members)
     now = timezone.now()
+    promos = None  # none runs today: no member's quote has any
     if promotions.accrual_promotions_may_apply(merchant, now):
-        return {}  # the promotions' quotes are per member (birthdays, categories, limits)
+        promos = bulk.promotions_for(merchant, _members_named(chunk, members), now)
+        if promos is None:
+            return {}  # a use limit: judged per item under the account's lock
     shared, plans, branches, rules = _Shared(), [], {}, {}
     for offset, item in enumerate(chunk):
-        plan = _plan(actor, item, members, replays, now, branches, rules)
+        plan = _plan(actor, item, members, replays, now, branches, rules, promos)
         if plan is None:
             shared.add_item(item, known)
         else:
@@ -161,7 +164,17 @@ def post_chunk(request, actor, chunk: list, members: Members, replays: dict) -> 
     return answers
 
 
-def _plan(actor, item, members: Members, replays, now, branches, rules) -> _Plan | None:
+def _members_named(chunk: list, members: Members) -> list:
+    named = []
+    for item in chunk:
+        try:
+            named.append(members._memberships.get(parse_id(item.get("customer_id"))))
+        except (AttributeError, LealtadError):
+            continue
+    return named
+
+
+def _plan(actor, item, members: Members, replays, now, branches, rules, promos) -> _Plan | None:
     """The item as a set-based accrual, or None when it goes per item."""
     if not isinstance(item, dict):
         return None
@@ -184,15 +197,18 @@ def _plan(actor, item, members: Members, replays, now, branches, rules) -> _Plan
     branch = branches[payload.branch_id]
     if branch is None:
         return None
-    points = bulk.points_if_plain(actor.merchant, membership, amount, now, rules)
-    if points is None:
+    mine = promos.get(membership.pk, []) if promos is not None else []
+    quote = bulk.points_if_plain(actor.merchant, membership, amount, now, rules, mine)
+    if quote is None:
         return None
     number = display_number(payload.invoice_number)
     signed = None
     if key is not None:
         body = {name: value for name, value in item.items() if name != "idempotency_key"}
         signed = fingerprint("POST", batch.SINGLE_PATH, body)
-    accrual = bulk.Accrual(membership, amount, branch, number, invoice_key(number), points)
+    accrual = bulk.Accrual(
+        membership, amount, branch, number, invoice_key(number), quote.points, quote.applied
+    )
     return _Plan(0, accrual, key, signed)
 
 

@@ -18,6 +18,7 @@ Lock order, the single call's: invoice numbers, then accounts (here all of the c
 primary-key order), so a batch and a single accrual cannot deadlock on them.
 """
 
+import dataclasses
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -31,6 +32,8 @@ from lealtad.ledger.bonus import points_expiry
 from lealtad.ledger.models import Account, Entry, Kind, Lot, LotStatus, Status, Transaction
 from lealtad.network.models import Branch, Merchant, User
 from lealtad.notifications import actions as mail
+from lealtad.offers import promotions
+from lealtad.offers.models import Promotion, PromotionUse, Target
 from lealtad.program import fraud
 from lealtad.program.models import AuditMode
 from lealtad.ratings import actions as ratings
@@ -50,6 +53,7 @@ class Accrual:
     invoice_number: str | None  # as typed (`invoices.display_number`)
     invoice_key: str | None  # `invoices.invoice_key`
     points: int
+    applied: list = dataclasses.field(default_factory=list)  # (promotion, extra points)
     # Set by `post_many`: the transaction's id and the account's balances right after it.
     transaction_id: uuid.UUID | None = None
     available: int = 0
@@ -60,11 +64,13 @@ class Accrual:
         return self.membership.spending_account_id
 
 
-def points_if_plain(merchant: Merchant, membership: Membership, amount, now, rules: dict):
-    """The points of this accrual when it is the common case, else None (the per-item path
-    decides it). The caller has checked that no accrual promotion may apply today
-    (`promotions.accrual_promotions_may_apply`). `rules`: category id → its fraud rules, filled
-    as categories come (one query a category and chunk at most)."""
+def points_if_plain(
+    merchant: Merchant, membership: Membership, amount, now, rules: dict, promos=()
+) -> promotions.AccrualPoints | None:
+    """The quote of this accrual when it is the common case, else None (the per-item path
+    decides it). `promos`: the accrual promotions that apply to this member today
+    (`promotions_for`; none when `promotions.accrual_promotions_may_apply` says so). `rules`:
+    category id → its fraud rules, filled as categories come (a query a category at most)."""
     category = membership.category
     if membership.customer.suspended or category.audit_mode == AuditMode.MANUAL:
         return None
@@ -73,10 +79,67 @@ def points_if_plain(merchant: Merchant, membership: Membership, amount, now, rul
     if rules[category.pk]:
         return None  # judged under the account's lock, one accrual at a time
     try:
-        quote = quote_accrual(merchant, membership, amount, now, promos=[])
+        return quote_accrual(merchant, membership, amount, now, promos=list(promos))
     except AmountBelowMinimum:
         return None
-    return quote.points
+
+
+def promotions_for(merchant: Merchant, memberships, now) -> dict | None:
+    """`promotions.applicable(merchant, m, now, kinds=ACCRUAL_KINDS)` of each membership, in a
+    few queries for all of them (by membership id). None when a running promotion limits its
+    uses per customer: those are judged under the account's lock, one accrual at a time."""
+    from lealtad.favourites.models import Favourite
+
+    today = promotions.local_date(merchant, now)
+    running = list(
+        Promotion.objects.filter(
+            merchant=merchant,
+            active=True,
+            starts_on__lte=today,
+            ends_on__gte=today,
+            kind__in=promotions.ACCRUAL_KINDS,
+        ).select_related("reward")
+    )
+    if any(p.uses_per_customer for p in running):
+        return None
+    for promo in running:
+        promo.uses_left = None
+    memberships = [m for m in memberships if m is not None]
+    ids = [p.pk for p in running]
+    targets = {p.target for p in running}
+    categories = chosen = fans = set()
+    if Target.CATEGORIES in targets:
+        categories = set(
+            Promotion.categories.through.objects.filter(promotion_id__in=ids).values_list(
+                "promotion_id", "category_id"
+            )
+        )
+    if Target.CUSTOMERS in targets:
+        chosen = set(
+            Promotion.members.through.objects.filter(
+                promotion_id__in=ids, membership_id__in=[m.pk for m in memberships]
+            ).values_list("promotion_id", "membership_id")
+        )
+    if Target.FAVOURITES in targets:
+        fans = set(
+            Favourite.objects.filter(
+                merchant=merchant, customer_id__in=[m.customer_id for m in memberships]
+            ).values_list("customer_id", flat=True)
+        )
+    out = {}
+    for m in memberships:
+        birth = m.customer.birth_date
+        birthday = birth is not None and birth.month == today.month
+        out[m.pk] = [
+            p
+            for p in running
+            if p.target == Target.EVERYONE
+            or (p.target == Target.CATEGORIES and (p.pk, m.category_id) in categories)
+            or (p.target == Target.CUSTOMERS and (p.pk, m.pk) in chosen)
+            or (p.target == Target.FAVOURITES and m.customer_id in fans)
+            or (p.target == Target.BIRTHDAY and birthday)
+        ]
+    return out
 
 
 def lock_numbers(merchant_id, keys) -> None:
@@ -197,6 +260,21 @@ def post_many(merchant: Merchant, staff: User | None, accruals: list[Accrual], n
             for item, txn, lot_id in zip(accruals, txns, lot_ids, strict=True)
         ],
     )
+    uses = [
+        {
+            "promotion_id": promo.pk,
+            "membership_id": item.membership.pk,
+            "transaction_id": txn["id"],
+            "points": extra,
+            "branch_id": item.branch.pk,
+            "staff_id": staff.pk if staff is not None else None,
+            "at": now,
+        }
+        for item, txn in zip(accruals, txns, strict=True)
+        for promo, extra in item.applied
+    ]
+    if uses:
+        insert_rows(PromotionUse, uses)
     for item, txn in zip(accruals, txns, strict=True):
         item.transaction_id = txn["id"]
     _side_effects(merchant, staff, accruals, txns, now)

@@ -22,6 +22,7 @@ from lealtad.invoices.models import Invoice
 from lealtad.ledger.check import check_ledger
 from lealtad.ledger.models import Account, Entry, Lot, Transaction
 from lealtad.notifications.models import OutgoingEmail
+from lealtad.offers.models import PromotionUse
 from lealtad.program.models import Category, FraudRule
 from lealtad.webhooks.models import Delivery, Endpoint, Event
 
@@ -63,8 +64,19 @@ def _world(promotion: bool):
     other = testing.make_merchant()
     newcomer = str(testing.make_customer(other).customer.pk)
     roles[uuid.UUID(newcomer)] = "newcomer"
-    if promotion:
+    if promotion != "none":
         testing.make_promotion(shop, kind="bonus", bonus_points=7)
+        standard = Category.objects.get(merchant=merchant, is_default=True)
+        testing.make_promotion(
+            shop, kind="multiplier", multiplier=2, min_amount=10000, target="categories",
+            categories=[standard],
+        )  # fmt: skip
+        testing.make_promotion(
+            shop, kind="bonus", bonus_points=3, target="customers",
+            members=[Membership.objects.get(customer_id=plain[13], merchant=merchant)],
+        )  # fmt: skip
+    if promotion == "limited":
+        testing.make_promotion(shop, kind="bonus", bonus_points=5, uses_per_customer=1)
     api = Api(shop.api_key)
     assert (
         api.post(
@@ -185,6 +197,17 @@ def _state(merchant, items, results, roles) -> dict:
             for i in Invoice.objects.filter(merchant=merchant)
         ),
         "memberships": Membership.objects.filter(merchant=merchant).count(),
+        "promotion_uses": sorted(
+            (
+                roles.get(u.membership.customer_id),
+                u.promotion.name.split()[0],
+                u.points,
+                name(u.transaction_id) if str(u.transaction_id) in names else "",
+            )
+            for u in PromotionUse.objects.filter(membership__merchant=merchant).select_related(
+                "promotion", "membership"
+            )
+        ),
     }
 
 
@@ -204,7 +227,7 @@ def _record(record, items, name) -> tuple:
     return (record.key, record.status_code, record.path, record.content_type, signed, str(answer))
 
 
-@pytest.mark.parametrize("promotion", [False, True], ids=["plain", "promotion"])
+@pytest.mark.parametrize("promotion", ["none", "running", "limited"])
 def test_the_set_based_path_answers_and_writes_what_the_per_item_path_does(monkeypatch, promotion):
     from django_tasks_db.models import DBTaskResult
 
@@ -231,8 +254,11 @@ def test_the_set_based_path_answers_and_writes_what_the_per_item_path_does(monke
     assert tasks[0] == tasks[1]
     statuses = Counter(status for status, _body in fast["answers"])
     assert statuses == {201: 48, 409: 2, 422: 3, 404: 2, 403: 1}
-    # Most of the batch went set-based; none of it while a promotion runs.
-    assert posted[0] == (0 if promotion else 38)
+    # Most of the batch went set-based; none of it while a promotion limits its uses.
+    assert posted[0] == (0 if promotion == "limited" else 38)
+    if promotion == "running":
+        uses = PromotionUse.objects.filter(membership__merchant=shop.merchant)
+        assert uses.count() > 38
     assert check_ledger() == []
 
 
