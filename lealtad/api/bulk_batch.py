@@ -121,7 +121,7 @@ def _known(members: Members) -> dict:
 
 def post_chunk(request, actor, chunk: list, members: Members, replays: dict) -> dict:
     """Post the chunk's common items set-based: their answers by offset in the chunk (the rest
-    go per item). Call it inside the chunk's transaction, before its per-item items."""
+    go per item, after it). Call it in a transaction of its own: it commits the window."""
     merchant = actor.merchant
     known = _known(members)
     now = timezone.now()
@@ -141,17 +141,18 @@ def post_chunk(request, actor, chunk: list, members: Members, replays: dict) -> 
     plans = shared.settle(plans)
     if not plans:
         return {}
-    bulk.lock_numbers(merchant.pk, [p.accrual.invoice_key for p in plans])
-    busy = _take_keys(actor, [p.key for p in plans if p.key is not None])
-    in_use = bulk.numbers_in_use(merchant, [p.accrual.invoice_key for p in plans])
-    for plan in plans:
-        if plan.key in busy or plan.accrual.invoice_key in in_use:
-            shared.add_plan(plan)
-    plans = shared.settle(plans)
-    if not plans:
-        return {}
     try:
+        # One savepoint for the locks too: a deadlock while waiting for a number (another
+        # batch sent with its own Idempotency-Key holds earlier windows' locks) sends the
+        # window per item, as a deadlock sends a single item to `concurrent_request`.
         with transaction.atomic():
+            bulk.lock_numbers(merchant.pk, [p.accrual.invoice_key for p in plans])
+            busy = _take_keys(actor, [p.key for p in plans if p.key is not None])
+            in_use = bulk.numbers_in_use(merchant, [p.accrual.invoice_key for p in plans])
+            for plan in plans:
+                if plan.key in busy or plan.accrual.invoice_key in in_use:
+                    shared.add_plan(plan)
+            plans = shared.settle(plans)
             bulk.post_many(merchant, actor.user, [p.accrual for p in plans], now)
             answers = {p.offset: batch.created(request, _body(p.accrual)) for p in plans}
             _record(actor, plans, answers, now)
