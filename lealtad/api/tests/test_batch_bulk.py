@@ -353,3 +353,25 @@ def test_concurrent_batches_and_single_accruals_keep_balances_exact():
     )
     assert total == sum(a["body"]["points"] for a in done)
     assert check_ledger() == []
+
+
+def test_a_number_the_constraint_refuses_sends_the_window_per_item(
+    pos_api, alice_shop, monkeypatch
+):
+    people = [str(testing.make_customer(alice_shop).customer.pk) for _ in range(4)]
+    first = pos_api.post(
+        "/accruals", {"customer_id": people[0], "amount": "5000", "invoice_number": "Z-1"}
+    )
+    # As if the look-up had missed the standing accrual: the unique constraint is the backstop.
+    monkeypatch.setattr(bulk_batch.bulk, "numbers_in_use", lambda merchant, keys: set())
+    items = [
+        {"customer_id": p, "amount": "3000", "invoice_number": f"Z-{n}", "idempotency_key": f"z{n}"}
+        for n, p in enumerate(people)
+    ]
+    got = pos_api.post("/accruals/batch", {"accruals": items}).json()["results"]
+    assert [r["status"] for r in got] == [201, 409, 201, 201]
+    assert got[1]["body"]["code"] == "duplicate_invoice"
+    assert got[1]["body"]["transaction_id"] == first.json()["id"]
+    assert Transaction.objects.filter(merchant=alice_shop.merchant).count() == 4
+    assert IdempotencyRecord.objects.filter(merchant=alice_shop.merchant).count() == 4
+    assert check_ledger() == []
