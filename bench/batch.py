@@ -11,6 +11,12 @@ accruals, rendering). The first round warms the worker up and is not counted. Th
 - `replayed`: the `with_item_keys` batch sent again: every item answered from its key.
 
     python bench/batch.py [--rounds 5] [--size 500] [--port 0] [--db postgres://…]
+                          [--pgbench 10]
+
+Accruals a second = size ÷ p50 of each kind. Alone it also runs PostgreSQL's pgbench TPC-B
+(`-i -s 10`, then `-c 2 -T <--pgbench>`) on a database of its own (the bench database's name +
+`_pgbench`) right after, and reports the ratio accruals/s ÷ tps (issue 15: ≥ 1.0), with the load
+average before and after (the machine is shared: compare figures of the same minute).
 
 Called by bench/run.py (`make bench`). Printed, and written to bench/results/ when run alone.
 """
@@ -127,11 +133,41 @@ def measure(db_url=DEFAULT_DB, rounds=5, size=500, port=0) -> dict:
     for kind, values in times.items():
         report[f"{kind}_p50_ms"] = _pct(values, 0.50)
         report[f"{kind}_max_ms"] = _pct(values, 1.0)
+    for kind in times:
+        p50 = report[f"{kind}_p50_ms"]
+        report[f"{kind}_accruals_per_s"] = round(size / p50 * 1000) if p50 else None
     best = report["with_item_keys_p50_ms"]
     report["per_item_ms"] = round(best / size, 2) if best else None
     report["mean_ms"] = round(statistics.fmean(times["with_item_keys"]) * 1000, 1)
     report["ledger_check"] = check.returncode == 0
     return report
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return ""
+
+
+def pgbench(db_url: str, duration: int, clients: int = 2) -> dict:
+    """PostgreSQL's own TPC-B on `db_url` (recreated): `-i -s 10`, then `-c clients -T`."""
+    import re
+    from urllib.parse import urlsplit
+
+    from run import pg_tool, recreate_database, sh  # bench/run.py
+
+    url = urlsplit(db_url)
+    conn = ["-h", url.hostname, "-p", str(url.port or 5432), "-U", url.username or "postgres"]
+    name = url.path.lstrip("/")
+    recreate_database(db_url)
+    sh([pg_tool("pgbench"), *conn, "-i", "-s", "10", "-q", name], capture_output=True)
+    out = sh(
+        [pg_tool("pgbench"), *conn, "-c", str(clients), "-j", "2", "-T", str(duration), name],
+        capture_output=True,
+    ).stdout
+    tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
+    return {"tps": tps, "clients": clients, "seconds": duration}
 
 
 def main() -> None:
@@ -140,8 +176,19 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=500)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--db", default=os.environ.get("BENCH_BATCH_DATABASE_URL", DEFAULT_DB))
+    parser.add_argument("--pgbench", type=int, default=10, help="seconds of TPC-B (0: none)")
     args = parser.parse_args()
+    load_before = _loadavg()
     report = measure(args.db, args.rounds, args.size, args.port)
+    report["loadavg_before"] = load_before
+    report["loadavg_after"] = _loadavg()
+    if args.pgbench:
+        report["pgbench"] = pgbench(args.db + "_pgbench", args.pgbench)
+        tps = report["pgbench"]["tps"]
+        for kind in ("with_item_keys", "without_keys"):
+            rate = report[f"{kind}_accruals_per_s"]
+            report[f"{kind}_ratio_to_tpcb"] = round(rate / tps, 2) if rate and tps else None
+        report["loadavg_after_pgbench"] = _loadavg()
     print(json.dumps(report, indent=2))
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"batch-{time.strftime('%Y%m%d-%H%M%S')}.json"
