@@ -173,6 +173,7 @@ def test_a_batch_cut_short_keeps_its_committed_chunks_and_its_retry_finishes(
             raise RuntimeError("the worker dies here")
         return real(actor, payload, members)
 
+    monkeypatch.setattr(batch_module, "SET_BASED", False)  # the per-item path's chunks
     monkeypatch.setattr(batch_module, "accrue_for", crash_at_the_second_chunk)
     crashed = batch(pos_api, items)
     assert crashed.status_code == 500 and crashed.json()["code"] == "internal_error"

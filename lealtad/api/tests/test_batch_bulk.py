@@ -375,3 +375,48 @@ def test_a_number_the_constraint_refuses_sends_the_window_per_item(
     assert Transaction.objects.filter(merchant=alice_shop.merchant).count() == 4
     assert IdempotencyRecord.objects.filter(merchant=alice_shop.merchant).count() == 4
     assert check_ledger() == []
+
+
+def test_a_batch_cut_short_in_its_second_window_keeps_the_first_and_its_retry_finishes(
+    monkeypatch,
+):
+    """A worker dying while it writes the second set-based window: the first window stays
+    committed, nothing of the second is written, and the retry answers the first window from
+    its keys and posts the rest."""
+    from lealtad.api import batch as batch_module
+
+    shop = testing.make_merchant()
+    people = [str(testing.make_customer(shop).customer.pk) for _ in range(12)]
+    size = batch_module.SET_CHUNK + 10
+    items = [
+        {
+            "customer_id": people[n % 12],
+            "amount": "2000",
+            "invoice_number": f"W-{n}",
+            "idempotency_key": f"w-{n}",
+        }
+        for n in range(size)
+    ]
+    real = bulk_batch.post_chunk
+    calls = []
+
+    def crash_in_the_second_window(*args, **kwargs):
+        calls.append(1)
+        done = real(*args, **kwargs)
+        if len(calls) == 2:
+            raise RuntimeError("the worker dies here")
+        return done
+
+    monkeypatch.setattr(bulk_batch, "post_chunk", crash_in_the_second_window)
+    api = Api(shop.api_key)
+    accruals = Transaction.objects.filter(merchant=shop.merchant, kind="accrual")
+    crashed = api.post("/accruals/batch", {"accruals": items})
+    assert crashed.status_code == 500
+    assert accruals.count() == batch_module.SET_CHUNK
+    first_ids = {str(pk) for pk in accruals.values_list("pk", flat=True)}
+    monkeypatch.setattr(bulk_batch, "post_chunk", real)
+    got = api.post("/accruals/batch", {"accruals": items}).json()["results"]
+    assert [r["status"] for r in got] == [201] * size
+    assert accruals.count() == size
+    assert {r["body"]["id"] for r in got[: batch_module.SET_CHUNK]} == first_ids
+    assert check_ledger() == []
