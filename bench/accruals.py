@@ -146,5 +146,8 @@ def sweep(run, port, key, data, duration, counts, db_url, tpcb_db) -> dict:
                 {"python", "wrk", "oursql", "tpcb"},
             )
         )
-    path = write(points, {"duration": duration, "counts": counts})
+    loads = [p[k][0] for p in points for k in ("loadavg_before", "loadavg_after")]
+    meta = {"at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "duration": duration}
+    meta.update(counts=counts, loadavg_range=[min(loads), max(loads)])
+    path = write(points, meta)
     return {"file": str(path.relative_to(ROOT)), "points": points}

@@ -93,7 +93,11 @@ def main() -> None:
     if not args.sweep:
         parser.error("no sweep found: make bench BENCH_ARGS='--sweep 1,2,4,8,16'")
     sweep = json.loads(Path(args.sweep).read_text())
-    Path(args.out).write_text(render(sweep, args.title))
+    title = args.title
+    if "at" in sweep:
+        low, high = sweep["loadavg_range"]
+        title += f" ({sweep['at']}, {sweep['duration']} s each, load average {low:.0f}–{high:.0f})"
+    Path(args.out).write_text(render(sweep, title))
     print(f"{args.out} from {args.sweep}")
 
 

@@ -270,6 +270,8 @@ def parse_args():
     wanted = set(args.only.split(",")) if args.only else set(SECTIONS)
     if args.sqlite:
         wanted = {"sqlite"}
+    elif args.sweep and not args.only:
+        wanted = set()  # the sweep alone
     if unknown := wanted - set(SECTIONS):
         parser.error(f"unknown in --only: {', '.join(sorted(unknown))}")
     args.wanted = wanted

@@ -17,7 +17,7 @@ WORK = ROOT / "bench" / "results"
 INSTALL = "wrk not found: `sudo apt-get install wrk` (Debian/Ubuntu); the wrk figures are skipped"
 
 
-class WrkFailed(RuntimeError):
+class WrkFailed(SystemExit):  # a clean, loud exit: the message and status 1
     pass
 
 
