@@ -20,10 +20,10 @@ SERIES = (
     ("oursql", "pgbench, our accrual's SQL", "#2ca02c", "tps"),
     ("tpcb", "pgbench, TPC-B", "#7f7f7f", "tps"),
 )
-W, H, LEFT, RIGHT, TOP, BOTTOM = 720, 420, 70, 230, 40, 50
+W, H, LEFT, RIGHT, TOP, BOTTOM = 720, 430, 70, 230, 50, 50
 
 
-def render(sweep: dict, title: str) -> str:
+def render(sweep: dict, title: str, subtitle: str = "") -> str:
     points = sweep["points"]
     counts = [p["clients"] for p in points]
     values = [p[k][f] for p in points for k, _l, _c, f in SERIES if k in p]
@@ -41,7 +41,8 @@ def render(sweep: dict, title: str) -> str:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
         f'viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">',
         f'<rect width="{W}" height="{H}" fill="white"/>',
-        f'<text x="{LEFT}" y="22" font-size="14" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{LEFT}" y="20" font-size="14" font-weight="bold">{escape(title)}</text>',
+        f'<text x="{LEFT}" y="37" font-size="11" fill="#555">{escape(subtitle)}</text>',
     ]
     decade = low
     while decade <= high:
@@ -93,11 +94,13 @@ def main() -> None:
     if not args.sweep:
         parser.error("no sweep found: make bench BENCH_ARGS='--sweep 1,2,4,8,16'")
     sweep = json.loads(Path(args.sweep).read_text())
-    title = args.title
+    subtitle = ""
     if "at" in sweep:
         low, high = sweep["loadavg_range"]
-        title += f" ({sweep['at']}, {sweep['duration']} s each, load average {low:.0f}–{high:.0f})"
-    Path(args.out).write_text(render(sweep, title))
+        subtitle = (
+            f"{sweep['at']}, {sweep['duration']} s a point, load average {low:.1f}–{high:.1f}"
+        )
+    Path(args.out).write_text(render(sweep, args.title, subtitle))
     print(f"{args.out} from {args.sweep}")
 
 
