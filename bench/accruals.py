@@ -6,6 +6,7 @@ it at several client counts and writes a JSON file and a markdown table; bench/c
 """
 
 import json
+import resource
 import time
 from pathlib import Path
 
@@ -20,14 +21,36 @@ def _load() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 
 
-def point(run, port, key, data, duration, clients, db_url, tpcb_db, parts) -> dict:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def with_cpu(server, measure) -> dict:
+    """`measure()`, with the CPU it cost per request: the server's (all its processes) and the
+    load generator's (the client processes, waited for by then), in ms."""
+    server_before, client_before = server.cpu_seconds(), _children_cpu()
+    result = measure()
+    requests = max(result["requests"], 1)
+    result["server_cpu_ms"] = round((server.cpu_seconds() - server_before) * 1000 / requests, 2)
+    result["client_cpu_ms"] = round((_children_cpu() - client_before) * 1000 / requests, 2)
+    return result
+
+
+def point(server, port, key, data, duration, clients, db_url, tpcb_db, parts) -> dict:
     """One client count: the parts asked for among python, wrk, oursql, tpcb."""
+    import run
+
     out = {"clients": clients, "duration": duration, "loadavg_before": _load()}
-    ids = data["customer_ids_sample"]
+    ids = data["customer_ids_sample"] if data else None
     if "python" in parts:
-        out["python"] = run.load_test("accrual", key, ids, duration, clients, port)
+        out["python"] = with_cpu(
+            server, lambda: run.load_test("accrual", key, ids, duration, clients, port)
+        )
     if "wrk" in parts and wrkload.available():
-        out["wrk"] = wrkload.run("accrual", port, key, ids, duration, clients)
+        out["wrk"] = with_cpu(
+            server, lambda: wrkload.run("accrual", port, key, ids, duration, clients)
+        )
     if "oursql" in parts:
         out["oursql"] = oursql.pgbench(db_url, clients, duration, script=oursql.SCRIPT)
     if "tpcb" in parts:
@@ -56,13 +79,18 @@ def _ratio(p: dict, key: str) -> str:
     return f"{p[key]:.2f}" if key in p else "–"
 
 
+def _cpu(p: dict, key: str) -> str:
+    return ", ".join(f"{p[c][key]:.1f}" if key in p.get(c, {}) else "–" for c in ("python", "wrk"))
+
+
 def markdown(points: list[dict]) -> str:
     """The table for docs/benchmark.md: rates with (p50 / p99 ms) or (average ms) for pgbench."""
     lines = [
         "| clients | HTTP Python/s (p50 / p99 ms) | HTTP wrk/s (p50 / p99 ms) "
         "| our SQL tps (avg ms) | TPC-B tps (avg ms) | wrk ÷ our SQL | wrk ÷ TPC-B "
-        "| Python ÷ our SQL | Python ÷ TPC-B | load avg |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| Python ÷ our SQL | Python ÷ TPC-B | server CPU ms/accrual (Python, wrk) "
+        "| client CPU ms/request (Python, wrk) | load avg |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for p in points:
         cells = [
@@ -75,6 +103,8 @@ def markdown(points: list[dict]) -> str:
             _ratio(p, "wrk_per_tpcb"),
             _ratio(p, "python_per_oursql"),
             _ratio(p, "python_per_tpcb"),
+            _cpu(p, "server_cpu_ms"),
+            _cpu(p, "client_cpu_ms"),
             " → ".join(f"{p[k][0]:.1f}" for k in ("loadavg_before", "loadavg_after")),
         ]
         lines.append("| " + " | ".join(cells) + " |")
@@ -105,6 +135,16 @@ def rows(p: dict) -> list[tuple]:
                     f"errors {r['errors']}",
                 )
             )
+            if "server_cpu_ms" in r:
+                out.append(
+                    (
+                        f"  CPU ms/accrual ({label})",
+                        "",
+                        f"server {r['server_cpu_ms']}",
+                        f"client {r['client_cpu_ms']}",
+                        "",
+                    )
+                )
     for limit, label in (("oursql", "pgbench our SQL"), ("tpcb", "pgbench TPC-B")):
         if limit in p:
             r = p[limit]
@@ -128,24 +168,13 @@ def load_average() -> list[float]:
     return _load()
 
 
-def sweep(run, port, key, data, duration, counts, db_url, tpcb_db) -> dict:
+def sweep(server, port, key, data, duration, counts, db_url, tpcb_db) -> dict:
     """Every part at each client count; written to bench/results/<timestamp>.json and .md."""
     points = []
     for clients in counts:
         print(f"  sweep: {clients} clients, {duration} s each …", flush=True)
-        points.append(
-            point(
-                run,
-                port,
-                key,
-                data,
-                duration,
-                clients,
-                db_url,
-                tpcb_db,
-                {"python", "wrk", "oursql", "tpcb"},
-            )
-        )
+        every = {"python", "wrk", "oursql", "tpcb"}
+        points.append(point(server, port, key, data, duration, clients, db_url, tpcb_db, every))
     loads = [p[k][0] for p in points for k in ("loadavg_before", "loadavg_after")]
     meta = {"at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "duration": duration}
     meta.update(counts=counts, loadavg_range=[min(loads), max(loads)])

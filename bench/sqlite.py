@@ -111,21 +111,23 @@ def prepare(customers: int = CUSTOMERS) -> tuple[dict, dict]:
 
 
 def measure(port: int, duration: int, clients: int, customers: int = CUSTOMERS) -> dict:
+    import accruals
     import run
     import wrkload
 
     print(f"SQLite: loading {customers:,} customers …", flush=True)
     env, data = prepare(customers)
     result = {"customers": customers, "load_seconds": data["seconds"], "clients": clients}
-    with run.Server(env, port):
-        run.load_test("accrual", data["api_key"], data["customer_ids"], 2, clients, port)
+    key, ids = data["api_key"], data["customer_ids"]
+    with run.Server(env, port) as server:
+        run.load_test("accrual", key, ids, 2, clients, port)
         print(f"SQLite: accruals for {duration} s with {clients} clients …", flush=True)
-        result["python"] = run.load_test(
-            "accrual", data["api_key"], data["customer_ids"], duration, clients, port
+        result["python"] = accruals.with_cpu(
+            server, lambda: run.load_test("accrual", key, ids, duration, clients, port)
         )
         if wrkload.available():
-            result["wrk"] = wrkload.run(
-                "accrual", port, data["api_key"], data["customer_ids"], duration, clients
+            result["wrk"] = accruals.with_cpu(
+                server, lambda: wrkload.run("accrual", port, key, ids, duration, clients)
             )
     check = subprocess.run(
         [sys.executable, "-m", "lealtad.cli", "ledger-check"],
