@@ -273,7 +273,12 @@ def parse_args():
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients")
     parser.add_argument("--workers", type=int, default=0, help="server workers (2 × cores + 1)")
-    parser.add_argument("--port", type=int, default=PORT, help="the server's port (BENCH_PORT)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=PORT,
+        help="the server's port (BENCH_PORT); SQLite's +1, webhooks' +2, the app home's +3",
+    )
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
     parser.add_argument("--only", help="comma-separated, of: " + ",".join(SECTIONS))
     parser.add_argument("--sqlite", action="store_true", help="--only sqlite")
@@ -418,6 +423,7 @@ def main() -> None:
             os.environ.get("BENCH_WEBHOOKS_DATABASE_URL", webhooks.DEFAULT_DB),
             duration=args.duration,
             clients=args.clients,
+            port=args.port + 2,
         )
     if "batch" in wanted:
         print("batch intake: POST /accruals/batch of 500 accruals …", flush=True)
@@ -427,7 +433,7 @@ def main() -> None:
     if "app_home" in wanted:
         print("customer app: the home of a customer with 20 memberships …", flush=True)
         report["app_home"] = app_home.measure(
-            os.environ.get("BENCH_APP_DATABASE_URL", app_home.DEFAULT_DB)
+            os.environ.get("BENCH_APP_DATABASE_URL", app_home.DEFAULT_DB), port=args.port + 3
         )
     if "sqlite" in wanted:
         report["sqlite"] = sqlite.measure(args.port + 1, args.duration, min(args.clients, 2))
