@@ -34,6 +34,12 @@ function M.counter(expected)
   end
 end
 
+local function json_escape(text)
+  text = string.gsub(text, "\\", "\\\\")
+  text = string.gsub(text, '"', '\\"')
+  return (string.gsub(text, "%c", " "))
+end
+
 -- One JSON line on stdout, after wrk's own text: the harness reads the last line starting "{".
 function M.done(summary, latency, requests)
   local ok_total, bad_total, sample = 0, 0, ""
@@ -52,7 +58,7 @@ function M.done(summary, latency, requests)
     summary.requests, seconds, summary.requests / seconds, ok_total, bad_total,
     e.connect + e.read + e.write + e.timeout, latency:percentile(50) / 1000,
     latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
-    latency.mean / 1000, (string.gsub(sample, '["\\%c]', "?"))))
+    latency.mean / 1000, json_escape(sample)))
 end
 
 return M
