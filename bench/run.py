@@ -19,7 +19,6 @@ import json
 import multiprocessing
 import os
 import random
-import re
 import shutil
 import signal
 import statistics
@@ -31,19 +30,39 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import accruals  # bench/accruals.py: HTTP (Python, wrk) against our SQL and TPC-B, the sweep
 import app_home  # bench/app_home.py: the customer app's home, 20 memberships
 import batch  # bench/batch.py: POST /accruals/batch of 500
 import code_delivery  # bench/code_delivery.py: request → SMS provider
 import coin_payments  # bench/coin_payments.py: K3 create + confirm, the code in between
 import dashboard  # bench/dashboard.py: the console's reports
+import oursql  # bench/oursql.py: pgbench with the SQL our accrual runs
 import ratings  # bench/ratings.py: the ratings inbox at 100,000 ratings
+import sqlite  # bench/sqlite.py: the embedded default (make run's settings)
+import summary  # bench/summary.py: the printed rows and goals
 import webhooks  # bench/webhooks.py: accruals with two webhook endpoints, delivery latency
+import wrkload  # bench/wrkload.py: the C client
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 LEALTAD = [sys.executable, "-m", "lealtad.cli"]
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/lealtad_bench"
-PORT = 8765
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+SECTIONS = (
+    "accruals",
+    "wrk",
+    "oursql",
+    "tpcb",
+    "lookups",
+    "dashboard",
+    "ratings",
+    "code_delivery",
+    "coin_payments",
+    "webhooks",
+    "batch",
+    "app_home",
+    "sqlite",
+)
 
 
 def sh(args, env=None, **kw):
@@ -98,13 +117,13 @@ def server_env(db_url: str) -> dict:
 # --- load generator: processes × threads of keep-alive HTTP/1.1 connections ------------------
 
 
-def _client(kind, api_key, samples, duration, threads, seed, out):
+def _client(kind, api_key, samples, duration, threads, seed, out, port):
     rng = random.Random(seed)
     latencies, errors, lock = [], [0], threading.Lock()
     deadline = time.perf_counter() + duration
 
     def worker(n):
-        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
         mine, bad, i = [], 0, 0
         while time.perf_counter() < deadline:
@@ -129,7 +148,7 @@ def _client(kind, api_key, samples, duration, threads, seed, out):
                 ok = response.status == expect
             except (OSError, http.client.HTTPException):
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 ok = False
             mine.append(time.perf_counter() - started)
             bad += not ok
@@ -145,13 +164,13 @@ def _client(kind, api_key, samples, duration, threads, seed, out):
     out.put((latencies, errors[0]))
 
 
-def load_test(kind, api_key, samples, duration, clients) -> dict:
+def load_test(kind, api_key, samples, duration, clients, port=PORT) -> dict:
     processes = min(2, clients)
     queue = multiprocessing.Queue()
     procs = [
         multiprocessing.Process(
             target=_client,
-            args=(kind, api_key, samples, duration, clients // processes, seed, queue),
+            args=(kind, api_key, samples, duration, clients // processes, seed, queue, port),
         )
         for seed in range(processes)
     ]
@@ -179,264 +198,251 @@ def load_test(kind, api_key, samples, duration, clients) -> dict:
     }
 
 
-def pgbench(duration: int, clients: int) -> dict:
-    url = urlsplit(DEFAULT_DB)
-    conn = ["-h", url.hostname, "-p", str(url.port or 5432), "-U", "postgres"]
-    recreate_database("postgres://postgres@127.0.0.1:5432/lealtad_pgbench")
-    sh([pg_tool("pgbench"), *conn, "-i", "-s", "10", "-q", "lealtad_pgbench"], capture_output=True)
-    out = sh(
-        [
-            pg_tool("pgbench"),
-            *conn,
-            "-c",
-            str(clients),
-            "-j",
-            "2",
-            "-T",
-            str(duration),
-            "lealtad_pgbench",
-        ],
+def tpcb_database(db_url: str) -> str:
+    """TPC-B's own database beside the bench one (lealtad_bench → lealtad_bench_tpcb), scale 10,
+    initialised once per run."""
+    parts = urlsplit(db_url)
+    url = parts._replace(path=parts.path + "_tpcb").geturl()
+    recreate_database(url)
+    conn = ["-h", parts.hostname or "127.0.0.1", "-p", str(parts.port or 5432)]
+    conn += ["-U", parts.username or "postgres"]
+    sh(
+        [pg_tool("pgbench"), *conn, "-i", "-s", "10", "-q", url.rsplit("/", 1)[1]],
         capture_output=True,
-    ).stdout
-    tps = float(re.search(r"tps = ([0-9.]+)", out).group(1))
-    latency = re.search(r"latency average = ([0-9.]+) ms", out)
-    return {"tps": tps, "latency_avg_ms": float(latency.group(1)) if latency else None}
+    )
+    return url
 
 
-def main() -> None:
+class Server:
+    """`lealtad serve` on a port for the with-block, stopped (its whole session) on the way out."""
+
+    def __init__(self, env: dict, port: int, workers: int = 0):
+        self.args = [*LEALTAD, "serve", "--port", str(port)]
+        if workers:
+            self.args += ["--workers", str(workers)]
+        self.env, self.port = env, port
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            self.args,
+            env=self.env,
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.2)
+        self.__exit__()
+        sys.exit("the server did not start:\n" + self.proc.stderr.read())
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def cpu_seconds(self) -> float:
+        """CPU time so far of every process of the server's session (gunicorn's master and
+        workers, the task worker): on a shared machine, CPU per request is steadier than rates."""
+        ticks, tick = 0, os.sysconf("SC_CLK_TCK")
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == self.proc.pid:  # the process group: the session's leader
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / tick
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def parse_args():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--duration", type=int, default=20, help="seconds per measurement")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--clients", type=int, default=16, help="concurrent HTTP clients")
     parser.add_argument("--workers", type=int, default=0, help="server workers (2 × cores + 1)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=PORT,
+        help="the server's port (BENCH_PORT); SQLite's +1, webhooks' +2, the app home's +3",
+    )
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
+    parser.add_argument("--only", help="comma-separated, of: " + ",".join(SECTIONS))
+    parser.add_argument("--sqlite", action="store_true", help="--only sqlite")
+    parser.add_argument("--sweep", help="client counts, e.g. 1,2,4,8,16: accruals at each")
+    parser.add_argument("--sweep-duration", type=int, default=5, help="seconds per sweep point")
     args = parser.parse_args()
+    wanted = set(args.only.split(",")) if args.only else set(SECTIONS)
+    if args.sqlite:
+        wanted = {"sqlite"}
+    elif args.sweep and not args.only:
+        wanted = set()  # the sweep alone
+    if unknown := wanted - set(SECTIONS):
+        parser.error(f"unknown in --only: {', '.join(sorted(unknown))}")
+    args.wanted = wanted
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    wanted = args.wanted
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     env = server_env(db_url)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    manifest = RESULTS / "dataset.json"
-    report = {"args": vars(args), "cores": os.cpu_count()}
-
-    if not args.skip_load or not manifest.exists():
-        print(f"loading {args.customers:,} customers / {args.entries:,} entries …", flush=True)
-        recreate_database(db_url)
-        sh([*LEALTAD, "migrate", "-v", "0"], env=env)
-        sh(
-            [
-                sys.executable,
-                "bench/load_data.py",
-                str(args.customers),
-                str(args.entries),
-                str(manifest),
-            ],
-            env=env,
+    manifest = RESULTS / f"dataset-{urlsplit(db_url).path.lstrip('/')}.json"
+    report = {"args": {k: v for k, v in vars(args).items() if k != "wanted"}}
+    report["cores"], report["loadavg"] = os.cpu_count(), accruals.load_average()
+    on_server = {"accruals", "wrk", "oursql", "lookups", "dashboard", "ratings"}
+    if wanted & (on_server | {"tpcb"}) or args.sweep:
+        if not args.skip_load or not manifest.exists():
+            print(f"loading {args.customers:,} customers / {args.entries:,} entries …", flush=True)
+            recreate_database(db_url)
+            sh([*LEALTAD, "migrate", "-v", "0"], env=env)
+            load = [sys.executable, "bench/load_data.py", str(args.customers), str(args.entries)]
+            sh([*load, str(manifest)], env=env)
+        data = json.loads(manifest.read_text())
+        report["dataset"] = {
+            k: data[k] for k in ("customers", "transactions", "entries", "lots", "seconds")
+        }
+        print(
+            f"data set: {data['customers']:,} customers, {data['entries']:,} entries, "
+            f"{data['transactions']:,} transactions (loaded in {data['seconds']} s)"
         )
-    data = json.loads(manifest.read_text())
-    report["dataset"] = {
-        k: data[k] for k in ("customers", "transactions", "entries", "lots", "seconds")
-    }
-    print(
-        f"data set: {data['customers']:,} customers, {data['entries']:,} entries, "
-        f"{data['transactions']:,} transactions (loaded in {data['seconds']} s)"
-    )
-
-    started = time.perf_counter()
-    check = subprocess.run(
-        [*LEALTAD, "ledger-check"], env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    report["ledger_check"] = {
-        "seconds": round(time.perf_counter() - started, 1),
-        "ok": check.returncode == 0,
-    }
-    print(
-        f"ledger-check: {'ok' if check.returncode == 0 else 'FAILED'} "
-        f"in {report['ledger_check']['seconds']} s"
-    )
-
-    dashboard.prepare(env)
-    print(f"loading {ratings.RATINGS:,} ratings at one merchant …", flush=True)
-    report["ratings_load"] = ratings.load(db_url)
-    serve = [*LEALTAD, "serve", "--port", str(PORT)]
-    if args.workers:
-        serve += ["--workers", str(args.workers)]
-    server = subprocess.Popen(
-        serve,
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            sys.exit("the server did not start:\n" + server.stderr.read())
+        started = time.perf_counter()
+        check = subprocess.run(
+            [*LEALTAD, "ledger-check"], env=env, cwd=ROOT, capture_output=True, text=True
+        )
+        report["ledger_check"] = {
+            "seconds": round(time.perf_counter() - started, 1),
+            "ok": check.returncode == 0,
+        }
+        print(
+            f"ledger-check: {'ok' if check.returncode == 0 else 'FAILED'} "
+            f"in {report['ledger_check']['seconds']} s"
+        )
         key = data["api_keys"][0]
-        load_test("accrual", key, data["customer_ids_sample"], 3, args.clients)  # warm up
-        print(f"accruals over HTTP for {args.duration} s with {args.clients} clients …", flush=True)
-        report["accruals"] = load_test(
-            "accrual", key, data["customer_ids_sample"], args.duration, args.clients
+    if "oursql" in wanted or args.sweep:
+        report["oursql_capture"] = oursql.prepare(env, key, data["customer_ids_sample"])
+        print(
+            f"our accrual's SQL: {report['oursql_capture']['statements']} statements → "
+            f"{oursql.SCRIPT.relative_to(ROOT)}"
         )
-        print(f"customer lookups by document for {args.duration} s …", flush=True)
-        report["lookups"] = load_test(
-            "lookup", key, data["documents_sample"], args.duration, args.clients
+    tpcb_db = tpcb_database(db_url) if "tpcb" in wanted or args.sweep else None
+
+    if wanted & on_server or args.sweep:
+        if "dashboard" in wanted:
+            dashboard.prepare(env)
+        if "ratings" in wanted:
+            print(f"loading {ratings.RATINGS:,} ratings at one merchant …", flush=True)
+            report["ratings_load"] = ratings.load(db_url)
+        with Server(env, args.port, args.workers) as server:
+            if wanted & {"accruals", "wrk"} or args.sweep:  # warm up
+                load_test("accrual", key, data["customer_ids_sample"], 3, args.clients, args.port)
+            parts = {"python" if p == "accruals" else p for p in wanted}
+            if parts & {"python", "wrk", "oursql", "tpcb"}:
+                print(
+                    f"accruals for {args.duration} s with {args.clients} clients: "
+                    f"{', '.join(sorted(parts & {'python', 'wrk', 'oursql', 'tpcb'}))} …",
+                    flush=True,
+                )
+                report["accruals"] = accruals.point(
+                    server,
+                    args.port,
+                    key,
+                    data,
+                    args.duration,
+                    args.clients,
+                    db_url,
+                    tpcb_db,
+                    parts,
+                )
+            if "lookups" in wanted:
+                print(f"customer lookups by document for {args.duration} s …", flush=True)
+                report["lookups"] = load_test(
+                    "lookup", key, data["documents_sample"], args.duration, args.clients, args.port
+                )
+                if wrkload.available():
+                    report["lookups_wrk"] = wrkload.run(
+                        "lookup",
+                        args.port,
+                        key,
+                        data["documents_sample"],
+                        args.duration,
+                        args.clients,
+                    )
+            if "dashboard" in wanted:
+                print("console dashboard and exports …", flush=True)
+                report["dashboard"] = dashboard.measure(args.port, server.pid, db_url)
+            if "ratings" in wanted:
+                print("ratings inbox …", flush=True)
+                report["ratings"] = ratings.measure(args.port)
+            if args.sweep:
+                report["sweep"] = accruals.sweep(
+                    server,
+                    args.port,
+                    key,
+                    data,
+                    args.sweep_duration,
+                    [int(c) for c in args.sweep.split(",")],
+                    db_url,
+                    tpcb_db,
+                )
+        after = subprocess.run([*LEALTAD, "ledger-check"], env=env, cwd=ROOT, capture_output=True)
+        report["ledger_check_after"] = after.returncode == 0
+    elif "tpcb" in wanted:
+        report["accruals"] = accruals.point(
+            None, args.port, None, None, args.duration, args.clients, db_url, tpcb_db, {"tpcb"}
         )
-        print("console dashboard and exports …", flush=True)
-        report["dashboard"] = dashboard.measure(PORT, server.pid, db_url)
-        print("ratings inbox …", flush=True)
-        report["ratings"] = ratings.measure(PORT)
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    after = subprocess.run([*LEALTAD, "ledger-check"], env=env, cwd=ROOT, capture_output=True)
-    report["ledger_check_after"] = after.returncode == 0
 
-    print("code delivery: contact-change codes to a fake SMS provider …", flush=True)
-    report["code_delivery"] = code_delivery.measure(
-        os.environ.get("BENCH_CODES_DATABASE_URL", code_delivery.DEFAULT_DB)
-    )
-
-    print("coin payments: create, the code by SMS, confirm …", flush=True)
-    report["coin_payments"] = coin_payments.measure(
-        os.environ.get("BENCH_PAYMENTS_DATABASE_URL", coin_payments.DEFAULT_DB)
-    )
-
-    print("webhooks: accruals without and with two endpoints, delivery latency …", flush=True)
-    report["webhooks"] = webhooks.measure(
-        os.environ.get("BENCH_WEBHOOKS_DATABASE_URL", webhooks.DEFAULT_DB),
-        duration=args.duration,
-        clients=args.clients,
-    )
-    print("batch intake: POST /accruals/batch of 500 accruals …", flush=True)
-    report["batch"] = batch.measure(os.environ.get("BENCH_BATCH_DATABASE_URL", batch.DEFAULT_DB))
-    print("customer app: the home of a customer with 20 memberships …", flush=True)
-    report["app_home"] = app_home.measure(
-        os.environ.get("BENCH_APP_DATABASE_URL", app_home.DEFAULT_DB)
-    )
-
-    print(f"pgbench TPC-B for {args.duration} s with {args.clients} clients …", flush=True)
-    report["pgbench"] = pgbench(args.duration, args.clients)
-
-    acc, look, pg = report["accruals"], report["lookups"], report["pgbench"]
-    ratio = acc["per_second"] / pg["tps"]
-    report["ratio"] = round(ratio, 3)
-    rows = [
-        (
-            "accruals/s over HTTP",
-            f"{acc['per_second']:.0f}",
-            f"p50 {acc['p50_ms']} ms",
-            f"p99 {acc['p99_ms']} ms",
-            f"errors {acc['errors']}",
-        ),
-        (
-            "lookups/s by document",
-            f"{look['per_second']:.0f}",
-            f"p50 {look['p50_ms']} ms",
-            f"p99 {look['p99_ms']} ms",
-            f"errors {look['errors']}",
-        ),
-        ("pgbench TPC-B tps", f"{pg['tps']:.0f}", f"avg {pg['latency_avg_ms']} ms", "", ""),
-    ]
-    codes = report["code_delivery"]
-    rows.append(
-        (
-            "code → SMS provider",
-            f"{codes['samples']}",
-            f"p50 {codes['p50_ms']} ms",
-            f"p99 {codes['p99_ms']} ms",
-            f"lost {codes['lost']}",
+    if "code_delivery" in wanted:
+        print("code delivery: contact-change codes to a fake SMS provider …", flush=True)
+        report["code_delivery"] = code_delivery.measure(
+            os.environ.get("BENCH_CODES_DATABASE_URL", code_delivery.DEFAULT_DB)
         )
-    )
-    pay = report["coin_payments"]
-    rows += [
-        (
-            "coin payment create",
-            f"{pay['captured']}",
-            f"p50 {pay['create_p50_ms']} ms",
-            f"p99 {pay['create_p99_ms']} ms",
-            f"failed {pay['failed']}",
-        ),
-        (
-            "coin payment confirm",
-            f"{pay['payments_per_second']}/s",
-            f"p50 {pay['confirm_p50_ms']} ms",
-            f"p99 {pay['confirm_p99_ms']} ms",
-            "",
-        ),
-        (
-            "payment code → SMS",
-            f"{pay['captured']}",
-            f"p50 {pay['code_p50_ms']} ms",
-            f"p99 {pay['code_p99_ms']} ms",
-            "",
-        ),
-    ]
-    rows += webhooks.rows(report["webhooks"])
-    lot = report["batch"]
-    rows += [
-        (
-            f"batch of {lot['size']}, item keys",
-            f"{lot['rounds']}",
-            f"p50 {lot['with_item_keys_p50_ms']} ms",
-            f"max {lot['with_item_keys_max_ms']} ms",
-            f"failed {lot['failed']}",
-        ),
-        (
-            f"batch of {lot['size']}, no keys",
-            f"{lot['rounds']}",
-            f"p50 {lot['without_keys_p50_ms']} ms",
-            f"max {lot['without_keys_max_ms']} ms",
-            "",
-        ),
-        (
-            f"batch of {lot['size']} replayed",
-            f"{lot['rounds']}",
-            f"p50 {lot['replayed_p50_ms']} ms",
-            f"max {lot['replayed_max_ms']} ms",
-            "",
-        ),
-    ]
-    print()
-    for row in rows:
-        print(f"  {row[0]:<24}{row[1]:>8}   {row[2]:<16}{row[3]:<18}{row[4]}")
-    rows_right = ratings.rows(report["ratings"]) + app_home.rows(report["app_home"])
-    for row in dashboard.rows(report["dashboard"]) + rows_right:
-        print(f"  {row[0]:<48}{row[1]:<14}{row[2]:<22}{row[3]}")
-    verdicts = {
-        "accrual rate ≥ ½ pgbench": ratio >= 0.5,
-        "accrual p99 < 50 ms": acc["p99_ms"] < 50,
-        "lookup p99 < 10 ms": look["p99_ms"] < 10,
-        f"dashboard p99 < {dashboard.GOAL_MS} ms (vacuumed)": report["dashboard"]["goal_met"],
-        f"ratings inbox p99 < {ratings.GOAL_MS} ms": report["ratings"]["goal_met"],
-        "ledger-check after the run": report["ledger_check_after"],
-        f"code at the SMS provider < {code_delivery.GOAL_SECONDS:g} s": codes["goal_met"],
-        f"payment code at the SMS provider < {code_delivery.GOAL_SECONDS:g} s": pay[
-            "code_goal_met"
-        ],
-        "coin payments all captured, ledger-check after": not pay["failed"] and pay["ledger_check"],
-        f"accruals with 2 webhook endpoints ≥ {webhooks.GOAL:.0%} of without": report["webhooks"][
-            "goal_met"
-        ],
-        "every webhook event delivered, ledger-check after": report["webhooks"]["all_delivered"]
-        and report["webhooks"]["ledger_check"],
-        "batches all accrued, replays identical, ledger-check after": not lot["failed"]
-        and lot["ledger_check"],
-        f"app home p99 < {app_home.GOAL_MS} ms": report["app_home"]["goal_met"],
-    }
-    report["goals"] = verdicts
-    print(f"\n  ratio accruals / pgbench = {ratio:.2f}")
-    for goal, met in verdicts.items():
-        print(f"  {'met ' if met else 'MISS'}  {goal}")
+    if "coin_payments" in wanted:
+        print("coin payments: create, the code by SMS, confirm …", flush=True)
+        report["coin_payments"] = coin_payments.measure(
+            os.environ.get("BENCH_PAYMENTS_DATABASE_URL", coin_payments.DEFAULT_DB)
+        )
+    if "webhooks" in wanted:
+        print("webhooks: accruals without and with two endpoints, delivery latency …", flush=True)
+        report["webhooks"] = webhooks.measure(
+            os.environ.get("BENCH_WEBHOOKS_DATABASE_URL", webhooks.DEFAULT_DB),
+            duration=args.duration,
+            clients=args.clients,
+            port=args.port + 2,
+        )
+    if "batch" in wanted:
+        print("batch intake: POST /accruals/batch of 500 accruals …", flush=True)
+        report["batch"] = batch.measure(
+            os.environ.get("BENCH_BATCH_DATABASE_URL", batch.DEFAULT_DB)
+        )
+    if "app_home" in wanted:
+        print("customer app: the home of a customer with 20 memberships …", flush=True)
+        report["app_home"] = app_home.measure(
+            os.environ.get("BENCH_APP_DATABASE_URL", app_home.DEFAULT_DB), port=args.port + 3
+        )
+    if "sqlite" in wanted:
+        report["sqlite"] = sqlite.measure(args.port + 1, args.duration, min(args.clients, 2))
+    summary.print_report(report)
     out = RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps(report, indent=2))
     print(f"\n  results: {out.relative_to(ROOT)}")
+    if "sweep" in report:
+        print(f"  sweep: {report['sweep']['file']} (and .md); chart: python bench/chart.py")
 
 
 if __name__ == "__main__":
