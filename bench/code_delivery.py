@@ -34,11 +34,11 @@ GOAL_SECONDS = 5.0
 SETUP = """
 import json
 from decimal import Decimal
-from lealtad.network.actions import create_merchant, issue_api_key
+from lealtad.network.actions import create_merchant
 from lealtad.customers.actions import register_customer
 shop = create_merchant(name="Bench codes", country="CO", point_value=Decimal("1000"),
                        admin_username="codes.admin", admin_password="bench-password-1")
-key = issue_api_key(shop.merchant, shop.branch)
+key = shop.api_key  # create_merchant made the POS key
 ids = []
 for n in range({samples}):
     ids.append(str(register_customer(
