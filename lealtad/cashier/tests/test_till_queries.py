@@ -151,4 +151,3 @@ def test_pay_with_coins_create_and_confirm(till, django_assert_num_queries):
     with django_assert_num_queries(FRAME - POS_PANEL + confirm + savepoints() + 2):
         page = client.post(f"/cashier/coin-payments/{payment.pk}/confirm/", {"code": code})
     assert 'id="coin-receipt"' in page.text
-
