@@ -22,8 +22,8 @@ cookie) who serves a queue of customers, one after another, as at a till:
 Per action: p50/p99 of the server's own time (the `Server-Timing: app;dur=…` header that
 lealtad.core.middleware.RequestLogMiddleware adds) and of the time the client saw. The wait for
 the SMS between the two payment steps is the delivery's (bench/code_delivery.py), not a till
-action's, and is reported apart. Each client's first customer warms its worker up and is not
-counted.
+action's, and is reported apart. Each client's first customers (--warm) warm the workers up
+and are not counted.
 
     python bench/till.py [--port 8640] [--clients 2] [--customers 25] [--db postgres://…]
                          [--load 100000]   # (re)load the data set first
@@ -133,8 +133,12 @@ class Till:
             if header.lower() == "set-cookie":
                 name, _, rest = value.partition("=")
                 self.cookies[name.strip()] = rest.split(";", 1)[0]
-        timing = re.search(r"app;dur=([\d.]+)", response.getheader("Server-Timing") or "")
-        server_ms = float(timing.group(1)) if timing else None
+        header = response.getheader("Server-Timing") or ""
+        timing = re.search(r"app;dur=([\d.]+)", header)
+        cpu = re.search(r"cpu;dur=([\d.]+)", header)
+        server_ms = (
+            (float(timing.group(1)), float(cpu.group(1)) if cpu else None) if timing else None
+        )
         return response.status, text, server_ms, client_ms
 
     def sign_in(self, username: str) -> None:
@@ -213,18 +217,21 @@ def load(db_url: str, customers: int, env: dict) -> None:
     )  # fmt: skip
 
 
-def measure(db_url=DEFAULT_DB, port=8640, clients=2, customers=25, load_customers=0) -> dict:
+def measure(
+    db_url=DEFAULT_DB, port=8640, clients=2, customers=25, load_customers=0, warm=4
+) -> dict:
     fake = fake_sms.start()
     env = code_delivery._env(db_url, fake.url(timeout=5))
     if load_customers:
         load(db_url, load_customers, env)
     made = subprocess.run(
         [*LEALTAD, "shell", "-c",
-         SETUP.format(clients=clients, count=clients * customers, password=PASSWORD)],
+          SETUP.format(clients=clients, count=clients * (customers + warm), password=PASSWORD)],
         env=env, cwd=ROOT, check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     data = json.loads(made.strip().splitlines()[-1])
-    if len(data["customers"]) < clients * customers:
+    per_client = customers + warm
+    if len(data["customers"]) < clients * per_client:
         raise SystemExit("bench: not enough customers left to serve: --load the data set again")
     subprocess.run([*LEALTAD, "collectstatic", "--no-input", "-v", "0"], env=env, cwd=ROOT)
     server = subprocess.Popen(
@@ -232,23 +239,27 @@ def measure(db_url=DEFAULT_DB, port=8640, clients=2, customers=25, load_customer
         env=env, cwd=ROOT, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    samples = {a: {"server": [], "client": []} for a in ACTIONS}
+    samples = {a: {"server": [], "cpu": [], "client": []} for a in ACTIONS}
     failures, waits = [], []
     lock = threading.Lock()
 
     def client(c):
         till = Till(port)
         till.sign_in(data["cashiers"][c])
-        mine = data["customers"][c * customers : (c + 1) * customers]
+        mine = data["customers"][c * per_client : (c + 1) * per_client]
         for i, customer in enumerate(mine):
-            warm_up = i == 0
+            # gunicorn hands each request to any of its workers, and each worker compiles a
+            # template, an URL pattern or a query's first use once: the first customers warm
+            # them all up and are not counted.
+            warm_up = i < warm
 
             def record(action, ok, server_ms, client_ms, status, warm_up=warm_up):
                 with lock:
                     if not ok:
                         failures.append((action, status))
                     elif not warm_up:
-                        samples[action]["server"].append(server_ms)
+                        samples[action]["server"].append(server_ms[0])
+                        samples[action]["cpu"].append(server_ms[1])
                         samples[action]["client"].append(client_ms)
 
             waited = serve_customer(till, fake, customer, data["reward"], f"{c}-{i}", record)
@@ -287,6 +298,9 @@ def measure(db_url=DEFAULT_DB, port=8640, clients=2, customers=25, load_customer
             "n": len(got["server"]),
             "server_p50_ms": _pct(got["server"], 0.50),
             "server_p99_ms": _pct(got["server"], 0.99),
+            # The worker thread's CPU time: what the action costs, whatever else the machine runs.
+            "cpu_p50_ms": _pct(got["cpu"], 0.50),
+            "cpu_p99_ms": _pct(got["cpu"], 0.99),
             "client_p50_ms": _pct(got["client"], 0.50),
             "client_p99_ms": _pct(got["client"], 0.99),
             "goal_ms": goal,
@@ -315,17 +329,25 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_TILL_PORT", 8640)))
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--customers", type=int, default=25, help="customers each client serves")
+    parser.add_argument("--warm", type=int, default=4, help="customers each client serves first")
     parser.add_argument("--load", type=int, default=0, help="(re)load this many customers first")
     parser.add_argument("--db", default=os.environ.get("BENCH_TILL_DATABASE_URL", DEFAULT_DB))
     args = parser.parse_args()
-    report = measure(args.db, args.port, args.clients, args.customers, args.load)
+    report = measure(args.db, args.port, args.clients, args.customers, args.load, args.warm)
     print(json.dumps(report, indent=2))
-    table = [f"{'action':<16} {'n':>4} {'server p50/p99 ms':>20} {'client p50/p99 ms':>20}"]
+    table = [
+        f"{'action':<16} {'n':>4} {'server p50/p99 ms':>20} {'cpu p50/p99 ms':>20}"
+        f" {'client p50/p99 ms':>20}"
+    ]
     for action, r in report["actions"].items():
         table.append(
             f"{action:<16} {r['n']:>4} {r['server_p50_ms']!s:>9} / {r['server_p99_ms']!s:<8}"
+            f" {r['cpu_p50_ms']!s:>9} / {r['cpu_p99_ms']!s:<8}"
             f" {r['client_p50_ms']!s:>9} / {r['client_p99_ms']!s:<8}"
         )
+    table.append(
+        f"load average before / after: {report['loadavg_before']} / {report['loadavg_after']}"
+    )
     print("\n".join(table), file=sys.stderr)
 
 
