@@ -102,11 +102,16 @@ def _member_out(
     }
 
 
-def reward_rows(merchant: Merchant, membership: Membership | None) -> list[dict]:
+def reward_rows(
+    merchant: Merchant, membership: Membership | None, available: int | None = None, now=None
+) -> list[dict]:
+    """The merchant's prizes on offer today, each against the points `available` (the
+    membership's, looked up when the caller has not just read them)."""
     from lealtad.ledger.actions import reward_available
 
-    now = timezone.now()
-    available = points_of(membership, now)["available"]
+    now = now or timezone.now()
+    if available is None:
+        available = points_of(membership, now)["available"]
     rows = []
     for reward in Reward.objects.filter(merchant=merchant, active=True):
         if not reward_available(reward, now):

@@ -146,7 +146,8 @@ def _payment_page(request, payment, status=200, **extra):
     context = {
         "payment": payment,
         "customer": payment.customer,
-        "wallet": coins.wallet_of(payment.customer),
+        # The payment's hold names the wallet: no lookup of it first.
+        "wallet": coins.wallet_of(payment.customer, account_id=payment.hold.account_id),
         "digits": codes.digits_for(merchant),
         "left_to_pay": payment.invoice_amount - Decimal(payment.coins),
         "now": timezone.now(),
@@ -168,14 +169,17 @@ def payment(request, payment_id):
 @staff_view
 @require_POST
 def confirm(request, payment_id):
-    found = payments.get_payment(payment_id, merchant=request.merchant)
     code = request.POST.get("code", "")[:20]
     try:
-        found = payments.confirm_payment(found.pk, merchant=request.merchant, code=code)
+        # confirm_payment reads the payment itself (another merchant's is NotFound, a 404).
+        found = payments.confirm_payment(payment_id, merchant=request.merchant, code=code)
     except ValidationFailed as exc:
+        found = payments.get_payment(payment_id, merchant=request.merchant)
         return _payment_page(request, found, code_error=exc.errors[0]["message"])
+    except NotFound:
+        raise
     except LealtadError as exc:
-        found = payments.get_payment(found.pk, merchant=request.merchant)
+        found = payments.get_payment(payment_id, merchant=request.merchant)
         if found.status == PaymentStatus.AWAITING_CODE:
             return _payment_page(request, found, code_error=str(exc.detail))
         return _payment_page(request, found, notice=str(exc.detail))

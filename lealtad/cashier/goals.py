@@ -3,10 +3,12 @@
 import datetime as dt
 import zoneinfo
 
+from django.db.models import Func, IntegerField, OuterRef, Subquery, Value
 from django.utils import timezone
 
 from lealtad.cashier.models import CashierGoal, GoalDefault, Registration
 from lealtad.ledger.models import standing_accruals
+from lealtad.network.models import User
 
 DEFAULT_REGISTRATIONS, DEFAULT_ACCRUALS = 5, 20
 
@@ -25,8 +27,6 @@ def targets_for(user, merchant) -> tuple[int, int]:
 def report(merchant, day: dt.date) -> list[dict]:
     """Each staff member's registrations and accruals on `day` (the merchant's day) vs goals."""
     from django.db.models import Count
-
-    from lealtad.network.models import User
 
     tz = zoneinfo.ZoneInfo(merchant.timezone)
     start = dt.datetime.combine(day, dt.time.min, tz)
@@ -71,13 +71,44 @@ def start_of_today(merchant, now=None):
     return dt.datetime.combine(today, dt.time.min, tz)
 
 
+def _count(rows) -> Subquery:
+    """COUNT(*) of `rows` as a scalar subquery (0 when there are none)."""
+    counted = rows.order_by().annotate(n=Func(Value(1), function="COUNT")).values("n")
+    return Subquery(counted, output_field=IntegerField())
+
+
+def _first(rows, field: str) -> Subquery:
+    return Subquery(rows.order_by("pk").values(field)[:1], output_field=IntegerField())
+
+
 def progress(user, merchant) -> dict:
+    """Every till page shows it, so it is one query: the cashier's own goals, the merchant's
+    default and today's two counts as scalar subqueries (`targets_for` is the same rule)."""
     since = start_of_today(merchant)
-    targets = targets_for(user, merchant)
-    done = (
-        Registration.objects.filter(staff=user, at__gte=since).count(),
-        standing_accruals(merchant).filter(staff=user, created_at__gte=since).count(),
-    )
+    own = CashierGoal.objects.filter(staff=OuterRef("pk"))
+    default = GoalDefault.objects.filter(merchant=merchant)
+    row = (
+        User.objects.filter(pk=user.pk)
+        .annotate(
+            own_r=_first(own, "registrations"),
+            own_a=_first(own, "accruals"),
+            default_r=_first(default, "registrations"),
+            default_a=_first(default, "accruals"),
+            regs=_count(Registration.objects.filter(staff=OuterRef("pk"), at__gte=since)),
+            accs=_count(
+                standing_accruals(merchant).filter(staff=OuterRef("pk"), created_at__gte=since)
+            ),
+        )
+        .values("own_r", "own_a", "default_r", "default_a", "regs", "accs")
+        .first()
+    ) or {"own_r": None, "default_r": None, "regs": 0, "accs": 0}
+    if row["own_r"] is not None:
+        targets = (row["own_r"], row["own_a"])
+    elif row["default_r"] is not None:
+        targets = (row["default_r"], row["default_a"])
+    else:
+        targets = (DEFAULT_REGISTRATIONS, DEFAULT_ACCRUALS)
+    done = (row["regs"] or 0, row["accs"] or 0)
     bars = [_bar(d, t) for d, t in zip(done, targets, strict=True)]
     overall = sum(bar["percent"] for bar in bars) / len(bars)
     # The face's mouth: a curve whose middle goes from above the corners (a frown, 0 %) to well

@@ -17,26 +17,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from lealtad.api.views import points_of, reward_rows
-from lealtad.cashier import forms, goals, invoice_panel
+from lealtad.cashier import card, forms, goals, invoice_panel
 from lealtad.cashier.models import Registration
 from lealtad.coins import actions as coins
-from lealtad.coins import promotions as coin_promotions
 from lealtad.coins import qr as payment_qr
-from lealtad.coins.statement import wallet_card
-from lealtad.coins.words import rate_in_words
 from lealtad.core import money
 from lealtad.core.errors import DuplicateInvoice, LealtadError, NotFound, ValidationFailed
 from lealtad.customers import actions as customers
 from lealtad.customers import documents, identity, screens
 from lealtad.ledger import actions as ledger
-from lealtad.ledger import point_payments
-from lealtad.ledger.models import Status, Transaction
-from lealtad.network import coin_roles, signin
-from lealtad.network.models import Role
+from lealtad.network import signin
+from lealtad.network.models import Branch, Role
 from lealtad.offers import actions as offers
-from lealtad.offers import promotions
-from lealtad.offers.models import GiftOffer, GiftStatus, PromotionKind
 
 
 def staff_view(view):
@@ -49,8 +41,7 @@ def staff_view(view):
             return redirect("/admin/")
         if request.user.must_change_password:
             return redirect("cashier:change_password")
-        request.merchant = request.user.merchant
-        request.branch = request.user.branch
+        request.merchant, request.branch = _merchant_and_branch(request.user)
         try:
             # Times on screen are the merchant's (its own time zone), whatever the server's.
             with timezone.override(request.merchant.timezone):
@@ -59,6 +50,21 @@ def staff_view(view):
             raise Http404 from None
 
     return wrapper
+
+
+def _merchant_and_branch(user):
+    """The staff's merchant, with its network (the coin screens read it), and branch: one query
+    for a cashier, whose branch brings the rest along, instead of three."""
+    if user.branch_id is not None:
+        branch = (
+            Branch.objects.select_related("merchant__network")
+            .filter(pk=user.branch_id, merchant_id=user.merchant_id)
+            .first()
+        )
+        if branch is not None:
+            user.merchant, user.branch = branch.merchant, branch
+            return branch.merchant, branch
+    return user.merchant, user.branch
 
 
 def _page(request, template, **context):
@@ -125,8 +131,12 @@ def search_page(request, q, found=None, members=None):
         found = customers.find_customers(q, country=request.merchant.country)
         members = customers.memberships_at(request.merchant, found)
     if len(found) == 1 and found[0].pk in members:
-        # One request from Enter to the customer's card: a scanner's QR lands here too.
-        return _customer_page(request, found[0].pk)
+        # One request from Enter to the customer's card: a scanner's QR lands here too. The
+        # search read the membership with its account: the card starts from it.
+        membership = members[found[0].pk]
+        membership.customer, membership.merchant = found[0], request.merchant
+        membership.read_account = membership.account
+        return _customer_page(request, found[0].pk, membership=membership)
     if len(found) == 1:
         # Never here before: a masked card to recognise and enrol them, not their profile.
         return _page(request, "cashier/home.html", q=q, stranger=identity.card_of(found[0]))
@@ -156,9 +166,11 @@ def _voucher_in(request, q):
     return from_search(request, q) if q else None
 
 
-def _customer_page(request, customer_id, **extra):
-    """The customer's card as the answer to this request, with the address bar pointing at it."""
-    membership = customers.get_membership_for(request.merchant, customer_id)
+def _customer_page(request, customer_id, membership=None, **extra):
+    """The customer's card as the answer to this request, with the address bar pointing at it;
+    `membership`: the one a search just read (with its account), else it is read here."""
+    if membership is None:
+        membership = card.member(request.merchant, customer_id)
     context = _customer_context(request, membership)
     context.update(extra)
     response = _page(request, "cashier/customer.html", **context)
@@ -184,83 +196,13 @@ def open_customer(request, customer_id):
     return _page(request, "cashier/home.html", stranger=identity.card_of(customer))
 
 
-def _customer_context(request, membership):
-    customer = membership.customer
-    merchant, currency = request.merchant, request.merchant.currency
-    movements = (
-        Transaction.objects.filter(
-            account_id=membership.holder.account_id
-            if membership.holder_id
-            else membership.account_id
-        )
-        .exclude(status=Status.REJECTED)
-        .order_by("-created_at")[:10]
-    )
-    try:
-        ledger.check_can_redeem(membership)
-        redeem_block = None
-    except LealtadError as exc:
-        redeem_block = exc
-    now = timezone.now()
-    promos = promotions.applicable(request.merchant, membership, now)
-    rewards = reward_rows(request.merchant, membership)
-    points = points_of(membership)
-    special = {}
-    for promo in promos:
-        if promo.kind == PromotionKind.SPECIAL_PRICE:
-            best = special.get(promo.reward_id)
-            if best is None or promo.special_price < best.special_price:
-                special[promo.reward_id] = promo
-    for row in rewards:
-        promo = special.get(uuid.UUID(row["id"]))
-        if promo is not None:
-            missing = max(promo.special_price - points["available"], 0)
-            row.update(
-                regular_cost=row["points_cost"],
-                points_cost=promo.special_price,
-                promotion_id=str(promo.pk),
-                promotion=promo.name,
-                points_missing=missing,
-                affordable=missing == 0 and row["stock"] != 0,
-            )
-    # K1: the wallet and its latest lines (the whole statement behind "see all").
-    wallet, coin_lines = wallet_card(customer, merchant, 5)
-    offers = [
-        o
-        for o in GiftOffer.objects.filter(membership=membership, status=GiftStatus.OFFERED)
-        .select_related("gift")
-        .order_by("expires_at")
-        if o.status_at(now) == GiftStatus.OFFERED
-    ]
-    return {
-        "membership": membership,
-        "customer": customer,
-        "points": points,
-        "coins": wallet,
-        "coin_lines": coin_lines,
-        **coin_promotions.till_card(merchant, customer, wallet, now),
-        "movements": movements,
-        "redeem_block": redeem_block,
-        "rewards": rewards,
-        "promotions": promos,
-        "gift_offers": offers,
-        "token": uuid.uuid4().hex,
-        "accrue_form": forms.AccrueForm(),
-        # P7: "Pay with points" where the merchant takes points as money.
-        "points_money": point_payments.terms(merchant, points["available"]),
-        "pay_form": forms.PayWithPointsForm(prefix="pp"),
-        **_coin_context(merchant),
-        # Amounts as people write them in the merchant's country, like the amount field reads them.
-        "point_value": money.display_amount(merchant.point_value, merchant.country, currency),
-        "minimum": money.display_amount(
-            ledger.minimum_amount(merchant, membership), merchant.country, currency, up=True
-        ),
-    }
+def _customer_context(request, membership, priced=None):
+    return card.customer_context(request, membership, priced)
 
 
 @staff_view
 def customer(request, customer_id):
-    membership = customers.get_membership_for(request.merchant, customer_id)
+    membership = card.member(request.merchant, customer_id)
     return _page(request, "cashier/customer.html", **_customer_context(request, membership))
 
 
@@ -297,22 +239,6 @@ def accrue(request, customer_id):
     context = _customer_context(request, membership)
     context.update(accrue_form=form, accrued=result)
     return _page(request, "cashier/customer.html", **context)
-
-
-def _coin_context(merchant):
-    """K2: an issuer's till shows "Acumular monedas" with its rate in words."""
-    status = (
-        coin_roles.coin_status(merchant) if merchant.coin_issuer or merchant.coin_acceptor else None
-    )
-    issuer = merchant.coin_issuer and status.issuer
-    return {
-        "coin_issuer": issuer,
-        "coin_rate_words": rate_in_words(merchant) if issuer else "",
-        "earn_form": forms.EarnCoinsForm(prefix="coins"),
-        # K3: an acceptor's till has "Pagar factura con monedas" (cashier/coin_payments.py).
-        "coin_acceptor": merchant.coin_acceptor and status.acceptor,
-        "coin_pay_form": forms.PayWithCoinsForm(prefix="cp"),
-    }
 
 
 @staff_view
@@ -365,30 +291,37 @@ def accrual_quote(request, customer_id):
 @staff_view
 def redeem(request, customer_id, reward_id):
     membership = customers.get_membership_for(request.merchant, customer_id)
-    context = _customer_context(request, membership)
-    reward = next((r for r in context["rewards"] if r["id"] == str(reward_id)), None)
+    # The prize at today's price first: a redemption that goes through draws the card once,
+    # after it, and never the card as it was before.
+    priced = card.priced_rewards(request.merchant, membership, timezone.now())
+    reward = next((r for r in priced[2] if r["id"] == str(reward_id)), None)
     if reward is None:
         raise Http404
+    extra = {}
     promotion_id = request.POST.get("promotion") or request.GET.get("promotion") or None
     if promotion_id and promotion_id != reward.get("promotion_id"):
         # The promotion ended or was used up since the list was drawn: say so, at the list price.
-        context["notice"] = _("That promotion is no longer available for this customer.")
+        extra["notice"] = _("That promotion is no longer available for this customer.")
         promotion_id = None
     elif not promotion_id and reward.get("promotion_id"):
         promotion_id = reward["promotion_id"]
+
+    def card_page(**more):
+        context = _customer_context(request, membership, priced)
+        context.update(extra, **more)
+        return _page(request, "cashier/customer.html", **context)
+
     done = request.session.setdefault("redeemed", {})
     if request.method == "POST":
         token = request.POST.get("token", "")
         if token in done:  # a double click or a resend shows the first receipt, never twice
-            context["receipt"] = done[token]
-            return _page(request, "cashier/customer.html", **context)
+            return card_page(receipt=done[token])
         if request.merchant.redemption_requires_document_check and not request.POST.get(
             "document_checked"
         ):
-            context.update(
+            return card_page(
                 confirm=reward, token=token, confirm_error=_("Check the customer's document first.")
             )
-            return _page(request, "cashier/customer.html", **context)
         try:
             movement = ledger.redeem_reward(
                 membership=membership,
@@ -399,8 +332,7 @@ def redeem(request, customer_id, reward_id):
                 document_checked=bool(request.POST.get("document_checked")),
             )
         except LealtadError as exc:
-            context.update(confirm=reward, token=token, confirm_error=str(exc.detail))
-            return _page(request, "cashier/customer.html", **context)
+            return card_page(confirm=reward, token=token, confirm_error=str(exc.detail))
         receipt = {
             "reward": reward["name"],
             "points": movement.points,
@@ -412,8 +344,7 @@ def redeem(request, customer_id, reward_id):
         context = _customer_context(request, membership)
         context["receipt"] = receipt
         return _page(request, "cashier/customer.html", **context)
-    context.update(confirm=reward, token=uuid.uuid4().hex)
-    return _page(request, "cashier/customer.html", **context)
+    return card_page(confirm=reward, token=uuid.uuid4().hex)
 
 
 @staff_view

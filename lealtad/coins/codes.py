@@ -55,21 +55,27 @@ def issue(
     text,
     now=None,
     expires_at=None,
+    first: bool = False,
 ) -> OneTimeCode:
     """A fresh code for `subject` (replacing its earlier one), delivered to the customer.
     `text(code)` gives the message in the merchant's language. It lives CODE_TTL, or until
     `expires_at` when the object's own deadline comes first (a resent code does not extend it).
     Raises TooManyCodes past the customer's daily cap. Call it inside the transaction that makes
-    the object."""
+    the object. `first`: the subject was made in this transaction, so no earlier code of it can
+    exist to replace (a coin payment's first code)."""
     now = now or timezone.now()
     if codes_sent_today(customer, now) >= MAX_CODES_PER_DAY:
         raise TooManyCodes(_("Too many codes were sent to this customer today; try tomorrow."))
     digits = digits_for(merchant)
     code = f"{secrets.randbelow(10**digits):0{digits}d}"
-    OneTimeCode.objects.filter(purpose=purpose, subject=subject, used_at__isnull=True).update(
-        replaced=True
-    )
-    row = OneTimeCode.objects.create(
+    if not first:
+        OneTimeCode.objects.filter(purpose=purpose, subject=subject, used_at__isnull=True).update(
+            replaced=True
+        )
+    # Delivered (enqueued in this transaction) before the row is written, so that the row is
+    # written once, with where the code went.
+    sent_to = deliver(customer, merchant=merchant, text=text(code), purpose=purpose, now=now)
+    return OneTimeCode.objects.create(
         purpose=purpose,
         subject=subject,
         customer=customer,
@@ -77,10 +83,8 @@ def issue(
         code_hash=_hash(purpose, binding, code),
         created_at=now,
         expires_at=min(now + CODE_TTL, expires_at) if expires_at else now + CODE_TTL,
+        sent_to=sent_to,
     )
-    row.sent_to = deliver(customer, merchant=merchant, text=text(code), purpose=purpose, now=now)
-    row.save(update_fields=["sent_to"])
-    return row
 
 
 def check(*, purpose: str, subject: str, binding: str, code, now=None) -> bool:

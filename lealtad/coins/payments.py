@@ -151,7 +151,7 @@ def _start(
     if promotion is not None:
         # Lock order: the wallet (above), then the promotion's row.
         promotion = promotions.reserve(promotion, merchant=merchant, coins=coins, now=now)
-    payment = CoinPayment.objects.create(
+    payment = CoinPayment(
         merchant=merchant,
         customer=customer,
         invoice_number=display_number(invoice_number) or "",
@@ -166,18 +166,29 @@ def _start(
         **who,
     )
     if nonce is not None:
+        payment.save(force_insert=True)
         if UsedPaymentQr.objects.filter(nonce=nonce).exists():
             raise InvalidQr(_("This payment QR was already used."))
         UsedPaymentQr.objects.create(nonce=nonce, customer=customer, used_at=now)
         _capture(account, payment, now)
     else:
-        _send_code(payment, now)
+        # The code first (its binding needs only the payment's id, made here, and its data):
+        # the payment is then written once, with where the code went, not inserted and updated.
+        _issue_code(payment, now, first=True)
+        payment.save(force_insert=True)
     return payment
 
 
 def _send_code(payment: CoinPayment, now) -> None:
+    """A resend: a new code, noted on the payment's row."""
+    _issue_code(payment, now)
+    payment.save(update_fields=["code_sent_to", "expires_at", "resends"])
+
+
+def _issue_code(payment: CoinPayment, now, first: bool = False) -> None:
     """The payment's code; a resend replaces it but keeps the hold's deadline (10 minutes from
-    the payment, however many codes are sent: `expires_at` is set once)."""
+    the payment, however many codes are sent: `expires_at` is set once). Sets, not saves,
+    `code_sent_to` and `expires_at`."""
     merchant = payment.merchant
     deadline = payment.expires_at or now + HOLD_LIFE
     minutes = max(1, math.ceil((deadline - now).total_seconds() / 60))
@@ -205,10 +216,10 @@ def _send_code(payment: CoinPayment, now) -> None:
         text=text,
         now=now,
         expires_at=deadline,
+        first=first,
     )
     payment.code_sent_to = row.sent_to
     payment.expires_at = deadline
-    payment.save(update_fields=["code_sent_to", "expires_at", "resends"])
 
 
 def _capture(account, payment: CoinPayment, now) -> None:
@@ -218,8 +229,9 @@ def _capture(account, payment: CoinPayment, now) -> None:
         points=-payment.coins,
         balance_after=account.balance,
         merchant=payment.merchant,
-        branch=payment.branch,
-        staff=payment.staff,
+        # Ids, not rows: the payment's branch and staff are not read just to be written back.
+        branch_id=payment.branch_id,
+        staff_id=payment.staff_id,
         customer=payment.customer,
         amount=payment.invoice_amount,
         currency=payment.currency,
@@ -270,7 +282,7 @@ def _locked(payment_id, merchant):
     account = ledger.lock_account(payment.hold.account_id)
     locked = (
         CoinPayment.objects.select_for_update(of=("self",))
-        .select_related("customer", "merchant__network")
+        .select_related("customer", "merchant__network", "hold")
         .get(pk=payment.pk)
     )
     return account, locked
@@ -389,7 +401,8 @@ def expire_holds(now=None) -> int:
 
 def payment_out(payment: CoinPayment, now=None) -> dict:
     """The API's shape of a payment (API.md), with the wallet as it is now."""
-    wallet = wallet_of(payment.customer, now)
+    # Every payment has a hold, and its wallet is the hold's account: no lookup of it first.
+    wallet = wallet_of(payment.customer, now, account_id=payment.hold.account_id)
     return {
         "id": str(payment.pk),
         "status": payment.status,

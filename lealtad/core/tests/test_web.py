@@ -47,6 +47,15 @@ def test_request_log_is_one_line_without_personal_data(client, caplog):
 
 
 @pytest.mark.django_db
+def test_every_response_says_the_application_time_in_server_timing(client):
+    import re
+
+    for path in ("/healthz", "/login/", "/cashier/"):
+        header = client.get(path)["Server-Timing"]
+        assert re.fullmatch(r"app;dur=\d+\.\d, cpu;dur=\d+\.\d", header), header
+
+
+@pytest.mark.django_db
 def test_operator_admin_shows_the_ledger_read_only(client):
     from lealtad.network.models import User
 
