@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 LEALTAD = [sys.executable, "-m", "lealtad.cli"]
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/lealtad_bench"
-PORT = 8765
+PORT = int(os.environ.get("BENCH_PORT", "8765"))  # BENCH_PORT: a port of your own
 
 
 def sh(args, env=None, **kw):

@@ -84,6 +84,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
 ]
 
+# The Web* middleware are Django's (and ours) for the screens only: API requests skip them
+# (lealtad/core/middleware.py says why that changes no answer).
 MIDDLEWARE = [
     "lealtad.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -91,14 +93,14 @@ MIDDLEWARE = [
     "lealtad.core.middleware.ApiNoStoreMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lealtad.core.middleware.InputGuardMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "lealtad.core.middleware.WebSessionMiddleware",
     "lealtad.api.idempotency.IdempotencyMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "lealtad.core.middleware.MerchantLanguageMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "lealtad.core.middleware.WebCsrfViewMiddleware",
+    "lealtad.core.middleware.WebAuthenticationMiddleware",
+    "lealtad.core.middleware.WebMerchantLanguageMiddleware",
+    "lealtad.core.middleware.WebMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
