@@ -45,7 +45,14 @@ def main() -> None:
     parser.add_argument(
         "--stock-middleware", action="store_true", help="every middleware for /api/"
     )
+    parser.add_argument("--server-binding", action="store_true", help="OPTIONS server_side_binding")
+    parser.add_argument("--no-health-checks", action="store_true", help="CONN_HEALTH_CHECKS off")
     args = parser.parse_args()
+    if args.server_binding:
+        options = connection.settings_dict.setdefault("OPTIONS", {})
+        options.update(server_side_binding=True, prepare_threshold=2)
+    if args.no_health_checks:
+        connection.settings_dict["CONN_HEALTH_CHECKS"] = False
     if args.portable:
         from lealtad.ledger import accrual
 
