@@ -68,7 +68,6 @@ def main() -> None:
 
         stock = {
             "WebSessionMiddleware": "django.contrib.sessions.middleware.SessionMiddleware",
-            "WebCsrfViewMiddleware": "django.middleware.csrf.CsrfViewMiddleware",
             "WebAuthenticationMiddleware": (
                 "django.contrib.auth.middleware.AuthenticationMiddleware"
             ),

@@ -97,7 +97,7 @@ MIDDLEWARE = [
     "lealtad.api.idempotency.IdempotencyMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "lealtad.core.middleware.WebCsrfViewMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "lealtad.core.middleware.WebAuthenticationMiddleware",
     "lealtad.core.middleware.WebMerchantLanguageMiddleware",
     "lealtad.core.middleware.WebMessageMiddleware",
