@@ -1,6 +1,10 @@
 import logging
 import time
 
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
+
 logger = logging.getLogger("lealtad.requests")
 
 
@@ -193,3 +197,38 @@ class ApiNoStoreMiddleware:
         if request.path.startswith("/api/") and "Cache-Control" not in response:
             response["Cache-Control"] = "no-store"
         return response
+
+
+# --- the screens' middleware, which API requests skip (issue 15) ------------------------------
+# The API authenticates by bearer token and answers JSON: it reads no session, no `request.user`,
+# no CSRF token and no flash message, and its language is Accept-Language's (LocaleMiddleware,
+# which every request keeps). So an API request (`/api/…`) goes straight past these four, which
+# changes no answer and saves their work on the hot path. Subclasses, so that the admin's checks
+# still find the middleware they require. CSRF stays as Django's own: `check --deploy` looks for
+# it by name, and for an API request it costs nothing (ninja's views are CSRF-exempt).
+
+API_PREFIX = "/api/"
+
+
+def _api(request) -> bool:
+    return request.path_info.startswith(API_PREFIX)
+
+
+class WebSessionMiddleware(SessionMiddleware):
+    def __call__(self, request):
+        return self.get_response(request) if _api(request) else super().__call__(request)
+
+
+class WebAuthenticationMiddleware(AuthenticationMiddleware):
+    def __call__(self, request):
+        return self.get_response(request) if _api(request) else super().__call__(request)
+
+
+class WebMerchantLanguageMiddleware(MerchantLanguageMiddleware):
+    def __call__(self, request):
+        return self.get_response(request) if _api(request) else super().__call__(request)
+
+
+class WebMessageMiddleware(MessageMiddleware):
+    def __call__(self, request):
+        return self.get_response(request) if _api(request) else super().__call__(request)

@@ -5,7 +5,7 @@ it and `accrue_points` posts it, so the two can never disagree.
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -156,8 +156,10 @@ def accrue_points(
                 membership = join_merchant(customer, merchant, branch, now=now)
             lock_number(merchant.pk, key)
             invoice = (invoice_number, key)
-            movement = _post(merchant, membership, customer, amount, branch, staff, now, invoice)
-            if key and not from_invoice:
+            movement, waiting = _post(
+                merchant, membership, customer, amount, branch, staff, now, invoice, from_invoice
+            )
+            if key and not from_invoice and waiting is not False:
                 claim_pos_invoice(movement.transaction, now)
     except IntegrityError as exc:
         if key and ("transaction_unique_invoice" in str(exc) or "invoice_key" in str(exc)):
@@ -166,7 +168,25 @@ def accrue_points(
     return movement
 
 
-def _post(merchant, membership, customer, amount, branch, staff, now, invoice) -> Movement:
+def _waiting_invoice_probe(merchant, key):
+    """The SQL that says whether a POS invoice may be waiting under this number (I3), asked in
+    the ledger write's own round trip: most typed accruals have none, and then `claim_pos_invoice`
+    (a SELECT … FOR UPDATE) is skipped. Under `lock_number`, taken by a statement before, so the
+    write's snapshot already sees any invoice pushed under this number; one that is there loads
+    through `claim_pos_invoice` exactly as before."""
+    from lealtad.invoices.models import Invoice, InvoiceStatus
+
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM {table} WHERE merchant_id = %s AND invoice_key = %s"
+        " AND status <> %s)",
+        [merchant.pk, key, InvoiceStatus.EXPIRED],
+    )
+
+
+def _post(merchant, membership, customer, amount, branch, staff, now, invoice, from_invoice=False):
+    """Post the accrual; returns the movement and whether a POS invoice waits under its number
+    (None: not asked)."""
     category = membership.category
     manual = category.audit_mode == AuditMode.MANUAL
     rules = [] if manual else fraud.rules_for(category)
@@ -196,15 +216,11 @@ def _post(merchant, membership, customer, amount, branch, staff, now, invoice) -
     hold_rule = (
         "category_manual_approval" if manual else (verdict.rule.kind if verdict.rule else "")
     )
-    account = ledger.lock_and_add(
-        account_id, now, available=0 if held else points, pending=points if held else 0
-    )
-    txn = Transaction.objects.create(
-        account_id=account.id,
+    fields = dict(
+        account_id=account_id,
         kind=Kind.ACCRUAL,
         status=Status.PENDING if held else Status.POSTED,
         points=points,
-        balance_after=None if held else account.balance,
         merchant=merchant,
         branch=branch,
         staff=staff,
@@ -217,7 +233,25 @@ def _post(merchant, membership, customer, amount, branch, staff, now, invoice) -
         created_at=now,
         posted_at=None if held else now,
     )
-    ledger.open_lot(account, txn, points, points_expiry(membership, merchant, now), now, held=held)
+    expires_at = points_expiry(membership, merchant, now)
+    waiting = None
+    if connection.vendor == "postgresql":
+        # Issue 15: the lock, the balances, the transaction, its lot and entry in one round trip.
+        probe = (
+            _waiting_invoice_probe(merchant, invoice[1])
+            if invoice[1] and not from_invoice
+            else None
+        )
+        txn = Transaction(**fields)
+        account, _lot_id, waiting = ledger.post_credit_at_once(
+            txn, expires_at, now, held=held, probe=probe
+        )
+    else:
+        account = ledger.lock_and_add(
+            account_id, now, available=0 if held else points, pending=points if held else 0
+        )
+        txn = Transaction.objects.create(**fields, balance_after=None if held else account.balance)
+        ledger.open_lot(account, txn, points, expires_at, now, held=held)
     if quote.applied:
         PromotionUse.objects.bulk_create(
             PromotionUse(
@@ -243,4 +277,4 @@ def _post(merchant, membership, customer, amount, branch, staff, now, invoice) -
         payloads.accrual(txn, account.balance, account.pending),
         now=now,
     )
-    return Movement(txn, account.balance, account.pending)
+    return Movement(txn, account.balance, account.pending), waiting
