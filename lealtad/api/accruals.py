@@ -59,6 +59,12 @@ class Members:
             if rest:
                 self._customers = {c.pk: c for c in Customer.objects.filter(pk__in=rest)}
         self._preloaded = ids
+        # Every membership preloaded, taken or not: the accounts a batch's items may touch.
+        self.preloaded: dict = dict(self._memberships)
+
+    def waiting(self, pk) -> Membership | None:
+        """The preloaded membership of customer `pk` (a UUID) not handed out yet, if any."""
+        return self._memberships.get(pk)
 
     def take(self, customer_id) -> tuple[Membership | None, Customer | None]:
         pk = parse_id(customer_id)

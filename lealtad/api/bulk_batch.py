@@ -112,11 +112,8 @@ class _Shared:
 
 
 def _known(members: Members) -> dict:
-    """Every membership the batch preloaded, taken or not (the accounts per-item items touch).
-    Kept on the batch's `Members` on the first chunk, before any item takes one."""
-    if not hasattr(members, "_bulk_known"):
-        members._bulk_known = dict(members._memberships)
-    return members._bulk_known
+    """Every membership the batch preloaded, taken or not (the accounts per-item items touch)."""
+    return members.preloaded
 
 
 def post_chunk(request, actor, chunk: list, members: Members, replays: dict) -> dict:
@@ -169,7 +166,7 @@ def _members_named(chunk: list, members: Members) -> list:
     named = []
     for item in chunk:
         try:
-            named.append(members._memberships.get(parse_id(item.get("customer_id"))))
+            named.append(members.waiting(parse_id(item.get("customer_id"))))
         except (AttributeError, LealtadError):
             continue
     return named
@@ -185,7 +182,7 @@ def _plan(actor, item, members: Members, replays, now, branches, rules, promos) 
     try:
         payload = batch.BatchItemIn.model_validate(item)
         amount = money.parse_amount(payload.amount, actor.merchant.currency)
-        membership = members._memberships.get(parse_id(payload.customer_id))
+        membership = members.waiting(parse_id(payload.customer_id))
     except (pydantic.ValidationError, money.InvalidAmount, LealtadError):
         return None
     if membership is None:  # not a member yet (the accrual joins), or not preloaded

@@ -21,7 +21,7 @@
   // (customers.actions.QR_PREFIX) goes to the search and switches customer; the field it fell
   // into loses it again. The gap is generous (a busy till lags): the prefix is what tells a QR.
   // Outside the till's pages (no search form, no data-scan-url) nothing changes.
-  var QR_PREFIX = "LTQ1.", BURST_GAP_MS = 150, burst = { text: "", last: 0 };
+  var QR_PREFIX = "LTQ1.", BURST_GAP_MS = 400, burst = { text: "", last: 0 };
   // The customer app's payment QR (coins.qr.PREFIX) is a signed, 2-minute payload: scanned into
   // the pay form's own field it pays; anywhere else on the till (the search box above all) it is
   // POSTed to open that customer's card with it in the pay form, never put in a logged URL.
