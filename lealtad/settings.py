@@ -133,14 +133,15 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and envbool(
-    "DB_PREPARED_STATEMENTS", False
-):
-    # Issue 15: server-side parameter binding, and psycopg prepares a statement the second time
-    # a connection runs it, so PostgreSQL parses and plans each hot statement once per
-    # connection: measured at 45 % less PostgreSQL CPU per accrual (docs/benchmark.md). Off by
-    # default until the whole suite has run with it; not behind a transaction-mode PgBouncer
-    # older than 1.21.
+# Issue 15: server-side parameter binding, and psycopg prepares a statement the second time a
+# connection runs it, so PostgreSQL parses and plans each hot statement once per connection:
+# measured at 45 % less PostgreSQL CPU per accrual (docs/benchmark.md); the customer lookup
+# prepares its one query too (customers/lookup.py). Switch it off (DB_PREPARED_STATEMENTS=false)
+# behind a transaction-mode PgBouncer older than 1.21, which cannot carry prepared statements.
+DB_PREPARED_STATEMENTS = DATABASES["default"][
+    "ENGINE"
+] == "django.db.backends.postgresql" and envbool("DB_PREPARED_STATEMENTS", True)
+if DB_PREPARED_STATEMENTS:
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True, prepare_threshold=2
     )

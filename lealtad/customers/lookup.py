@@ -13,6 +13,7 @@ statement; the figures follow `ledger.balances` exactly (tests compare them).
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 
 from lealtad.customers.models import Customer, Membership
@@ -124,7 +125,7 @@ def lookup(merchant, alternatives: list[dict], now, horizon, limit: int = 10) ->
         limit=limit,
     )
     sql = _sql(where)
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and settings.DB_PREPARED_STATEMENTS:
         rows = _prepared_rows(sql, params)
     else:
         # The portable path: raw() reads the customer's columns through the fields' converters
@@ -138,11 +139,11 @@ _prepared_cursor = None
 
 
 def _prepared_rows(sql: str, params: dict) -> list[tuple[Customer, dict]]:
-    """PostgreSQL: the statement is sent with server-side parameters and prepared, once per
-    connection and shape (the number of alternatives) — psycopg keeps it, and the server soon
-    a generic plan — so a lookup does not pay the planner again on every request. Django's
-    cursors bind on the client (no prepared statements), so this one cursor is made here, inside
-    Django's wrapper: the query is logged and counted like any other."""
+    """PostgreSQL with DB_PREPARED_STATEMENTS (the default): the statement is sent with
+    server-side parameters and prepared, once per connection and shape (the number of
+    alternatives), so a lookup does not pay the planner again on every request. It asks to be
+    prepared at once (`prepare=True`) rather than at the connection's threshold; the cursor is
+    made here, inside Django's wrapper, so the query is logged and counted like any other."""
     global _prepared_cursor
     if _prepared_cursor is None:
         from django.db.backends.postgresql.base import ServerBindingCursor
