@@ -263,7 +263,11 @@ class Server:
     def __exit__(self, *exc):
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
-        self.proc.wait(timeout=30)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a worker still finishing: the measurement stands
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
 
 def parse_args():
