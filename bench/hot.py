@@ -12,11 +12,6 @@ import argparse
 import json
 import os
 import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import run  # bench/run.py: its load generator (BENCH_PORT) and server settings
@@ -52,48 +47,24 @@ def main() -> None:
     parser.add_argument("--server", default="", help="extra `lealtad serve` option, e.g. --granian")
     parser.add_argument("--pgbench", action="store_true")
     args = parser.parse_args()
-    run.PORT = args.port
     db_url = os.environ.get("BENCH_DATABASE_URL", run.DEFAULT_DB)
-    data = json.loads((ROOT / "bench" / "results" / "dataset.json").read_text())
+    manifest = run.RESULTS / f"dataset-{db_url.rsplit('/', 1)[1]}.json"  # what run.py loaded
+    data = json.loads(manifest.read_text())
     env = run.server_env(db_url)
     if args.threads:
         env["WEB_THREADS"] = str(args.threads)
-    serve = [*run.LEALTAD, "serve", "--port", str(args.port), "--no-collectstatic"]
-    if args.workers:
-        serve += ["--workers", str(args.workers)]
-    if args.server:
-        serve += args.server.split()
-    server = subprocess.Popen(
-        serve,
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            sys.exit("the server did not start:\n" + server.stderr.read())
+    extra = ["--no-collectstatic", *args.server.split()]
+    with run.Server(env, args.port, args.workers, extra):
         key, samples = data["api_keys"][0], data["customer_ids_sample"]
         for clients in [int(c) for c in args.clients.split(",")]:
-            run.load_test("accrual", key, samples, 2, clients)  # warm up
+            run.load_test("accrual", key, samples, 2, clients, args.port)  # warm up
             before = loadavg()
-            r = run.load_test("accrual", key, samples, args.duration, clients)
+            r = run.load_test("accrual", key, samples, args.duration, clients, args.port)
             print(
                 f"clients {clients:>3}: {r['per_second']:>7.1f} accruals/s  p50 {r['p50_ms']} ms"
                 f"  p99 {r['p99_ms']} ms  errors {r['errors']}  load {before} → {loadavg()}",
                 flush=True,
             )
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
     if args.pgbench:
         for clients in [int(c) for c in args.clients.split(",")]:
             tps = pgbench(db_url, args.duration, clients)

@@ -19,12 +19,9 @@ import json
 import multiprocessing
 import os
 import random
-import signal
-import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -118,20 +115,7 @@ def drive(port: int, api_key: str, documents: list, duration: float, clients: in
         errors += err
     for p in procs:
         p.join()
-    latencies.sort()
-
-    def pct(q):
-        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2)
-
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "per_second": round(len(latencies) / duration, 1),
-        "p50_ms": pct(0.50),
-        "p90_ms": pct(0.90),
-        "p99_ms": pct(0.99),
-        "mean_ms": round(statistics.fmean(latencies) * 1000, 2),
-    }
+    return run.summarise(latencies, errors, duration)
 
 
 def main() -> None:
@@ -147,36 +131,13 @@ def main() -> None:
     args = parser.parse_args()
     data = dataset(args.db, args.customers, args.reload)
     env = run.server_env(args.db)
-    serve = [*run.LEALTAD, "serve", "--port", str(args.port)]
-    if args.workers:
-        serve += ["--workers", str(args.workers)]
-    server = subprocess.Popen(
-        serve,
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            sys.exit("the server did not start:\n" + server.stderr.read())
+    with run.Server(env, args.port, args.workers):
         key, documents = data["api_keys"][0], data["documents_sample"]
         drive(args.port, key, documents, 3, args.clients)  # warm up every worker
         load_before = Path("/proc/loadavg").read_text().split()[:3]
         print(f"lookups by document for {args.duration:g} s with {args.clients} clients …")
         result = drive(args.port, key, documents, args.duration, args.clients)
         load_after = Path("/proc/loadavg").read_text().split()[:3]
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
     report = {
         "label": args.label,
         "customers": data["customers"],

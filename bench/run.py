@@ -183,9 +183,16 @@ def load_test(kind, api_key, samples, duration, clients, port=PORT) -> dict:
         errors += err
     for p in procs:
         p.join()
-    latencies.sort()
+    return summarise(latencies, errors, duration)
+
+
+def summarise(latencies: list, errors: int, duration: float) -> dict:
+    """Requests, errors, rate and p50/p90/p99/mean (ms) of one load test's latencies (s)."""
+    latencies = sorted(latencies)
 
     def pct(q):
+        if not latencies:
+            return None
         return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 2)
 
     return {
@@ -193,6 +200,7 @@ def load_test(kind, api_key, samples, duration, clients, port=PORT) -> dict:
         "errors": errors,
         "per_second": round(len(latencies) / duration, 1),
         "p50_ms": pct(0.50),
+        "p90_ms": pct(0.90),
         "p99_ms": pct(0.99),
         "mean_ms": round(statistics.fmean(latencies) * 1000, 2) if latencies else None,
     }
@@ -216,8 +224,8 @@ def tpcb_database(db_url: str) -> str:
 class Server:
     """`lealtad serve` on a port for the with-block, stopped (its whole session) on the way out."""
 
-    def __init__(self, env: dict, port: int, workers: int = 0):
-        self.args = [*LEALTAD, "serve", "--port", str(port)]
+    def __init__(self, env: dict, port: int, workers: int = 0, extra: list | tuple = ()):
+        self.args = [*LEALTAD, "serve", "--port", str(port), *extra]
         if workers:
             self.args += ["--workers", str(workers)]
         self.env, self.port = env, port
