@@ -4,10 +4,12 @@ screens (lealtad.claims.actions)."""
 
 import datetime as dt
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from lealtad.api import paging
 from lealtad.api import schemas as s
 from lealtad.api.customer_auth import CustomerAuth
 from lealtad.claims import actions
@@ -104,10 +106,15 @@ def create_claim(
 
 
 @router.get("/me/claims", response={200: ClaimList, **PROBLEMS})
-def list_claims(request):
+def list_claims(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
     """The customer's claims, newest first, with their answer (points or coins, the reason of a
     rejection)."""
-    return {"results": [claim_out(c) for c in actions.customer_claims(request.auth)]}
+    rows, _next = paging.page(
+        request, response, actions.customer_claims(request.auth), limit, offset
+    )
+    return {"results": [claim_out(c) for c in rows]}
 
 
 @router.get("/me/claims/{claim_id}", response={200: ClaimOut, **PROBLEMS})
