@@ -457,7 +457,7 @@ def export(request):
 
 
 class CloseIn(Schema):
-    confirm: StrictStr
+    confirm: Annotated[StrictStr, StringConstraints(max_length=100)]
 
 
 @router.post("/me/close", response={200: dict, **PROBLEMS})

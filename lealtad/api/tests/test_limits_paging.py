@@ -7,6 +7,7 @@ above it is 422 `validation_error` naming the parameter; `limit=1` answers at mo
 where more follow, says where the next page is (a `Link: rel="next"` header, `next_offset`,
 `next_page` or `next_before`), and that page holds another row."""
 
+import functools
 import re
 
 import pytest
@@ -25,6 +26,7 @@ NEXT_FIELDS = ("next_offset", "next_page", "next_before")
 LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
+@functools.cache
 def _schema():
     return api.get_openapi_schema()
 
