@@ -45,6 +45,7 @@ MAX_ATTEMPTS = 5
 # start (tests that override the settings read them from settings):
 CODES_PER_ADDRESS_HOUR = settings.CUSTOMER_CODES_PER_ADDRESS_HOUR
 CODES_PER_IP_HOUR = settings.CUSTOMER_CODES_PER_IP_HOUR
+WRONG_CODES_PER_IP_HOUR = settings.CUSTOMER_WRONG_CODES_PER_IP_HOUR
 SESSION_TTL = dt.timedelta(days=180)
 TOUCH_EVERY = dt.timedelta(minutes=1)
 

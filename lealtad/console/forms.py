@@ -369,6 +369,7 @@ class PromotionForm(DecimalsAsTyped, forms.ModelForm):
     customers = forms.CharField(
         label=_("Chosen customers"),
         required=False,
+        max_length=20_000,  # about a thousand lines
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One per line: document, card number, email or mobile."),
     )
