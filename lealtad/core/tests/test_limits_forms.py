@@ -3,8 +3,9 @@
 - Every form class of the product (found by importing every module, so a new form is covered):
   each text field has a max_length, and a ModelForm's is no longer than its column; one
   character over it is refused by the field (code `max_length`).
-- Every till and console screen (as test_screens_bad_input.py walks them), each form filled with
-  10,000 characters in every box and sent: a message, never a 500 (on PostgreSQL a value longer
+- Every till and console screen (as test_screens_bad_input.py walks them) and every page of the
+  customer's app whose URL arguments are known, each form filled with 10,000 characters in
+  every box and sent: a message, never a 500 (on PostgreSQL a value longer
   than its varchar column raises; on SQLite it would be stored silently)."""
 
 import importlib
@@ -14,6 +15,7 @@ import pytest
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import get_resolver
 
 import lealtad
 from lealtad.core import testing
@@ -111,4 +113,37 @@ def test_ten_thousand_characters_in_any_screen_field_is_a_message_not_a_500(clie
             assert response.status_code < 500, (url, action)
             sent += 1
             refused += response.status_code in (200, 422)
+    print(f"\ntill/console forms sent: {sent}, answered with a message: {refused}")
     assert sent > 10 and refused > 5
+
+
+def test_ten_thousand_characters_in_any_app_field_is_a_message_not_a_500(client, alice_shop):
+    import re
+
+    from lealtad.app.testing import sign_in
+    from lealtad.core.tests.test_limits_throttles import _routes
+
+    made = testing.make_customer(alice_shop)
+    sign_in(client, made.customer)
+    arguments = {"merchant_id": str(alice_shop.merchant.pk)}
+    sent = 0
+    for route, _name in _routes(get_resolver().url_patterns):
+        names = re.findall(r"<(?:\w+:)?(\w+)>", route)
+        if not route.startswith("app/") or not all(n in arguments for n in names):
+            continue
+        url = "/" + re.sub(r"<(?:\w+:)?(\w+)>", lambda m: arguments[m.group(1)], route)
+        page = client.get(url)
+        if page.status_code != 200 or "html" not in page["Content-Type"]:
+            continue
+        parser = Forms()
+        parser.feed(page.content.decode())
+        for form in parser.forms:
+            action = form["action"] or url
+            if "signout" in action or "close" in action or form["method"].lower() != "post":
+                continue
+            data = {k: ("x" * 10_000 if v == "\x00" else v) for k, v in form["f"].items()}
+            response = client.post(action, data)
+            assert response.status_code < 500, (url, action)
+            sent += 1
+    print(f"\napp forms sent with 10,000 characters: {sent}")
+    assert sent >= 3
