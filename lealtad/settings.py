@@ -255,6 +255,23 @@ CACHES = _env(caches_for, CACHE_URL)
 LOGIN_MAX_FAILURES = envint("LOGIN_MAX_FAILURES", 5, minimum=1)
 LOGIN_LOCKOUT_MINUTES = envint("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
 
+# Issue 16, limits (docs/security.md, "Limits"): the ways in that need no sign-in, counted per
+# hour in the cache above (lealtad/core/throttle.py). The customer's sign-in codes: asked per
+# address (e-mail or mobile) and per client address; wrong codes per client address and per
+# customer address (across codes). Merchant sign-ups and the app's join form per client address.
+CUSTOMER_CODES_PER_ADDRESS_HOUR = envint("CUSTOMER_CODES_PER_ADDRESS_HOUR", 5, minimum=1)
+CUSTOMER_CODES_PER_IP_HOUR = envint("CUSTOMER_CODES_PER_IP_HOUR", 20, minimum=1)
+CUSTOMER_WRONG_CODES_PER_IP_HOUR = envint("CUSTOMER_WRONG_CODES_PER_IP_HOUR", 30, minimum=1)
+CUSTOMER_WRONG_CODES_PER_ADDRESS_HOUR = envint(
+    "CUSTOMER_WRONG_CODES_PER_ADDRESS_HOUR", 15, minimum=1
+)
+SIGNUPS_PER_IP_HOUR = envint("SIGNUPS_PER_IP_HOUR", 10, minimum=1)
+# Request bodies: fields read into memory at most 2.5 MB (the API's JSON guard is its own), an
+# upload above 2.5 MB goes to a temporary file, not memory; at most 1,000 form fields.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=65_536)
+FILE_UPLOAD_MAX_MEMORY_SIZE = envint("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=65_536)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+
 # Production hardening; `lealtad check --deploy` is clean with DEBUG off behind TLS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)

@@ -6,7 +6,7 @@ import logging
 
 import segno
 from django.contrib.auth import authenticate
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Status
@@ -14,6 +14,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 
+from lealtad.api import paging
 from lealtad.api import schemas as s
 from lealtad.api.accruals import accrue_for, branch_for
 from lealtad.api.auth import BearerAuth, merchant_actor
@@ -202,7 +203,13 @@ def register_customer(request, payload: s.CustomerIn):
 
 
 @api.get("/customers", response={200: s.CustomerList, **PROBLEMS}, tags=["customers"])
-def search_customers(request, q: str = ""):
+def search_customers(
+    request,
+    response: HttpResponse,
+    limit: paging.Limit = 50,
+    offset: paging.Offset = 0,
+    q: str = "",
+):
     actor = merchant_actor(request)
     merchant = actor.merchant
     # One query: the customers with this merchant's membership, points and wallet (lookup.py).
@@ -214,6 +221,7 @@ def search_customers(request, q: str = ""):
             results.append(identity.card_of(found.customer))
         else:
             results.append(found_out(found, merchant))
+    results, _next = paging.page(request, response, results, limit, offset)
     return {"results": results}
 
 
@@ -301,12 +309,16 @@ def resend_contact_change(request, customer_id: str, change_id: str):
 def customer_statement(
     request,
     customer_id: str,
+    response: HttpResponse,
     date_from: s.IsoDate | None = Query(None, alias="from"),
     to: s.IsoDate | None = None,
+    limit: paging.Limit = paging.MAX_LIMIT,
+    offset: paging.Offset = 0,
 ):
     actor = merchant_actor(request)
     membership = customers.get_membership_for(actor.merchant, customer_id)
     lines = ledger.statement(membership, date_from=date_from, date_to=to)
+    lines, _next = paging.page(request, response, lines, limit, offset)
     return {
         "results": [
             {
@@ -321,7 +333,7 @@ def customer_statement(
                 "reverses": str(t.reverses_id) if t.reverses_id else None,
             }
             for t in lines
-        ]
+        ],
     }
 
 
@@ -364,10 +376,19 @@ api.add_router("", batch_router)
 
 
 @api.get("/rewards", response={200: s.RewardList, **PROBLEMS}, tags=["rewards"])
-def list_rewards(request, customer_id: str | None = None):
+def list_rewards(
+    request,
+    response: HttpResponse,
+    limit: paging.Limit = 100,
+    offset: paging.Offset = 0,
+    customer_id: str | None = None,
+):
     actor = merchant_actor(request)
     membership = customers.get_membership_for(actor.merchant, customer_id) if customer_id else None
-    return {"results": reward_rows(actor.merchant, membership)}
+    rows, _next = paging.page(
+        request, response, reward_rows(actor.merchant, membership), limit, offset
+    )
+    return {"results": rows}
 
 
 @api.post("/rewards", response={201: s.RewardOut, **PROBLEMS}, tags=["rewards"])

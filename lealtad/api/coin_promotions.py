@@ -3,9 +3,11 @@ customer can afford (the till's "Promociones con monedas"). Taking one is a coin
 
 from datetime import datetime
 
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Router, Schema
 
+from lealtad.api import paging
 from lealtad.api import schemas as s
 from lealtad.api.auth import merchant_actor
 from lealtad.coins import promotions
@@ -30,7 +32,13 @@ class CoinPromotionOut(Schema):
 
 
 @router.get("/coin-promotions", response={200: list[CoinPromotionOut], **PROBLEMS})
-def list_coin_promotions(request, customer_id: s.Id | None = None):
+def list_coin_promotions(
+    request,
+    response: HttpResponse,
+    limit: paging.Limit = 100,
+    offset: paging.Offset = 0,
+    customer_id: s.Id | None = None,
+):
     """This acceptor's coin promotions on sale now (active, in their window, with stock),
     cheapest first. With `customer_id`, each says whether that customer's available coins pay
     for it and how many are missing; without it those two are null. A merchant that does not
@@ -40,7 +48,9 @@ def list_coin_promotions(request, customer_id: s.Id | None = None):
     available = None
     if customer_id is not None:
         available = wallet_of(customers.get_customer(customer_id), now)["available"]
-    rows = promotions.listing(actor.merchant, available or 0, now)
+    rows, _next = paging.page(
+        request, response, promotions.listing(actor.merchant, available or 0, now), limit, offset
+    )
     return [
         {
             "id": str(row["promotion"].pk),

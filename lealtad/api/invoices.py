@@ -4,10 +4,12 @@
 import datetime as dt
 from typing import Annotated, Literal
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 from pydantic import StrictInt, StrictStr, StringConstraints
 
+from lealtad.api import paging
 from lealtad.api import schemas as s
 from lealtad.api.auth import merchant_actor
 from lealtad.core.errors import NotFound, ValidationFailed
@@ -181,16 +183,21 @@ def push(request, payload: InvoiceIn):
 @router.get("/invoices", response={200: InvoiceList, **PROBLEMS})
 def list_invoices(
     request,
+    response: HttpResponse,
     status: Literal["waiting", "loaded", "held", "expired"] | None = None,
     branch_id: s.Id | None = None,
-    limit: int = Query(50, ge=1, le=200),
+    limit: paging.Limit = 50,
+    offset: paging.Offset = 0,
 ):
     """The merchant's invoices, newest first (`waiting`: still claimable)."""
     from lealtad.api.api import _branch
 
     actor = merchant_actor(request)
     branch = _branch(actor, branch_id) if branch_id else None
-    rows = actions.list_invoices(actor.merchant, branch=branch, status=status, limit=limit)
+    rows = actions.list_invoices(
+        actor.merchant, branch=branch, status=status, limit=offset + limit + 1
+    )
+    rows, _next = paging.page(request, response, rows, limit, offset)
     return {"results": [invoice_out(invoice) for invoice in rows]}
 
 

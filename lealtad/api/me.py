@@ -5,10 +5,12 @@ another customer's data is never reachable."""
 import datetime as dt
 from typing import Annotated
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from pydantic import Field as PydanticField
 
+from lealtad.api import paging
 from lealtad.api import schemas as s
 from lealtad.api.customer_auth import CustomerAuth
 from lealtad.api.views import coins_of
@@ -154,10 +156,14 @@ class MePaymentQr(Schema):
 
 
 @router.get("/me/memberships", response={200: MeMemberships, **PROBLEMS})
-def me_memberships(request):
+def me_memberships(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
     """Each merchant: points available / pending / expiring, prizes with the points missing,
     prizes claimed, promotions and gifts offered; and the coin wallet."""
-    return api_out.memberships_out(request.auth)
+    out = api_out.memberships_out(request.auth)
+    out["results"], _next = paging.page(request, response, out["results"], limit, offset)
+    return out
 
 
 @router.get("/me/movements", response={200: MeMovements, **PROBLEMS})
@@ -166,10 +172,14 @@ def me_movements(
     merchant_id: str | None = None,
     coins: bool = False,
     page: Annotated[int, PydanticField(ge=1, le=1000)] = 1,
+    limit: Annotated[int, PydanticField(ge=1, le=100, description="Lines a page (1–100).")] = 25,
 ):
     """The points history at `merchant_id`, or the coin wallet's (`coins=true`), newest first,
-    each line with the balance after it; 25 a page. Another customer's merchant: 404."""
-    return api_out.movements_out(request.auth, merchant_id=merchant_id, coins=coins, page=page)
+    each line with the balance after it; `limit` a page (25 unless asked). Another customer's
+    merchant: 404."""
+    return api_out.movements_out(
+        request.auth, merchant_id=merchant_id, coins=coins, page=page, size=limit
+    )
 
 
 @router.get("/me/qr", response={200: s.QrOut, **PROBLEMS})

@@ -3,11 +3,15 @@
 screens (lealtad.claims.actions)."""
 
 import datetime as dt
+from typing import Annotated
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
+from pydantic import StringConstraints
 
+from lealtad.api import paging
 from lealtad.api import schemas as s
 from lealtad.api.customer_auth import CustomerAuth
 from lealtad.claims import actions
@@ -76,11 +80,11 @@ def _date(text: str) -> dt.date:
 @router.post("/me/claims", response={201: ClaimOut, **PROBLEMS})
 def create_claim(
     request,
-    merchant_id: Form[str],
-    branch_id: Form[str],
-    invoice_number: Form[str],
-    amount: Form[str],
-    purchased_on: Form[str],
+    merchant_id: Form[Annotated[str, StringConstraints(max_length=64)]],
+    branch_id: Form[Annotated[str, StringConstraints(max_length=64)]],
+    invoice_number: Form[Annotated[str, StringConstraints(max_length=64)]],  # Claim's column
+    amount: Form[Annotated[str, StringConstraints(max_length=24)]],
+    purchased_on: Form[Annotated[str, StringConstraints(max_length=10)]],
     photo: File[UploadedFile] = None,
 ):
     """A7: claim a purchase the till did not load, as multipart/form-data with the invoice's
@@ -104,10 +108,15 @@ def create_claim(
 
 
 @router.get("/me/claims", response={200: ClaimList, **PROBLEMS})
-def list_claims(request):
+def list_claims(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
     """The customer's claims, newest first, with their answer (points or coins, the reason of a
     rejection)."""
-    return {"results": [claim_out(c) for c in actions.customer_claims(request.auth)]}
+    rows, _next = paging.page(
+        request, response, actions.customer_claims(request.auth), limit, offset
+    )
+    return {"results": [claim_out(c) for c in rows]}
 
 
 @router.get("/me/claims/{claim_id}", response={200: ClaimOut, **PROBLEMS})

@@ -7,10 +7,12 @@ lealtad.customers.privacy) and render."""
 from datetime import datetime
 from typing import Annotated
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import StrictBool, StrictInt, StrictStr, StringConstraints
 
+from lealtad.api import paging
 from lealtad.api import schemas as s
 from lealtad.api.customer_auth import CustomerAuth
 from lealtad.coins import causes, conversion_requests, vouchers
@@ -92,15 +94,18 @@ def rating_out(rating) -> dict:
 
 
 @router.get("/me/ratings", response={200: list[MyRatingOut], **PROBLEMS})
-def my_ratings(request):
+def my_ratings(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
     """The customer's ratings, newest first, each with the conversation (the merchant's replies
     and the customer's answers); `unread` counts the merchant's messages not opened yet."""
     rows = ratings.ratings_of(request.auth).prefetch_related("messages")
+    rows, _next = paging.page(request, response, rows, limit, offset)
     return [rating_out(r) for r in rows]
 
 
 @router.get("/me/ratings/visits", response={200: list[VisitOut], **PROBLEMS})
-def rateable(request):
+def rateable(request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0):
     """The visits of the last 30 days still to rate."""
     return [
         {
@@ -110,7 +115,9 @@ def rateable(request):
             "kind": v.kind,
             "at": v.created_at,
         }
-        for v in ratings.rateable_visits(request.auth)
+        for v in paging.page(
+            request, response, ratings.rateable_visits(request.auth), limit, offset
+        )[0]
     ]
 
 
@@ -183,9 +190,12 @@ def get_cause(cause_id) -> Cause:
 
 
 @router.get("/me/causes", response={200: list[CauseOut], **PROBLEMS})
-def list_causes(request):
+def list_causes(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
     """The causes taking donations now."""
-    return [cause_out(c) for c in Cause.objects.filter(active=True).order_by("name")]
+    rows = Cause.objects.filter(active=True).order_by("name")
+    return [cause_out(c) for c in paging.page(request, response, rows, limit, offset)[0]]
 
 
 @router.post("/me/donations", response={201: DonationOut, **PROBLEMS})
@@ -240,11 +250,15 @@ def conversion_request_out(request) -> dict:
 
 
 @router.get("/me/conversion-partners", response={200: list[dict], **PROBLEMS})
-def conversion_partners(request):
+def conversion_partners(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
     """The partner programs the customer may ask, from here, to convert points."""
     return [
         {"id": p.pk, "name": p.name, "rate": str(p.rate)}
-        for p in conversion_requests.app_partners()
+        for p in paging.page(request, response, conversion_requests.app_partners(), limit, offset)[
+            0
+        ]
     ]
 
 
@@ -262,8 +276,13 @@ def request_conversion(request, payload: ConversionRequestIn):
 
 
 @router.get("/me/conversion-requests", response={200: list[ConversionRequestOut], **PROBLEMS})
-def my_conversion_requests(request):
-    return [conversion_request_out(r) for r in conversion_requests.requests_of(request.auth)[:50]]
+def my_conversion_requests(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
+    rows = conversion_requests.requests_of(request.auth)
+    return [
+        conversion_request_out(r) for r in paging.page(request, response, rows, limit, offset)[0]
+    ]
 
 
 class ConversionOut(Schema):
@@ -275,7 +294,9 @@ class ConversionOut(Schema):
 
 
 @router.get("/me/conversions", response={200: list[ConversionOut], **PROBLEMS})
-def conversions(request):
+def conversions(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
     """The partner points converted into the customer's coins. A conversion is posted by the
     partner (K4, the partner's API key), by itself or confirming the customer's request
     (`POST /me/conversion-requests`, for a partner that allows it)."""
@@ -284,6 +305,7 @@ def conversions(request):
         .select_related("partner")
         .order_by("-created_at")
     )
+    rows, _next = paging.page(request, response, rows, limit, offset)
     return [
         {
             "partner": c.partner.name,
@@ -338,7 +360,9 @@ def voucher_out(voucher, qr: bool = False) -> dict:
 
 
 @router.get("/me/coin-products", response={200: list[CoinProductOut], **PROBLEMS})
-def coin_products(request):
+def coin_products(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
     """Every acceptor's coin promotions on sale now, cheapest first."""
     return [
         {
@@ -350,7 +374,7 @@ def coin_products(request):
             "stock": p.stock,
             "ends_at": p.ends_at,
         }
-        for p in vouchers.on_sale_in_app()
+        for p in paging.page(request, response, vouchers.on_sale_in_app(), limit, offset)[0]
     ]
 
 
@@ -363,8 +387,11 @@ def buy(request, payload: BuyIn):
 
 
 @router.get("/me/coin-vouchers", response={200: list[VoucherOut], **PROBLEMS})
-def my_vouchers(request):
-    return [voucher_out(v) for v in vouchers.vouchers_of(request.auth).select_related("payment")]
+def my_vouchers(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
+    rows = vouchers.vouchers_of(request.auth).select_related("payment")
+    return [voucher_out(v) for v in paging.page(request, response, rows, limit, offset)[0]]
 
 
 @router.get("/me/coin-vouchers/{voucher_id}", response={200: VoucherOut, **PROBLEMS})
@@ -408,10 +435,11 @@ def membership_of(customer, merchant_id) -> Membership:
 
 
 @router.get("/me/consents", response={200: list[ConsentOut], **PROBLEMS})
-def consents(request):
+def consents(request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0):
     """Marketing consent at each merchant the customer belongs to, with its history."""
     rows = Membership.objects.filter(customer=request.auth).select_related("merchant")
-    return [consent_out(m) for m in rows.order_by("merchant__name")]
+    rows = rows.order_by("merchant__name")
+    return [consent_out(m) for m in paging.page(request, response, rows, limit, offset)[0]]
 
 
 @router.put("/me/consents/{merchant_id}", response={200: ConsentOut, **PROBLEMS})
@@ -429,7 +457,7 @@ def export(request):
 
 
 class CloseIn(Schema):
-    confirm: StrictStr
+    confirm: Annotated[StrictStr, StringConstraints(max_length=100)]
 
 
 @router.post("/me/close", response={200: dict, **PROBLEMS})

@@ -3,9 +3,11 @@ for a customer it knows by document. Only partner keys reach it (lealtad.api.aut
 
 from typing import Annotated
 
+from django.http import HttpResponse
 from ninja import Router, Schema, Status
 from pydantic import StrictInt, StrictStr, StringConstraints
 
+from lealtad.api import paging
 from lealtad.api import schemas as s
 from lealtad.api.auth import PartnerAuth
 from lealtad.coins import conversion_requests, partners
@@ -111,12 +113,17 @@ def request_out(request) -> dict:
 
 
 @router.get("/partner/conversion-requests", response={200: list[RequestOut], **PROBLEMS})
-def pending_requests(request):
+def pending_requests(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
     """A8: the conversions customers asked for in the app, oldest first, still waiting for this
     partner (only a partner with `app_conversion` gets any). For each, debit the customer's points
     on your side (find them by document), then confirm; or refuse."""
     partner = request.auth.partner
-    return [request_out(r) for r in conversion_requests.pending_for(partner)[:200]]
+    rows, _next = paging.page(
+        request, response, conversion_requests.pending_for(partner), limit, offset
+    )
+    return [request_out(r) for r in rows]
 
 
 @router.post(

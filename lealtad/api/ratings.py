@@ -9,7 +9,7 @@ from typing import Annotated
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
-from pydantic import StrictStr, StringConstraints
+from pydantic import Field, StrictStr, StringConstraints
 
 from lealtad.api import schemas as s
 from lealtad.api.auth import merchant_actor
@@ -150,7 +150,7 @@ def list_ratings(
     q: str = "",
     sort: str = inbox.DEFAULT_SORT,
     page: str | None = None,
-    per_page: str | None = None,
+    per_page: Annotated[int, Field(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
 ):
     """F2: the ratings inbox, newest first by default, with its counters over the same filters.
     `from`/`to` are the merchant's days (YYYY-MM-DD, both included); `q` a customer's name;
@@ -166,7 +166,7 @@ def list_ratings(
     scope = _scope(actor, branch_id, request.GET.get("from"), request.GET.get("to"))
     scope["q"] = inbox.NameQuery(q.strip())
     number = _int(page, "page", 1, 1_000_000)
-    size = _int(per_page, "per_page", PER_PAGE, MAX_PER_PAGE)
+    size = per_page
     counts = inbox.counts(actor.merchant, **scope)
     rows = inbox.inbox(actor.merchant, sort=sort, **scope)
     tz = zoneinfo.ZoneInfo(actor.merchant.timezone)

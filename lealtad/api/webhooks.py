@@ -4,10 +4,12 @@ get 403: an endpoint decides where the merchant's customers' data goes."""
 
 from typing import Annotated
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import StrictBool, StrictStr, StringConstraints
 
+from lealtad.api import paging
 from lealtad.api import schemas as s
 from lealtad.api.auth import merchant_actor
 from lealtad.core.errors import NotFound, ValidationFailed
@@ -141,10 +143,13 @@ def create(request, payload: EndpointIn):
 
 
 @router.get("/webhooks", response={200: EndpointList, **PROBLEMS})
-def list_endpoints(request):
+def list_endpoints(
+    request, response: HttpResponse, limit: paging.Limit = 100, offset: paging.Offset = 0
+):
     """The merchant's endpoints, oldest first (no secrets)."""
     actor = _admin(request)
     rows = actor.merchant.webhook_endpoints.order_by("created_at", "pk")
+    rows, _next = paging.page(request, response, rows, limit, offset)
     return {"results": [endpoint_out(e) for e in rows]}
 
 

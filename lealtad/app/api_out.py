@@ -79,13 +79,13 @@ def memberships_out(customer, now=None) -> dict:
     return {"coins": _balance(data.coins, "held"), "results": results}
 
 
-def movements_out(customer, merchant_id=None, coins=False, page=1) -> dict:
+def movements_out(customer, merchant_id=None, coins=False, page=1, size=25) -> dict:
     """One page of the points history at `merchant_id`, or of the coin wallet (`coins`)."""
     if coins:
-        lines, paged = queries.coins_history(customer, page)
+        lines, paged = queries.coins_history(customer, page, size=size)
     elif merchant_id:
         membership = queries.membership_for(customer, merchant_id)
-        lines, paged = queries.points_history(membership, page)
+        lines, paged = queries.points_history(membership, page, size=size)
     else:
         raise NotFound(_("Say which merchant (merchant_id), or coins=true."))
     return {

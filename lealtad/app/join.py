@@ -8,12 +8,14 @@ end on the "we sent a code" page, as a new registration does (the code goes to t
 when it is that customer's own)."""
 
 from django import forms
+from django.conf import settings
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from lealtad.app import actions
 from lealtad.app.views import code_page
+from lealtad.core import throttle
 from lealtad.core.errors import CustomerExists, LealtadError, ValidationFailed
 from lealtad.customers import actions as customers
 from lealtad.customers import documents
@@ -87,6 +89,11 @@ def join(request):
     # register_customer's words for an e-mail or mobile of someone else: not shown (see above).
     taken = _("Another customer already uses it.")
     if request.method == "POST" and form.is_valid():
+        try:  # counted before a customer is registered: a flood from one place stops here
+            throttle.hit("join-ip", client_address(request), settings.SIGNUPS_PER_IP_HOUR)
+        except throttle.Throttled as exc:
+            form.add_error(None, throttle.message(exc.retry_after))
+            return render(request, "app/join.html", {"form": form}, status=429)
         data = form.cleaned_data
         country, _sep, doc_type = data["document"].partition(":")
         profile = {k: data[k] for k in ("first_name", "last_name", "email", "mobile")}

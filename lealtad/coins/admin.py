@@ -179,7 +179,10 @@ class CauseAdmin(admin.ModelAdmin):
 
 class MonthForm(forms.Form):
     month = forms.CharField(
-        label=_("Month"), widget=forms.TextInput(attrs={"type": "month"}), required=False
+        label=_("Month"),
+        widget=forms.TextInput(attrs={"type": "month"}),
+        required=False,
+        max_length=7,
     )
 
     def clean_month(self):

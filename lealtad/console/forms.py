@@ -275,23 +275,53 @@ class BranchForm(forms.ModelForm):
         return unique_name(self, _("Another branch has this name."))
 
 
-# Pictures are checked by their first bytes, not by the name the browser sends.
-PICTURE_SIGNATURES = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"RIFF": "webp"}
+# Pictures are checked by their content (Pillow reads and verifies them), not by the name or the
+# type the browser sends; a picture claiming more pixels than MAX_PICTURE_PIXELS (a decompression
+# bomb: a tiny file that would take gigabytes to show) is refused before anything is decoded.
+PICTURE_FORMATS = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}
 MAX_PICTURE_BYTES = 2 * 1024 * 1024
+MAX_PICTURE_PIXELS = 25_000_000  # 25 megapixels: far more than a prize's picture needs
 
 
 def checked_picture(picture, stem: str):
-    """An uploaded picture, checked by its first bytes (PNG, JPEG or WebP, at most 2 MB) and
+    """An uploaded picture (PNG, JPEG or WebP by its content, at most 2 MB and 25 megapixels)
     renamed `stem.<kind>`; a stored one (or none) passes as it is."""
+    import io
+    import warnings
+
+    from PIL import Image
+
     if not picture or not hasattr(picture, "read") or getattr(picture, "_committed", False):
         return picture
     if picture.size > MAX_PICTURE_BYTES:
         raise forms.ValidationError(_("The picture is larger than 2 MB."))
-    head = picture.read(12)
     picture.seek(0)
-    kind = next((k for sig, k in PICTURE_SIGNATURES.items() if head.startswith(sig)), None)
-    if kind is None or (kind == "webp" and head[8:12] != b"WEBP"):
-        raise forms.ValidationError(_("Upload a PNG, JPEG or WebP picture."))
+    data = picture.read(MAX_PICTURE_BYTES + 1)
+    picture.seek(0)
+    not_a_picture = forms.ValidationError(_("Upload a PNG, JPEG or WebP picture."))
+    if len(data) > MAX_PICTURE_BYTES:
+        raise forms.ValidationError(_("The picture is larger than 2 MB."))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data), formats=list(PICTURE_FORMATS)) as image:
+                kind = PICTURE_FORMATS[image.format]
+                width, height = image.size
+                if width < 1 or height < 1 or width * height > MAX_PICTURE_PIXELS:
+                    raise forms.ValidationError(
+                        _("The picture has too many pixels (at most %(mp)d megapixels).")
+                        % {"mp": MAX_PICTURE_PIXELS // 1_000_000}
+                    )
+                image.verify()
+        except forms.ValidationError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise forms.ValidationError(
+                _("The picture has too many pixels (at most %(mp)d megapixels).")
+                % {"mp": MAX_PICTURE_PIXELS // 1_000_000}
+            ) from None
+        except Exception:  # not a picture, or a corrupt one: Pillow may fail anywhere
+            raise not_a_picture from None
     picture.name = f"{stem}.{kind}"
     return picture
 
@@ -339,6 +369,7 @@ class PromotionForm(DecimalsAsTyped, forms.ModelForm):
     customers = forms.CharField(
         label=_("Chosen customers"),
         required=False,
+        max_length=20_000,  # about a thousand lines
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("One per line: document, card number, email or mobile."),
     )

@@ -1,11 +1,13 @@
 """O1: a small merchant signs up and lands in a working console."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import login
 from django.db import IntegrityError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
+from lealtad.core import throttle
 from lealtad.core.errors import ValidationFailed
 from lealtad.customers.documents import normalize_email, normalize_mobile
 from lealtad.network import signin
@@ -66,6 +68,8 @@ def signup(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
+            # Counted before anything is created: a flood of sign-ups from one place stops here.
+            throttle.hit("signup-ip", signin.client_address(request), settings.SIGNUPS_PER_IP_HOUR)
             new = create_merchant(
                 name=data["name"],
                 country=data["country"],
@@ -81,6 +85,8 @@ def signup(request):
                 form.add_error(field if field in form.fields else None, error["message"])
         except IntegrityError:
             form.add_error("email", _("A merchant already signed up with this email."))
+        except throttle.Throttled as exc:
+            form.add_error(None, throttle.message(exc.retry_after))
         else:
             login(request, new.admin, backend=signin.BACKEND)
             return redirect("console:home")

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from lealtad.core.adminforms import ActionAdmin, ActionModelForm, secret_once_response
 from lealtad.network import actions, coin_roles
 from lealtad.network.models import ApiKey, Branch, Merchant, Network, Role, ServiceLine, User
+from lealtad.network.signin import PASSWORD_MAX_LENGTH, bounded_passwords
 
 admin.site.site_header = "Lealtad"
 admin.site.site_title = "Lealtad"
@@ -41,7 +42,9 @@ class MerchantAddForm(ActionModelForm):
     currency = forms.CharField(label=_("currency"), max_length=3, required=False)
     branch_name = forms.CharField(label=_("first branch"), max_length=120, initial="Principal")
     admin_username = forms.CharField(label=_("admin username"), max_length=150)
-    admin_password = forms.CharField(label=_("admin password"), widget=forms.PasswordInput)
+    admin_password = forms.CharField(
+        label=_("admin password"), widget=forms.PasswordInput, max_length=PASSWORD_MAX_LENGTH
+    )
     cashback_rate = forms.DecimalField(
         label=_("cashback rate"), required=False, max_digits=5, decimal_places=4
     )
@@ -205,6 +208,7 @@ class StaffRules:
         return data
 
 
+@bounded_passwords
 class StaffCreationForm(StaffRules, AdminUserCreationForm):
     class Meta(AdminUserCreationForm.Meta):
         model = User

@@ -16,6 +16,7 @@ a proxy listed in TRUSTED_PROXIES; an IPv6 client counts by its /64 network, whi
 can rotate through at will.
 """
 
+import copy
 import ipaddress
 import logging
 import math
@@ -29,6 +30,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -171,9 +173,33 @@ def throttled_message(request) -> str:
 
 # --- the forms of every way in ------------------------------------------------------------------
 
+# A password box takes at most this many characters (issue 16): hashing a megabyte is work for
+# nothing, and no real password is longer.
+PASSWORD_MAX_LENGTH = 4096
+
+
+def bounded_passwords(cls):
+    """Class decorator: every password box of the form (Django's have no max_length) gets
+    PASSWORD_MAX_LENGTH; subclasses inherit it."""
+    for fields in (cls.declared_fields, cls.base_fields):
+        for name, field in list(fields.items()):
+            password = isinstance(field.widget, forms.PasswordInput)
+            if isinstance(field, forms.CharField) and password and field.max_length is None:
+                field = copy.deepcopy(field)
+                field.max_length = PASSWORD_MAX_LENGTH
+                field.validators = [*field.validators, MaxLengthValidator(PASSWORD_MAX_LENGTH)]
+                fields[name] = field
+    return cls
+
 
 class _ThrottleMessage:
     """Says "too many attempts" instead of "wrong password" when the throttle refused."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Django sets the username box's max_length from the column but does not check it.
+        username = self.fields["username"]
+        username.validators.append(MaxLengthValidator(username.max_length))
 
     def get_invalid_login_error(self):
         if getattr(self.request, "signin_retry_after", 0):
@@ -181,6 +207,7 @@ class _ThrottleMessage:
         return super().get_invalid_login_error()
 
 
+@bounded_passwords
 class SignInForm(_ThrottleMessage, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -188,10 +215,12 @@ class SignInForm(_ThrottleMessage, AuthenticationForm):
     }
 
 
+@bounded_passwords
 class AdminSignInForm(_ThrottleMessage, AdminAuthenticationForm):
     pass
 
 
+@bounded_passwords
 class ThrottledPasswordChangeForm(PasswordChangeForm):
     """The current password is checked through the throttle too: a session left open must not
     become a place to guess the password at full speed."""
