@@ -19,12 +19,15 @@ from django.utils import timezone
 
 from lealtad.app.testing import bearer
 from lealtad.app.tests.boundary import build_world
+from lealtad.coins import actions as coins
 from lealtad.core import testing
 from lealtad.network.actions import create_api_key, revoke_api_key
 from lealtad.network.models import ApiKey, StaffToken, User
 
-A_INVOICE = "MATRIZ-FACTURA-A-1"
-A_HOOK = "https://127.0.0.1:8639/matriz-a"  # our port: nothing listens, nothing is sent
+INVOICE = "MATRIZ-FACTURA-{}-1"  # A's and B's POS invoice
+A_INVOICE = INVOICE.format("A")
+B_COMMENT = "Comentario-privado-de-Bernardina"
+HOOK = "https://127.0.0.1:8639/matriz-{}"  # our port: nothing listens, nothing is sent
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Matrix:
     tokens: dict  # credential name → bearer secret (None: no Authorization header)
     markers: list  # A's words and ids: never in an answer to B or the operator
     boundary: object  # issue 14's World (customer A's objects)
+    b_markers: list = field(default_factory=list)  # B's: never in an answer to A
 
 
 def _api(client, method, path, body=None):
@@ -75,10 +79,12 @@ def _objects(shop, customer, cashier, suffix: str) -> dict:
         admin,
         "POST",
         "/webhooks",
-        {"url": A_HOOK + suffix, "events": ["accrual.posted"], "description": "m"},
+        {"url": HOOK.format(suffix), "events": ["accrual.posted"], "description": "m"},
     )
     delivery = _api(admin, "POST", f"/webhooks/{hook['id']}/test")
-    invoice = _api(pos, "POST", "/invoices", {"invoice_number": A_INVOICE + suffix, "amount": "5"})
+    invoice = _api(
+        pos, "POST", "/invoices", {"invoice_number": INVOICE.format(suffix), "amount": "5"}
+    )
     coin_pay = _api(
         till,
         "POST",
@@ -143,8 +149,14 @@ def build(settings, tmp_path) -> Matrix:
         points_as_money=True,
         point_money_value=Decimal("10"),
     )
-    member_b = testing.make_customer(shop_b)
-    b = Side(shop_b, testing.make_cashier(shop_b), member_b.customer)
+    shop_b.merchant.name = "Comercio-B-matriz"
+    shop_b.merchant.save(update_fields=["name"])
+    shop_b.admin.username = "admin-b-matriz"
+    shop_b.admin.save(update_fields=["username"])
+    member_b = testing.make_customer(shop_b, first_name="Bernardina")
+    b = Side(shop_b, testing.make_cashier(shop_b, "cajero-b-matriz"), member_b.customer)
+    coins.earn_coins(merchant=shop_b.merchant, customer=b.customer, amount=Decimal(10_000))
+    b.ids = {**_objects(shop_b, b.customer, b.cashier, "B"), **_customer_objects(shop_b, b)}
     operator = User.objects.create_superuser("operador-matriz", "op@example.com", testing.PASSWORD)
     expired = testing.token_for(a.shop.admin)
     StaffToken.objects.filter(key_hash=StaffToken.hash(expired)).update(
@@ -171,13 +183,61 @@ def build(settings, tmp_path) -> Matrix:
         *world.markers,
         shop_a.merchant.name,
         A_INVOICE,
-        A_HOOK,
+        HOOK.format("A"),
         a.cashier.username,
         shop_a.admin.username,
         world.a.document_number,
     ]
     markers += [str(v) for k, v in a.ids.items() if len(str(v)) >= 8]
-    return Matrix(a, b, operator, tokens, sorted({m for m in markers if m}), world)
+    b_markers = [
+        shop_b.merchant.name,
+        "Bernardina",
+        B_COMMENT,
+        INVOICE.format("B"),
+        HOOK.format("B"),
+        shop_b.admin.username,
+        b.cashier.username,
+        b.customer.document_number,
+        b.customer.email,
+        *[str(v) for v in b.ids.values() if len(str(v)) >= 8],
+    ]
+    b.ids["document_number"] = b.customer.document_number
+    matrix = Matrix(a, b, operator, tokens, sorted({m for m in markers if m}), world)
+    matrix.b_markers = sorted(set(b_markers))
+    return matrix
+
+
+def _customer_objects(shop, side) -> dict:
+    """What issue 14's world gives A's customer, for B's: a rating, a gift offer, a coin
+    promotion and a purchase claim."""
+    from lealtad.app.tests.boundary import _visit
+    from lealtad.claims import testing as pictures
+    from lealtad.claims.actions import submit_claim
+    from lealtad.coins.tests.promo_helpers import promotion
+    from lealtad.customers.models import Membership
+    from lealtad.offers.actions import offer_gift
+    from lealtad.offers.promotions import local_date
+    from lealtad.ratings.actions import rate_visit
+
+    membership = Membership.objects.get(customer=side.customer, merchant=shop.merchant)
+    rating = rate_visit(_visit(shop, side.customer, "F-B-2"), score=4, comment=B_COMMENT)
+    offer = offer_gift(gift=testing.make_gift(shop, "points"), membership=membership, note="")
+    claim = submit_claim(
+        customer=side.customer,
+        merchant_id=shop.merchant.pk,
+        branch_id=shop.branch.pk,
+        invoice_number="RECLAMO-B-1",
+        amount=Decimal("30000"),
+        purchased_on=local_date(shop.merchant, timezone.now()),
+        photo=pictures.photo("PNG"),
+    )
+    return {
+        "merchant_id": str(shop.merchant.pk),
+        "rating_id": str(rating.pk),
+        "offer_id": str(offer.pk),
+        "coin_promotion_id": str(promotion(shop, price=10).pk),
+        "claim_id": str(claim.pk),
+    }
 
 
 def _partner_key() -> str:
@@ -186,8 +246,9 @@ def _partner_key() -> str:
     return issue_partner_key(create_partner("Banco Matriz", Decimal("0.5")))[1]
 
 
-def leaked(text: str, matrix: Matrix) -> list[str]:
-    return [m for m in matrix.markers if m in text]
+def leaked(text: str, matrix: Matrix, of: str = "a") -> list[str]:
+    """A's (or, of="b", B's) words and ids found in `text`."""
+    return [m for m in (matrix.markers if of == "a" else matrix.b_markers) if m in text]
 
 
 PARAM = re.compile(r"{(\w+)}")

@@ -260,15 +260,17 @@ def test_every_operation_has_a_row(ops):
     assert sorted(bodies - set(BODIES) - optional) == [], "a body for each, in BODIES"
 
 
-def _check(response, want, cred, matrix, method, path):
-    """What is wrong with the answer, or None."""
+def _check(response, want, cred, matrix, method, path, of="a"):
+    """What is wrong with the answer, or None. `cred` is named as seen from the owner of the ids
+    (`of`): "a_…" its own staff, "b_…" the other merchant's."""
     status = response.status_code
     if status >= 500:
         return status
     text = response.content.decode(errors="replace")
-    found = [] if cred.startswith("a_") else leaked(text, matrix)
+    found = [] if cred.startswith("a_") else leaked(text, matrix, of)
     if (method, path) in SEARCHES:
-        card = {matrix.a.ids["customer_id"], matrix.a.customer.first_name}
+        owner = matrix.a if of == "a" else matrix.b
+        card = {owner.ids["customer_id"], owner.customer.first_name}
         found = [m for m in found if m not in card]
     if found:
         return f"{status} holds A's {found}"
@@ -316,6 +318,23 @@ def test_every_operation_with_every_credential(ops, settings, tmp_path):
             sent += 1
             if problem := _check(response, want, cred, matrix, method, path):
                 wrong[f"{cred} {method} {path}"] = problem
+    # The other way round: A's staff and POS key on each of B's objects, A's markers swapped for
+    # B's (the credential is named as B sees it: another merchant's).
+    for method, path, op in ops:
+        if (method, path) in PUBLIC or is_me(path) or not names_a(method, path):
+            continue
+        if ROWS[(method, path)] == "partner":
+            continue
+        for cred in ("a_admin", "a_cashier", "a_pos"):
+            seen_as = "b_" + cred.removeprefix("a_")
+            want = expected(ROWS[(method, path)], op.get("security"), seen_as, method, path)
+            ids = matrix.b.ids
+            if (method, path) in NETWORK_CUSTOMER:
+                ids = {**ids, "customer_id": str(matrix.a.customer.pk)}
+            response = call(clients[cred], method, path, ids)
+            sent += 1
+            if problem := _check(response, want, seen_as, matrix, method, path, of="b"):
+                wrong[f"{cred} {method} {path} on B's"] = problem
     print(f"matrix: {len(ops)} operations, {len(clients)} credentials, {sent} requests")
     assert wrong == {}, "\n".join(f"{k}: {v}" for k, v in wrong.items())
     assert sent > 700

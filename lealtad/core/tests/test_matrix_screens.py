@@ -144,16 +144,19 @@ def expected(who: str, cred: str, route: str):
     return "allowed"
 
 
-def _wrong(response, want, cred, matrix, route):
+def _wrong(response, want, cred, matrix, route, of="a"):
+    """What is wrong with the answer, or None; `cred` named as the owner of the ids (`of`) sees
+    it: "a_…" its own staff, "b_…" the other merchant's."""
     status = response.status_code
     if status >= 500:
         return status
     body = b"".join(response.streaming_content) if response.streaming else response.content
     text = body.decode(errors="replace")
-    found = [] if cred.startswith("a_") or cred == "operator" else leaked(text, matrix)
+    found = [] if cred.startswith("a_") or cred == "operator" else leaked(text, matrix, of)
     if route in NETWORK or route == "cashier/search/":
         # The network's masked card (N2: id and name), and the document B typed in the search.
-        card = (matrix.a.ids["customer_id"], "Anastasia", matrix.a.customer.document_number)
+        owner = matrix.a if of == "a" else matrix.b
+        card = (owner.ids["customer_id"], owner.customer.first_name, owner.customer.document_number)
         found = [m for m in found if m not in card]
     if found:
         return f"{status} shows A's {found}"
@@ -205,6 +208,21 @@ def test_every_screen_with_every_person(found, settings, tmp_path):
                     continue  # not this page's method: nothing answered
                 if problem := _wrong(response, want, cred, matrix, route):
                     wrong[f"{cred} {method} {target}"] = problem
+    # The other way round: A's admin and cashier on each of B's objects (404, nothing of B's).
+    for route in found:
+        if not KWARG.search(route) or route in NETWORK or row(route) in (PUBLIC, LINK):
+            continue
+        for cred in ("a_admin", "a_cashier"):
+            seen_as = "b_" + cred.removeprefix("a_")
+            target = url(route, matrix.b.ids)
+            for data in (None, {}, PLAUSIBLE):
+                client = people[cred]
+                response = client.get(target) if data is None else client.post(target, data)
+                sent += 1
+                if response.status_code == 405:
+                    continue
+                if problem := _wrong(response, 404, seen_as, matrix, route, of="b"):
+                    wrong[f"{cred} {'GET' if data is None else 'POST'} {target} (B's)"] = problem
     for target in admin_pages():
         for cred, client in people.items():
             response = client.get(target)
