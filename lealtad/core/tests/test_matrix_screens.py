@@ -90,11 +90,40 @@ def url(route: str, ids: dict) -> str:
 
 
 def admin_pages():
-    """The operator's screens: the admin site's index and each model's list."""
-    yield "/admin/"
+    """The operator's screens: the admin site's index, each model's list and, where the model
+    has a row, its first row's page."""
+    yield "/admin/", False
     for model in admin.site._registry:
         meta = model._meta
-        yield reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
+        yield reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"), False
+        first = model._default_manager.order_by("pk").values_list("pk", flat=True).first()
+        if first is not None:
+            yield reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[first]), True
+
+
+def secrets(matrix) -> list[str]:
+    """What no screen shows, not even the operator's: every credential's secret and stored hash
+    (shown once, when made), the webhooks' signing secrets, the one-time codes' hashes."""
+    from lealtad.app.models import CustomerSession, SignInCode
+    from lealtad.coins.models import OneTimeCode, PartnerKey
+    from lealtad.customers.models import IdentityChange
+    from lealtad.network.models import ApiKey, StaffToken
+    from lealtad.webhooks.models import Endpoint
+
+    found = [t for t in matrix.tokens.values() if t and len(t) > 20]
+    for model, name in (
+        (ApiKey, "key_hash"),
+        (StaffToken, "key_hash"),
+        (PartnerKey, "key_hash"),
+        (CustomerSession, "token_hash"),
+        (SignInCode, "code_hash"),
+        (OneTimeCode, "code_hash"),
+        (IdentityChange, "code_hash"),
+        (Endpoint, "secret"),
+    ):
+        found += [v for v in model.objects.values_list(name, flat=True) if v]
+    assert len(found) > 15
+    return found
 
 
 @pytest.fixture
@@ -223,12 +252,17 @@ def test_every_screen_with_every_person(found, settings, tmp_path):
                     continue
                 if problem := _wrong(response, 404, seen_as, matrix, route, of="b"):
                     wrong[f"{cred} {'GET' if data is None else 'POST'} {target} (B's)"] = problem
-    for target in admin_pages():
+    hidden = secrets(matrix)
+    for target, object_page in admin_pages():
         for cred, client in people.items():
+            if object_page and cred not in ("operator", "nobody", "a_admin"):
+                continue  # one refused merchant's staff is enough on a row's page
             response = client.get(target)
             sent += 1
             if cred == "operator":
                 ok = response.status_code == 200
+                if shown := [h for h in hidden if h in response.content.decode()]:
+                    wrong[f"operator GET {target}"] = f"shows a secret: {shown[0][:12]}…"
             else:
                 ok = response.status_code == 302 and response["Location"].startswith(
                     "/admin/login/?next="
