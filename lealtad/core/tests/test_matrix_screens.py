@@ -152,6 +152,16 @@ def _signed_in(user) -> Client:
     return client
 
 
+def _deactivated(matrix):
+    """A cashier of A's, signed in and then deactivated by the admin: their session is over."""
+    from lealtad.core import testing
+
+    user = testing.make_cashier(matrix.a.shop, "cajero-a-baja")
+    client = _signed_in(user)
+    type(user).objects.filter(pk=user.pk).update(is_active=False)
+    return client
+
+
 def _sign_in_of(route: str) -> str:
     return "/admin/login/?next=" if route.startswith("/admin/") else "/login/?next="
 
@@ -160,7 +170,7 @@ def expected(who: str, cred: str, route: str):
     """The contract's answer: a status, ("to", where) for a redirect, or "allowed"."""
     if who in (PUBLIC, LINK):
         return "allowed"
-    if cred == "nobody":
+    if cred in ("nobody", "inactive"):
         return ("to", _sign_in_of("/" + route))
     if who == SIGNED_IN:
         return "allowed"
@@ -210,6 +220,7 @@ def test_every_screen_with_every_person(found, settings, tmp_path):
         "b_admin": _signed_in(matrix.b.shop.admin),
         "b_cashier": _signed_in(matrix.b.cashier),
         "operator": _signed_in(matrix.operator),
+        "inactive": _deactivated(matrix),  # the screens' expired credential
     }
     wrong, sent = {}, 0
     for route in found:
@@ -225,10 +236,10 @@ def test_every_screen_with_every_person(found, settings, tmp_path):
             if route == "cashier/search/":
                 target += f"?q={matrix.a.customer.document_number}"
             methods = [("GET", None)]
-            if want != "allowed" or cred.startswith("b_"):
-                methods.append(("POST", {}))  # a refusal refuses a form too, and changes nothing
-            if want == 404:
+            if want == 404:  # a filled-in form is refused too, and changes nothing
                 methods.append(("POST", PLAUSIBLE))
+            elif want != "allowed" or cred.startswith("b_"):
+                methods.append(("POST", {}))  # a refusal refuses a form too
             for method, data in methods:
                 send = client.get if method == "GET" else client.post
                 response = send(target, data) if data else send(target)
@@ -244,7 +255,7 @@ def test_every_screen_with_every_person(found, settings, tmp_path):
         for cred in ("a_admin", "a_cashier"):
             seen_as = "b_" + cred.removeprefix("a_")
             target = url(route, matrix.b.ids)
-            for data in (None, {}, PLAUSIBLE):
+            for data in (None, PLAUSIBLE):
                 client = people[cred]
                 response = client.get(target) if data is None else client.post(target, data)
                 sent += 1
@@ -253,9 +264,10 @@ def test_every_screen_with_every_person(found, settings, tmp_path):
                 if problem := _wrong(response, 404, seen_as, matrix, route, of="b"):
                     wrong[f"{cred} {'GET' if data is None else 'POST'} {target} (B's)"] = problem
     hidden = secrets(matrix)
-    for target, object_page in admin_pages():
+    pages = list(admin_pages())
+    for target, object_page in pages:
         for cred, client in people.items():
-            if object_page and cred not in ("operator", "nobody", "a_admin"):
+            if object_page and cred not in ("operator", "nobody", "inactive", "a_admin"):
                 continue  # one refused merchant's staff is enough on a row's page
             response = client.get(target)
             sent += 1
@@ -269,6 +281,6 @@ def test_every_screen_with_every_person(found, settings, tmp_path):
                 )
             if not ok:
                 wrong[f"{cred} GET {target}"] = (response.status_code, response.get("Location"))
-    print(f"matrix: {len(found)} patterns, {len(people)} people, {sent} requests")
+    print(f"matrix: {len(found)} patterns, {len(pages)} admin pages, {len(people)} people, {sent}")
     assert wrong == {}, "\n".join(f"{k}: {v}" for k, v in wrong.items())
     assert sent > 800
