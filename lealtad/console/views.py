@@ -185,7 +185,12 @@ def approvals(request):
 
 @admin_view
 def reject(request, transaction_id):
+    # Another merchant's (or no) accrual: 404 whatever the form holds, the same as a valid one
+    # (issue 16's matrix: it redirected without looking, for any id, and dropped an empty reason).
+    ledger.get_transaction_for(request.merchant, transaction_id)
     form = forms.RejectForm(request.POST or None)
+    if request.method == "POST" and not form.is_valid():
+        messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
     if request.method == "POST" and form.is_valid():
         try:
             ledger.reject_accrual(

@@ -14,20 +14,14 @@ import uuid
 import pytest
 from django.test import Client
 
-from lealtad.api.api import api
 from lealtad.app.testing import bearer
-from lealtad.app.tests.boundary import a_state, build_world, leaked
+from lealtad.app.tests.boundary import API_PUBLIC as PUBLIC
+from lealtad.app.tests.boundary import a_state, build_world, is_me, is_problem, leaked, operations
 from lealtad.core import testing
 
 pytestmark = pytest.mark.django_db
 
 PREFIX = "/api/v1"
-# Operations that need no credential, and why.
-PUBLIC = {
-    ("POST", "/auth/token"): "the staff's sign-in",
-    ("POST", "/auth/customer/code"): "the customer's sign-in: the code is sent",
-    ("POST", "/auth/customer/token"): "the customer's sign-in: the code becomes a token",
-}
 # A valid body for the /me operations that take one, so that what answers is the lookup of the
 # id (a body refused first would hide a leak behind a 422).
 BODIES = {
@@ -46,18 +40,6 @@ NOT_SENT_AS_B = {
     ("POST", "/me/close"): "closes B's own account",
 }
 PARAM = re.compile(r"{(\w+)}")
-
-
-def operations():
-    """Every (METHOD, path without /api/v1, its OpenAPI operation)."""
-    schema = api.get_openapi_schema()
-    for path, ops in schema["paths"].items():
-        for method, op in ops.items():
-            yield method.upper(), path.removeprefix(PREFIX), op
-
-
-def is_me(path: str) -> bool:
-    return path == "/me" or path.startswith("/me/")
 
 
 def fill(template: str, ids: dict) -> str:
@@ -85,12 +67,6 @@ def call(client, method, path, ids, headers=None, query=()):
         data if body else "",
         content_type="application/json",
         headers=headers or {},
-    )
-
-
-def is_problem(response, *statuses) -> bool:
-    return response.status_code in statuses and response["Content-Type"].startswith(
-        "application/problem+json"
     )
 
 

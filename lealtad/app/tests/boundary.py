@@ -1,6 +1,7 @@
 """Issue 14's customer boundary: customer A's world (one of every object a customer owns) and
 customer B, a customer of another merchant who must never reach any of it. Shared by
-lealtad/app/tests/test_boundary_screens.py and lealtad/api/tests/test_boundary_me.py."""
+lealtad/app/tests/test_boundary_screens.py and lealtad/api/tests/test_boundary_me.py, and with
+the walkers of the OpenAPI schema and the URLconf, by issue 16's matrix (lealtad/core/tests/)."""
 
 import datetime as dt
 from dataclasses import dataclass, field
@@ -111,4 +112,35 @@ def a_state(world) -> tuple:
         GiftOffer.objects.get(pk=world.ids["offer_id"]).status,
         ConsentRecord.objects.filter(membership__customer=world.a).count(),
         Rating.objects.filter(transaction_id=world.ids["transaction_id"]).exists(),
+    )
+
+
+# --- the walkers: every operation of the OpenAPI schema, every URL pattern --------------------
+
+API_PREFIX = "/api/v1"
+# Operations that need no credential, and why.
+API_PUBLIC = {
+    ("POST", "/auth/token"): "the staff's sign-in",
+    ("POST", "/auth/customer/code"): "the customer's sign-in: the code is sent",
+    ("POST", "/auth/customer/token"): "the customer's sign-in: the code becomes a token",
+}
+
+
+def operations():
+    """Every (METHOD, path without /api/v1, its OpenAPI operation)."""
+    from lealtad.api.api import api
+
+    schema = api.get_openapi_schema()
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            yield method.upper(), path.removeprefix(API_PREFIX), op
+
+
+def is_me(path: str) -> bool:
+    return path == "/me" or path.startswith("/me/")
+
+
+def is_problem(response, *statuses) -> bool:
+    return response.status_code in statuses and response["Content-Type"].startswith(
+        "application/problem+json"
     )
