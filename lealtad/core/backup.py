@@ -320,8 +320,8 @@ def check_manifest(manifest: dict, path: str) -> None:
     kind, here = manifest.get("engine"), engine()
     if kind != here:
         raise CommandError(
-            f"{path} is a backup of a {ENGINE_NAMES.get(kind, kind)} database, and DATABASE_URL "
-            f"names a {ENGINE_NAMES[here]} one: restore it into {ENGINE_NAMES.get(kind, kind)}"
+            f"{path} is a {ENGINE_NAMES.get(kind, kind)} backup, and DATABASE_URL names a "
+            f"{ENGINE_NAMES[here]} database: restore it into {ENGINE_NAMES.get(kind, kind)}"
         )
     known = MigrationLoader(None, ignore_no_migrations=True).disk_migrations
     unknown = [
@@ -488,7 +488,7 @@ def restore(path: str, force: bool = False) -> dict:
         dump = extract_database(tar, manifest, Path(work), path)
         objects, media = database_objects(), media_in_place()
         if (objects or media) and not force:
-            held = [f"{objects} tables"] if objects else []
+            held = [f"{objects} tables, views or sequences"] if objects else []
             held += [f"{count} files in {name}" for name, count in media.items()]
             raise CommandError(
                 f"the target is not empty ({', '.join(held)}): restore into a new, empty "
