@@ -370,14 +370,18 @@ def refused(path, *args) -> str:
     return str(error.value)
 
 
-@pytest.fixture
-def made(product, tmp_path):
-    """A backup of the test database taken in this process (the error cases restore it)."""
-    path, _ = backup.make_backup(str(tmp_path / "made.tar"))
-    return path
+def test_backup_and_restore_refuse_with_a_clear_message(product, tmp_path, monkeypatch):
+    with pytest.raises(CommandError, match="no such folder"):
+        call_command("backup", str(tmp_path / "nowhere" / "b.tar"))
+    out = io.StringIO()
+    call_command("backup", str(tmp_path), stdout=out)  # a folder: the backup is named in it
+    (made,) = tmp_path.glob("lealtad-*.tar")
+    assert str(made) in out.getvalue()
+    with tarfile.open(made) as tar:
+        assert sorted(tar.getnames()) == sorted(
+            ["manifest.json", backup.DATABASE_MEMBER[connection.vendor], *media_members()]
+        )
 
-
-def test_restore_refuses_what_it_cannot_restore_before_touching_anything(made, tmp_path):
     assert "no such backup file" in refused(tmp_path / "missing.tar")
     (tmp_path / "notes.tar").write_bytes(b"these are not the backups you are looking for" * 20)
     assert "not a Lealtad backup (not a .tar file)" in refused(tmp_path / "notes.tar")
@@ -403,44 +407,37 @@ def test_restore_refuses_what_it_cannot_restore_before_touching_anything(made, t
     assert "the target is not empty" in message and "--force" in message
     assert Reward.objects.count() == 1 and Rating.objects.count() == 1  # nothing was touched
 
+    if connection.vendor == "postgresql":
+        monkeypatch.setenv("PG_BIN_DIR", str(tmp_path))  # a folder without pg_dump or pg_restore
+        with pytest.raises(CommandError, match="pg_dump was not found in PG_BIN_DIR"):
+            call_command("backup", str(tmp_path / "none.tar"))
+        assert not (tmp_path / "none.tar").exists()
+        assert "pg_restore was not found" in refused(made)
+        monkeypatch.delenv("PG_BIN_DIR")
 
-def test_a_backup_of_the_other_engine_is_refused(made, tmp_path):
+        def newer_pg_dump(manifest):
+            manifest["postgresql"]["pg_dump_major"] = 99
+
+        message = refused(rewrite(made, tmp_path / "pg99.tar", newer_pg_dump))
+        assert "version mismatch" in message and "pg_dump 99" in message
+
+    # The other engine's backup, given to a real database of the other engine.
     if connection.vendor == "postgresql":
         other = {"DATABASE_URL": f"sqlite:///{tmp_path / 'other.sqlite3'}"}
         expected = "is a PostgreSQL backup, and DATABASE_URL names a SQLite database"
     else:
         if not pg_reachable():
-            pytest.skip("needs a PostgreSQL server on 127.0.0.1:5432 to refuse a backup into it")
+            pytest.skip("the rest passed; refusing an SQLite backup into PostgreSQL needs a server")
         other = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres"}
         expected = "is a SQLite backup, and DATABASE_URL names a PostgreSQL database"
     out = lealtad("restore", str(made), env={**os.environ, **other}, check=False)
     assert out.returncode != 0 and expected in out.stderr
 
 
-def test_postgresql_client_programs_absent_or_too_old(postgres_only, made, tmp_path, monkeypatch):
-    monkeypatch.setenv("PG_BIN_DIR", str(tmp_path))  # a folder without pg_dump or pg_restore
-    with pytest.raises(CommandError, match="pg_dump was not found in PG_BIN_DIR"):
-        call_command("backup", str(tmp_path / "none.tar"))
-    assert not (tmp_path / "none.tar").exists()
-    assert "pg_restore was not found" in refused(made)
-    monkeypatch.delenv("PG_BIN_DIR")
-
-    def newer_pg_dump(manifest):
-        manifest["postgresql"]["pg_dump_major"] = 99
-
-    message = refused(rewrite(made, tmp_path / "pg99.tar", newer_pg_dump))
-    assert "version mismatch" in message and "pg_dump 99" in message
-
-
-def test_a_backup_names_its_file_in_a_folder_and_refuses_a_missing_one(product, tmp_path):
-    with pytest.raises(CommandError, match="no such folder"):
-        call_command("backup", str(tmp_path / "nowhere" / "b.tar"))
-    out = io.StringIO()
-    call_command("backup", str(tmp_path), stdout=out)
-    made = list(tmp_path.glob("lealtad-*.tar"))
-    assert len(made) == 1 and str(made[0]) in out.getvalue()
-    with tarfile.open(made[0]) as tar:
-        assert {"manifest.json", "database.sqlite3", "database.pgdump"} & set(tar.getnames()) == {
-            "manifest.json",
-            backup.DATABASE_MEMBER[connection.vendor],
-        }
+def media_members() -> list[str]:
+    return [
+        f"{name}/{path.relative_to(root).as_posix()}"
+        for name, root in backup.media_roots().items()
+        for path in root.rglob("*")
+        if path.is_file()
+    ]
