@@ -31,7 +31,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 FORMAT = "lealtad-backup"
 FORMAT_VERSION = 1
@@ -44,9 +44,20 @@ SYSTEM_SCHEMAS = "('pg_catalog', 'information_schema')"
 
 
 def engine() -> str:
+    """The database's kind, once it is known to answer (a clear message, not a traceback)."""
     vendor = connection.vendor
     if vendor not in DATABASE_MEMBER:
         raise CommandError(f"backups support SQLite and PostgreSQL, not {vendor}")
+    try:
+        connection.ensure_connection()
+    except DatabaseError as exc:
+        name = connection.settings_dict.get("NAME")
+        hint = (
+            f" (create it first: createdb {name})"
+            if vendor == "postgresql"
+            else " (does its folder exist?)"
+        )
+        raise CommandError(f"cannot open the database {name}{hint}: {exc}".strip()) from None
     return vendor
 
 

@@ -5,6 +5,9 @@ from lealtad.core.backup import restore
 
 
 class Command(BaseCommand):
+    # The system checks open the database, and would fail with a traceback where the command
+    # has a message (an SQLite folder that is not there, a database not created yet).
+    requires_system_checks = []
     help = (
         "Restore a `lealtad backup` .tar into DATABASE_URL's database and the media folders. "
         "The target must be empty unless --force, which replaces everything in it."
