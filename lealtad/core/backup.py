@@ -43,11 +43,13 @@ PGDUMP_MAGIC = b"PGDMP"
 SYSTEM_SCHEMAS = "('pg_catalog', 'information_schema')"
 
 
-def engine() -> str:
+def engine(connect: bool = True) -> str:
     """The database's kind, once it is known to answer (a clear message, not a traceback)."""
     vendor = connection.vendor
     if vendor not in DATABASE_MEMBER:
         raise CommandError(f"backups support SQLite and PostgreSQL, not {vendor}")
+    if not connect:
+        return vendor
     try:
         connection.ensure_connection()
     except DatabaseError as exc:
@@ -328,7 +330,7 @@ def check_manifest(manifest: dict, path: str) -> None:
             f"{manifest.get('lealtad_version')}; this Lealtad ({metadata.version('lealtad')}) "
             f"reads format {FORMAT_VERSION}: restore it with the version that made it"
         )
-    kind, here = manifest.get("engine"), engine()
+    kind, here = manifest.get("engine"), engine(connect=False)
     if kind != here:
         raise CommandError(
             f"{path} is a {ENGINE_NAMES.get(kind, kind)} backup, and DATABASE_URL names a "
@@ -496,6 +498,7 @@ def restore(path: str, force: bool = False) -> dict:
     tar, manifest = open_backup(path)
     with tar, tempfile.TemporaryDirectory(prefix="lealtad-restore-") as work:
         check_manifest(manifest, path)
+        engine()  # the target answers
         dump = extract_database(tar, manifest, Path(work), path)
         objects, media = database_objects(), media_in_place()
         if (objects or media) and not force:

@@ -117,14 +117,6 @@ def maintenance(*statements, url=None):
             db.execute(statement)
 
 
-def pg_reachable() -> bool:
-    try:
-        maintenance("SELECT 1", url="postgresql://postgres@127.0.0.1:5432/postgres")
-    except Exception:  # no server here: the check that needs one says so
-        return False
-    return True
-
-
 def files_under(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
@@ -421,14 +413,12 @@ def test_backup_and_restore_refuse_with_a_clear_message(product, tmp_path, monke
         message = refused(rewrite(made, tmp_path / "pg99.tar", newer_pg_dump))
         assert "version mismatch" in message and "pg_dump 99" in message
 
-    # The other engine's backup, given to a real database of the other engine.
+    # The other engine's backup is refused before its database is opened (none needs to exist).
     if connection.vendor == "postgresql":
-        other = {"DATABASE_URL": f"sqlite:///{tmp_path / 'other.sqlite3'}"}
+        other = {"DATABASE_URL": f"sqlite:///{tmp_path / 'nowhere' / 'other.sqlite3'}"}
         expected = "is a PostgreSQL backup, and DATABASE_URL names a SQLite database"
     else:
-        if not pg_reachable():
-            pytest.skip("the rest passed; refusing an SQLite backup into PostgreSQL needs a server")
-        other = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres"}
+        other = {"DATABASE_URL": "postgres://nobody@127.0.0.1:9/lealtad_backup_nowhere"}
         expected = "is a SQLite backup, and DATABASE_URL names a PostgreSQL database"
     out = lealtad("restore", str(made), env={**os.environ, **other}, check=False)
     assert out.returncode != 0 and expected in out.stderr
