@@ -509,8 +509,23 @@ def restore(path: str, force: bool = False) -> dict:
                 "database, or pass --force to replace everything in it with the backup"
             )
         if force and objects and connection.vendor == "postgresql":
-            _empty_postgresql()
-        restore_database(dump)
+            try:
+                _empty_postgresql()
+            except DatabaseError as exc:
+                raise CommandError(
+                    f"--force could not empty the database (restore as its owner): {exc}"
+                ) from None
+        try:
+            restore_database(dump)
+        except sqlite3.Error as exc:
+            raise CommandError(f"the SQLite copy could not be written: {exc}") from None
+        except CommandError as exc:
+            emptied = (
+                " (--force had emptied the database first: it is empty now)"
+                if force and objects and connection.vendor == "postgresql"
+                else ""
+            )
+            raise CommandError(f"{exc}{emptied}") from None
         counts = restored_counts()
         files = restore_media(tar, force)
     expected = manifest.get("row_counts") or {}
