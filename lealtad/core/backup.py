@@ -9,7 +9,8 @@
 
 Both copies are consistent while the server and the worker keep writing: SQLite's backup of the
 whole file is one read transaction (WAL lets the writers go on), and on PostgreSQL the counts are
-taken in a REPEATABLE READ transaction whose snapshot pg_dump is handed (`--snapshot`).
+taken in a REPEATABLE READ transaction (a connection of its own) whose snapshot pg_dump is handed
+(`--snapshot`).
 A restore goes into an empty database (or, with force, replaces what is there), refuses a backup
 of the other engine or of migrations this code does not know, and checks the restored row counts
 against the manifest. docs/deployment.md ("Backups and restore") is the operator's side.
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 
 FORMAT = "lealtad-backup"
 FORMAT_VERSION = 1
@@ -206,14 +207,22 @@ def _pg_copy(target: Path) -> dict:
             f"pg_dump must be at least the server's version (install postgresql-client-"
             f"{server_major}, or set PG_BIN_DIR)"
         )
-    if connection.in_atomic_block:
-        raise CommandError("a backup cannot run inside another transaction")
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
-        snapshot, server_version = cursor.fetchone()
-        counts, migrations = _pg_counts(cursor)
-        _run_pg([pg_dump, "-Fc", f"--snapshot={snapshot}", "-f", str(target)], "pg_dump")
+    # A connection of its own: the snapshot is one REPEATABLE READ transaction, whatever the
+    # caller's connection is doing.
+    from psycopg import IsolationLevel
+
+    own = connection.get_new_connection(connection.get_connection_params())
+    try:
+        own.rollback()  # no transaction open, whatever making the connection ran
+        own.isolation_level = IsolationLevel.REPEATABLE_READ
+        own.read_only = True
+        with own.cursor() as cursor:
+            cursor.execute("SELECT pg_export_snapshot(), current_setting('server_version')")
+            snapshot, server_version = cursor.fetchone()
+            counts, migrations = _pg_counts(cursor)
+            _run_pg([pg_dump, "-Fc", f"--snapshot={snapshot}", "-f", str(target)], "pg_dump")
+    finally:
+        own.close()
     return {
         "postgresql": {"server_version": server_version, "pg_dump_major": dump_major},
         "migrations": migrations,
