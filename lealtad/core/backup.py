@@ -27,6 +27,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -143,13 +144,28 @@ def _server_major() -> int:
 # --- backup ----------------------------------------------------------------------------------
 
 
+LOCKED_SECONDS = 120
+
+
+def _give_up_after(seconds: float):
+    """Python's backup retries a locked database forever: this ends it with a message. (In WAL
+    mode, which Lealtad's connections use, a reader is not locked out by the writers.)"""
+    deadline = time.monotonic() + seconds
+
+    def progress(status, remaining, total):
+        if status in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) and time.monotonic() > deadline:
+            raise CommandError(f"the SQLite database stayed locked for {seconds} s: no backup")
+
+    return progress
+
+
 def _sqlite_copy(target: Path) -> dict:
     """SQLite's online backup API: the whole file in one step, one read transaction, so the copy
     is one moment of the database while other processes keep writing (WAL)."""
     connection.ensure_connection()
     copy = sqlite3.connect(target)
     try:
-        connection.connection.backup(copy)
+        connection.connection.backup(copy, progress=_give_up_after(LOCKED_SECONDS))
         tables = [
             row[0]
             for row in copy.execute(
