@@ -1,0 +1,151 @@
+"""Issue 16: every field a person types holds a script payload (lealtad/core/tests/xss_world.py)
+and every screen of the product (lealtad/core/tests/screens.py, from the URL configuration) is
+opened in Chromium by whoever may open it: no payload runs, no dialog opens, no payload's markup
+became an element (so escaping is proven, not only the Content-Security-Policy), and no screen
+causes a policy violation, a console error or a failed load of its own."""
+
+import pytest
+from django.test import Client
+
+from lealtad.cashier.tests.test_browser import BROWSER, browser  # noqa: F401 - the fixture
+from lealtad.core.tests import screens, xss_world
+
+pytestmark = BROWSER
+
+# What the page holds that a payload would have made, had it not been escaped.
+PROBE = """() => {
+  const bad = [];
+  if (window.__xss !== undefined) bad.push("a payload ran");
+  for (const el of document.querySelectorAll('img[src="x"], svg[onload], [onerror], [onload]'))
+    bad.push("element " + el.outerHTML.slice(0, 80));
+  for (const s of document.querySelectorAll("script"))
+    if (s.textContent.includes("__xss")) bad.push("script " + s.outerHTML.slice(0, 80));
+  for (const el of document.querySelectorAll("[href], [src], [action], [formaction]"))
+    for (const name of ["href", "src", "action", "formaction"]) {
+      const v = el.getAttribute(name);
+      if (v && /^\\s*javascript:/i.test(v)) bad.push(name + " " + v);
+    }
+  return {bad, shown: document.documentElement.innerText.includes("window.__xss=1")};
+}"""
+# Every policy violation goes to the console, where the test collects it.
+REPORT_VIOLATIONS = (
+    "document.addEventListener('securitypolicyviolation', e =>"
+    " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+)
+# Screens that must show a payload as text (the walk reaches the data; a probe that found
+# nothing there would prove nothing).
+MUST_SHOW = [
+    "/cashier/c/{customer_id}/",
+    "/console/customers/{customer_id}/",
+    "/console/prizes/",
+    "/console/promotions/",
+    "/console/gifts/",
+    "/console/staff/",
+    "/console/branches/",
+    "/console/ratings/{rating_id}/",
+    "/console/claims/",
+    "/console/api-keys/",
+    "/app/",
+    "/app/ratings/{rating_id}/",
+    "/app/claims/",
+]
+
+
+def _contexts(browser, base, world):  # noqa: F811
+    """One browser context per kind of visitor, signed in by its cookie."""
+    from lealtad.app.auth import COOKIE
+    from lealtad.app.testing import sign_in
+
+    cookies = {}
+    for who, user in (("admin", world.shop.admin), ("cashier", world.cashier)):
+        client = Client()
+        client.force_login(user)
+        cookies[who] = [("sessionid", client.cookies["sessionid"].value)]
+    client = Client()
+    sign_in(client, world.customer)
+    cookies["customer"] = [(COOKIE, client.cookies[COOKIE].value)]
+    cookies["anyone"] = []
+    contexts = {}
+    for who, pairs in cookies.items():
+        context = browser.new_context()
+        context.add_cookies([{"name": n, "value": v, "url": base} for n, v in pairs])
+        page = context.new_page()
+        page.problems, page.dialogs = [], []
+        page.add_init_script(REPORT_VIOLATIONS)
+        page.on("dialog", lambda d, page=page: (page.dialogs.append(d.message), d.dismiss()))
+        page.on(
+            "console",
+            lambda m, page=page: (
+                m.type == "error"
+                and not m.text.startswith("Failed to load resource")
+                and page.problems.append(f"{page.url}: {m.text}")
+            ),
+        )
+        page.on("pageerror", lambda e, page=page: page.problems.append(f"{page.url}: {e}"))
+        page.on(
+            "response",
+            lambda r, page=page: (
+                r.status >= 400
+                and r.request.resource_type != "document"
+                and not r.url.endswith("/favicon.ico")
+                and page.problems.append(f"{page.url}: {r.status} {r.url}")
+            ),
+        )
+        contexts[who] = page
+    return contexts
+
+
+def _html_screens(world):
+    """The walked screens that answer a GET with a page (not a redirect, a 405 or a download)."""
+    clients = {"anyone": Client()}
+    for who, user in (("admin", world.shop.admin), ("cashier", world.cashier)):
+        clients[who] = Client()
+        clients[who].force_login(user)
+    from lealtad.app.testing import sign_in
+
+    clients["customer"] = Client()
+    sign_in(clients["customer"], world.customer)
+    found = []
+    for route, url, who in screens.walk(world.ids):
+        response = clients[who].get(url)
+        assert response.status_code < 500, (url, response.status_code)
+        kind = response.get("Content-Type", "")
+        if response.status_code == 200 and kind.startswith("text/html"):
+            found.append((url, who))
+    return found
+
+
+def test_the_probe_sees_a_payload_that_was_not_escaped(browser):  # noqa: F811
+    """Without escaping (and without a policy) the probe finds each payload's work."""
+    page = browser.new_page()
+    page.set_content(f"<p>{xss_world.IMG}</p><a href='{xss_world.JS_URL}'>x</a>")
+    page.wait_for_function("() => window.__xss === 1")
+    assert len(page.evaluate(PROBE)["bad"]) == 3
+    page.set_content(f"<p>{xss_world.SVG}</p>")
+    assert page.evaluate(PROBE)["bad"] != []
+
+
+def test_no_payload_typed_anywhere_runs_on_any_screen(browser, live_server, settings, tmp_path):  # noqa: F811
+    world = xss_world.build(settings, tmp_path)
+    world.ids["token"] = world.rate_token
+    pages = _contexts(browser, live_server.url, world)
+    walked = _html_screens(world)
+    assert len(walked) > 80, walked
+    shown, holes = set(), []
+    for url, who in walked:
+        page = pages[who]
+        response = page.goto(live_server.url + url, wait_until="load")
+        assert response.status == 200, (url, who, response.status)
+        result = page.evaluate(PROBE)
+        holes += [f"{url}: {bad}" for bad in result["bad"]]
+        if result["shown"]:
+            shown.add(url)
+    problems = [p for page in pages.values() for p in page.problems]
+    dialogs = [d for page in pages.values() for d in page.dialogs]
+    print(f"\n{len(walked)} screens walked, {len(shown)} show a payload as text;")
+    print(f"fields holding a payload: {len(world.stored)}; refused: {world.refused}")
+    assert holes == []
+    assert dialogs == []
+    assert problems == []
+    must = {path.format(**world.ids) for path in MUST_SHOW}
+    assert must - shown == set()
