@@ -51,6 +51,32 @@ MUST_SHOW = [
 ]
 
 
+# The forms of a page that take typed text: each is filled with payloads (every text field, the
+# browser's own checks off, so the server's validators answer) and sent, and the answer probed:
+# a refused value comes back in the form, an accepted one is stored and shown.
+FORMS = """() => [...document.forms].map((form, i) => [i, [...form.elements].filter(e =>
+  (e.tagName === "TEXTAREA" || (e.tagName === "INPUT" &&
+    ["text", "search", "email", "url", "tel", ""].includes(e.getAttribute("type") || "")))
+  && !e.disabled && !e.readOnly && e.offsetParent !== null).length]).filter(([i, n]) => n)
+  .map(([i]) => i)"""
+FILL_AND_SEND = """([index, payloads]) => {
+  const form = document.forms[index];
+  let n = 0;
+  for (const e of form.elements)
+    if ((e.tagName === "TEXTAREA" || (e.tagName === "INPUT" &&
+        ["text", "search", "email", "url", "tel", ""].includes(e.getAttribute("type") || "")))
+        && !e.disabled && !e.readOnly && e.offsetParent !== null)
+      e.value = payloads[n++ % payloads.length];
+  form.noValidate = true;
+  form.requestSubmit();
+}"""
+# Forms not sent, and why.
+NOT_SENT = {
+    "/app/privacy/close/": "closes the walking customer's account",
+    "/login/": "signing in with a payload is the sign-in's own test (a refusal re-renders it)",
+}
+
+
 def _contexts(browser, base, world):  # noqa: F811
     """One browser context per kind of visitor, signed in by its cookie."""
     from lealtad.app.auth import COOKIE
@@ -93,6 +119,21 @@ def _contexts(browser, base, world):  # noqa: F811
         )
         contexts[who] = page
     return contexts
+
+
+def _settled_probe(page):
+    """PROBE once the answer is on the page: a redirect followed, htmx's swap done."""
+    from playwright.sync_api import Error
+
+    for _attempt in range(10):
+        try:
+            page.wait_for_load_state("load")
+            page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
+            return page.evaluate(PROBE)["bad"]
+        except Error as exc:  # a navigation (the redirect after a POST) replaced the page
+            if "destroyed" not in str(exc):
+                raise
+    raise AssertionError(f"{page.url} never settled")
 
 
 def _html_screens(world):
@@ -140,9 +181,25 @@ def test_no_payload_typed_anywhere_runs_on_any_screen(browser, live_server, sett
         holes += [f"{url}: {bad}" for bad in result["bad"]]
         if result["shown"]:
             shown.add(url)
+    sent = 0
+    for url, who in walked:
+        if url in NOT_SENT:
+            continue
+        page = pages[who]
+        page.goto(live_server.url + url, wait_until="load")
+        for index in page.evaluate(FORMS):
+            if index:
+                page.goto(live_server.url + url, wait_until="load")
+                if index not in page.evaluate(FORMS):  # the form sent before changed the page
+                    continue
+            with page.expect_response(lambda r: r.request.method != "GET" or "?" in r.url):
+                page.evaluate(FILL_AND_SEND, [index, list(xss_world.PAYLOADS)])
+            sent += 1
+            holes += [f"{url} form {index} sent: {bad}" for bad in _settled_probe(page)]
     problems = [p for page in pages.values() for p in page.problems]
     dialogs = [d for page in pages.values() for d in page.dialogs]
     print(f"\n{len(walked)} screens walked, {len(shown)} show a payload as text;")
+    print(f"{sent} forms sent with payloads in every text field;")
     print(f"fields holding a payload: {len(world.stored)}; refused: {world.refused}")
     assert holes == []
     assert dialogs == []
