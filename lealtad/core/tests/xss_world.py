@@ -96,12 +96,16 @@ def build(settings, tmp_path) -> World:
     world.stored.append("Reward.name/description")
     promo = testing.make_promotion(shop, name=SCRIPT, description=IMG, bonus_points=10)
     world.stored.append("Promotion.name/description")
-    gift = _try(world, "Gift.name/description", lambda: create_gift(
-        merchant, kind="points", name=SVG, description=SCRIPT, points=5
-    ))
-    offer = _try(world, "GiftOffer.note", lambda: offer_gift(
-        gift=gift, membership=membership, staff=shop.admin, note=IMG
-    ))
+    gift = _try(
+        world,
+        "Gift.name/description",
+        lambda: create_gift(merchant, kind="points", name=SVG, description=SCRIPT, points=5),
+    )
+    offer = _try(
+        world,
+        "GiftOffer.note",
+        lambda: offer_gift(gift=gift, membership=membership, staff=shop.admin, note=IMG),
+    )
     coin_promo = promotion(shop, price=10, name=SCRIPT, description=SVG)
     world.stored.append("CoinPromotion.name/description")
 
@@ -120,60 +124,104 @@ def build(settings, tmp_path) -> World:
     visit = visit or accrue("F-XSS-1", 3)
     rated = accrue("F-XSS-2", 2)
     reversed_ = accrue("F-XSS-3", 1)
-    _try(world, "Transaction.reason (reversal)", lambda: ledger.reverse_transaction(
-        merchant=merchant, transaction_id=reversed_.pk, reason=SCRIPT, staff=shop.admin
-    ))
+    _try(
+        world,
+        "Transaction.reason (reversal)",
+        lambda: ledger.reverse_transaction(
+            merchant=merchant, transaction_id=reversed_.pk, reason=SCRIPT, staff=shop.admin
+        ),
+    )
     rating = ratings.rate_visit(rated, score=3, comment="")
-    rating = _try(world, "Rating.comment", lambda: ratings.rate_visit(
-        accrue("F-XSS-4", 1), score=2, comment=IMG
-    )) or rating
-    _try(world, "Message.body (merchant reply)", lambda: ratings.reply(
-        rating, body=SVG, staff=shop.admin
-    ))
-    _try(world, "Message.body (customer reply)", lambda: ratings.customer_reply(
-        rating, body=SCRIPT
-    ))
-    _try(world, "AutoReply.subject/body", lambda: ratings.save_auto_reply(
-        merchant, subject=IMG, body=SVG, enabled=True
-    ))
-    _try(world, "Membership.blocked_reason", lambda: customers.block_membership(
-        testing_member(shop), SVG
-    ))
-    _try(world, "Customer.suspension_message", lambda: customers.suspend_customer(
-        testing.make_customer(shop).customer, SCRIPT
-    ))
-    endpoint = _try(world, "Endpoint.description", lambda: create_endpoint(
-        merchant, url="http://127.0.0.1:9/hook", events=["accrual.posted"], description=IMG, staff=shop.admin
-    ))
-    _try(world, "ApiKey.name", lambda: create_api_key(
-        merchant, shop.branch, name=SVG, created_by=shop.admin
-    ))
+    rating = (
+        _try(
+            world,
+            "Rating.comment",
+            lambda: ratings.rate_visit(accrue("F-XSS-4", 1), score=2, comment=IMG),
+        )
+        or rating
+    )
+    _try(
+        world,
+        "Message.body (merchant reply)",
+        lambda: ratings.reply(rating, body=SVG, staff=shop.admin),
+    )
+    _try(
+        world, "Message.body (customer reply)", lambda: ratings.customer_reply(rating, body=SCRIPT)
+    )
+    _try(
+        world,
+        "AutoReply.subject/body",
+        lambda: ratings.save_auto_reply(merchant, subject=IMG, body=SVG, enabled=True),
+    )
+    _try(
+        world,
+        "Membership.blocked_reason",
+        lambda: customers.block_membership(testing_member(shop), SVG),
+    )
+    _try(
+        world,
+        "Customer.suspension_message",
+        lambda: customers.suspend_customer(testing.make_customer(shop).customer, SCRIPT),
+    )
+    endpoint = _try(
+        world,
+        "Endpoint.description",
+        lambda: create_endpoint(
+            merchant,
+            url="http://127.0.0.1:9/hook",
+            events=["accrual.posted"],
+            description=IMG,
+            staff=shop.admin,
+        ),
+    )
+    _try(
+        world,
+        "ApiKey.name",
+        lambda: create_api_key(merchant, shop.branch, name=SVG, created_by=shop.admin),
+    )
     claim = None
     for number in (IMG, "RECLAMO-XSS-1"):
-        claim = _try(world, f"Claim.invoice_number {number[:6]}", lambda n=number: submit_claim(
+        claim = (
+            _try(
+                world,
+                f"Claim.invoice_number {number[:6]}",
+                lambda n=number: submit_claim(
+                    customer=customer,
+                    merchant_id=merchant.pk,
+                    branch_id=shop.branch.pk,
+                    invoice_number=n,
+                    amount=Decimal("30000"),
+                    purchased_on=local_date(merchant, now),
+                    photo=pictures.photo("PNG"),
+                ),
+            )
+            or claim
+        )
+    rejected = _try(
+        world,
+        "Claim.invoice_number (rejected)",
+        lambda: submit_claim(
             customer=customer,
             merchant_id=merchant.pk,
             branch_id=shop.branch.pk,
-            invoice_number=n,
+            invoice_number="RECLAMO-XSS-2",
             amount=Decimal("30000"),
             purchased_on=local_date(merchant, now),
             photo=pictures.photo("PNG"),
-        )) or claim
-    rejected = _try(world, "Claim.invoice_number (rejected)", lambda: submit_claim(
-        customer=customer,
-        merchant_id=merchant.pk,
-        branch_id=shop.branch.pk,
-        invoice_number="RECLAMO-XSS-2",
-        amount=Decimal("30000"),
-        purchased_on=local_date(merchant, now),
-        photo=pictures.photo("PNG"),
-    ))
-    _try(world, "Claim.reason (rejection)", lambda: reject_claim(
-        merchant=merchant, claim_id=rejected.pk, reason=SVG, staff=shop.admin
-    ))
-    invoice = _try(world, "Invoice.invoice_number (POS)", lambda: record_invoice(
-        merchant=merchant, branch=shop.branch, invoice_number=SCRIPT, amount="15000", now=now
-    ))
+        ),
+    )
+    _try(
+        world,
+        "Claim.reason (rejection)",
+        lambda: reject_claim(merchant=merchant, claim_id=rejected.pk, reason=SVG, staff=shop.admin),
+    )
+    invoice = _try(
+        world,
+        "Invoice.invoice_number (POS)",
+        lambda: record_invoice(
+            merchant=merchant, branch=shop.branch, invoice_number=SCRIPT, amount="15000", now=now
+        ),
+    )
     invoice = invoice or record_invoice(
         merchant=merchant, branch=shop.branch, invoice_number="POS-XSS-1", amount="15000", now=now
     )
@@ -198,9 +246,11 @@ def build(settings, tmp_path) -> World:
 
     voucher = vouchers.buy_in_app(coin_promo.pk, customer=customer)
     world.ids["voucher_id"] = voucher.pk
-    _try(world, "Endpoint.url (javascript:)", lambda: create_endpoint(
-        merchant, url=JS_URL, events=["accrual.posted"], staff=shop.admin
-    ))
+    _try(
+        world,
+        "Endpoint.url (javascript:)",
+        lambda: create_endpoint(merchant, url=JS_URL, events=["accrual.posted"], staff=shop.admin),
+    )
     world.rate_token = make_token(visit.pk)
     return world
 
