@@ -6,7 +6,6 @@ causes a policy violation, a console error or a failed load of its own."""
 
 import time
 
-import pytest
 from django.test import Client
 
 from lealtad.cashier.tests.test_browser import BROWSER, browser  # noqa: F401 - the fixture
@@ -153,7 +152,7 @@ def _html_screens(world):
     clients["customer"] = Client()
     sign_in(clients["customer"], world.customer)
     found = []
-    for route, url, who in screens.walk(world.ids):
+    for _route, url, who in screens.walk(world.ids):
         response = clients[who].get(url)
         assert response.status_code < 500, (url, response.status_code)
         kind = response.get("Content-Type", "")
@@ -208,10 +207,8 @@ def test_no_payload_typed_anywhere_runs_on_any_screen(browser, live_server, sett
     problems = [p for page in pages.values() for p in page.problems]
     dialogs = [d for page in pages.values() for d in page.dialogs]
     print(f"\n{len(walked)} screens walked, {len(shown)} show a payload as text;")
-    now = time.monotonic()
-    print(
-        f"world {built - started:.1f} s, walk {walked_at - built:.1f} s, forms {now - walked_at:.1f} s"
-    )
+    times = (built - started, walked_at - built, time.monotonic() - walked_at)
+    print("world {:.1f} s, walk {:.1f} s, forms {:.1f} s".format(*times))
     print(f"{len(sent)} forms sent with payloads in every text field;")
     print(f"fields holding a payload: {len(world.stored)}; refused: {world.refused}")
     assert holes == []
