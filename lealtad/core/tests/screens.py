@@ -76,3 +76,27 @@ def walk(ids: dict):
         url = fill(route, ids)
         if url is not None:
             yield route, url, area(route)
+
+
+def admin_screens() -> list[str]:
+    """The operator's admin: every registered model's list, and the change page of one of its
+    objects whose typed text holds a payload (issue 16's world), where one does."""
+    from django.contrib import admin
+    from django.db import models
+    from django.urls import reverse
+
+    urls = []
+    for model in sorted(admin.site._registry, key=lambda m: m._meta.label):
+        name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+        urls.append(reverse(f"{name}_changelist"))
+        texts = [
+            f.name
+            for f in model._meta.get_fields()
+            if isinstance(f, (models.CharField, models.TextField)) and f.concrete
+        ]
+        for text in texts:
+            found = model._default_manager.filter(**{f"{text}__contains": "__xss"}).first()
+            if found is not None:
+                urls.append(reverse(f"{name}_change", args=[found.pk]))
+                break
+    return urls

@@ -49,6 +49,9 @@ MUST_SHOW = [
     "/app/",
     "/app/ratings/{rating_id}/",
     "/app/claims/",
+    "/admin/customers/customer/",
+    "/admin/network/merchant/",
+    "/admin/notifications/outgoingemail/",
 ]
 
 
@@ -95,6 +98,9 @@ def _contexts(browser, base, world):  # noqa: F811
     client = Client()
     sign_in(client, world.customer)
     cookies["customer"] = [(COOKIE, client.cookies[COOKIE].value)]
+    client = Client()
+    client.force_login(world.operator)
+    cookies["operator"] = [("sessionid", client.cookies["sessionid"].value)]
     cookies["anyone"] = []
     contexts = {}
     for who, pairs in cookies.items():
@@ -158,7 +164,7 @@ def _html_screens(world):
         kind = response.get("Content-Type", "")
         if response.status_code == 200 and kind.startswith("text/html"):
             found.append((url, who))
-    return found
+    return found + [(url, "operator") for url in screens.admin_screens()]
 
 
 def test_the_probe_sees_a_payload_that_was_not_escaped(browser):  # noqa: F811
@@ -173,7 +179,10 @@ def test_the_probe_sees_a_payload_that_was_not_escaped(browser):  # noqa: F811
 
 def test_no_payload_typed_anywhere_runs_on_any_screen(browser, live_server, settings, tmp_path):  # noqa: F811
     started = time.monotonic()
+    from lealtad.network.models import User
+
     world = xss_world.build(settings, tmp_path)
+    world.operator = User.objects.create_superuser("op", "op@example.com", "op-secret-1")
     built = time.monotonic()
     world.ids["token"] = world.rate_token
     pages = _contexts(browser, live_server.url, world)
