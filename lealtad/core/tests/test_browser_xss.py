@@ -45,6 +45,7 @@ MUST_SHOW = [
     "/console/branches/",
     "/console/ratings/{rating_id}/",
     "/console/claims/",
+    "/console/approvals/",
     "/console/api-keys/",
     "/app/",
     "/app/ratings/{rating_id}/",

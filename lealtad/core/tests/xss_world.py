@@ -131,6 +131,23 @@ def build(settings, tmp_path) -> World:
             merchant=merchant, transaction_id=reversed_.pk, reason=SCRIPT, staff=shop.admin
         ),
     )
+    # A held accrual (P9) in the approval queue, its invoice number a payload.
+    from lealtad.program.models import FraudRule, RuleKind
+
+    FraudRule.objects.create(merchant=merchant, kind=RuleKind.MAX_INVOICE_AMOUNT, limit=50_000)
+    held = _try(
+        world,
+        "Transaction.invoice_number (held)",
+        lambda: ledger.accrue_points(
+            merchant=merchant,
+            customer=customer,
+            amount=Decimal(90_000),
+            branch=shop.branch,
+            invoice_number=f"{IMG} 2",
+            now=now,
+        ),
+    )
+    assert held is None or held.transaction.status == "pending", held.transaction.status
     rating = ratings.rate_visit(rated, score=3, comment="")
     rating = (
         _try(
