@@ -26,7 +26,8 @@ PROBE = """() => {
       const v = el.getAttribute(name);
       if (v && /^\\s*javascript:/i.test(v)) bad.push(name + " " + v);
     }
-  return {bad, shown: document.documentElement.innerText.includes("window.__xss=1")};
+  const text = document.body ? document.body.innerText : "";
+  return {bad, shown: text.includes("window.__xss=1"), ready: !!document.body};
 }"""
 # Every policy violation goes to the console, where the test collects it.
 REPORT_VIOLATIONS = (
@@ -140,8 +141,13 @@ def _settled_probe(page):
     for _attempt in range(10):
         try:
             page.wait_for_load_state("domcontentloaded")
-            page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-settling')")
-            return page.evaluate(PROBE)["bad"]
+            page.wait_for_function(
+                "() => document.body && document.readyState !== 'loading'"
+                " && !document.querySelector('.htmx-request, .htmx-settling')"
+            )
+            result = page.evaluate(PROBE)
+            if result["ready"]:
+                return result["bad"]
         except Error as exc:  # a navigation (the redirect after a POST) replaced the page
             if "destroyed" not in str(exc):
                 raise
