@@ -79,8 +79,8 @@ def walk(ids: dict):
 
 
 def admin_screens() -> list[str]:
-    """The operator's admin: every registered model's list, and the change page of one of its
-    objects whose typed text holds a payload (issue 16's world), where one does."""
+    """The operator's admin: for every registered model with an object whose typed text holds
+    a payload (issue 16's world), its list and that object's change page."""
     from django.contrib import admin
     from django.db import models
     from django.urls import reverse
@@ -88,7 +88,6 @@ def admin_screens() -> list[str]:
     urls = []
     for model in sorted(admin.site._registry, key=lambda m: m._meta.label):
         name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
-        urls.append(reverse(f"{name}_changelist"))
         texts = [
             f.name
             for f in model._meta.get_fields()
@@ -97,6 +96,8 @@ def admin_screens() -> list[str]:
         for text in texts:
             found = model._default_manager.filter(**{f"{text}__contains": "__xss"}).first()
             if found is not None:
+                urls.append(reverse(f"{name}_changelist"))
                 urls.append(reverse(f"{name}_change", args=[found.pk]))
                 break
+    assert len(urls) >= 20, urls
     return urls
