@@ -83,7 +83,6 @@ FILL_AND_SEND = """([index, payloads]) => {
 # Forms not sent, and why.
 NOT_SENT = {
     "/app/privacy/close/": "closes the walking customer's account",
-    "/login/": "signing in with a payload is the sign-in's own test (a refusal re-renders it)",
 }
 
 
