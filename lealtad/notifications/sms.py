@@ -107,36 +107,25 @@ def send_code(customer, *, merchant, text, purpose, subject=None, now=None) -> s
 def send_one(sms_id: int, now=None) -> str:
     """The `send_sms` task's work: hand one SMS to the provider if it still waits; on failure
     record the error and enqueue the next attempt after the backoff, or mark it failed after
-    SMS_RETRY_HOURS (at once when the provider refused the message itself). The row is locked,
-    so two tasks for one SMS send it once."""
-    from lealtad.notifications.actions import enqueue, record_failure
+    SMS_RETRY_HOURS (at once when the provider refused the message itself). Claim → send →
+    record (issue 16, `actions.claim`): two tasks for one SMS send it once, and no row lock
+    waits on the provider."""
+    from lealtad.notifications.actions import claim, record_failed, record_sent
 
     now = now or timezone.now()
-    with transaction.atomic():
-        row = (
-            OutgoingSms.objects.select_for_update()
-            .filter(pk=sms_id, sent_at__isnull=True, cancelled_at__isnull=True)
-            .filter(failed_at__isnull=True)
-            .first()
-        )
-        if row is None:
-            return "done"
-        try:
-            found = provider()
-            if found is None:
-                raise RuntimeError("no SMS provider is configured (SMS_URL)")
-            row.provider_id = deliver(found, row.to, row.body)[:64]
-        except Exception as exc:  # any failure of the provider: retried later
-            hours = getattr(settings, "SMS_RETRY_HOURS", 24)
-            record_failure(row, exc, now, hours=hours, final=isinstance(exc, SmsRefused))
-            if row.failed_at is None:
-                enqueue(row, run_after=row.next_attempt_at)
-            return row.status
-        row.sent_at = now
-        row.attempts += 1
-        row.next_attempt_at = None
-        row.save(update_fields=["sent_at", "attempts", "next_attempt_at", "provider_id"])
-        return "sent"
+    row = claim(OutgoingSms, sms_id)
+    if row is None:
+        return "done"
+    try:
+        found = provider()
+        if found is None:
+            raise RuntimeError("no SMS provider is configured (SMS_URL)")
+        provider_id = deliver(found, row.to, row.body)[:64]
+    except Exception as exc:  # any failure of the provider: retried later
+        hours = getattr(settings, "SMS_RETRY_HOURS", 24)
+        return record_failed(row, exc, now, hours=hours, final=isinstance(exc, SmsRefused))
+    record_sent(row, now, provider_id=provider_id)
+    return "sent"
 
 
 def deliver(found: Provider, to: str, body: str) -> str:
