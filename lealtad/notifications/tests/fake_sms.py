@@ -66,7 +66,9 @@ class FakeTwilio:
             return self.arrived.wait_for(lambda: len(self.messages) >= count, timeout)
 
 
-def start() -> FakeTwilio:
+def start(port: int = 0, requests: list | None = None) -> FakeTwilio:
+    """A fake on `port` (0: any free one). `requests`: a list to record into, kept across a
+    stop and a start again on the same port (a provider outage)."""
     fake: FakeTwilio
 
     class Handler(BaseHTTPRequestHandler):
@@ -104,9 +106,10 @@ def start() -> FakeTwilio:
             self.end_headers()
             self.wfile.write(data)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    ThreadingHTTPServer.allow_reuse_address = True
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
-    fake = FakeTwilio(server)
+    fake = FakeTwilio(server) if requests is None else FakeTwilio(server, requests=requests)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return fake
 
