@@ -148,13 +148,14 @@ def claim(model, pk: int):
             if row.leased_until > now:
                 return None  # another worker is sending it
             row.interrupted += 1
+            row.doubt_since = row.leased_until - lease()  # about when that attempt began
             log.warning(
                 "%s %s: the worker sending it died; sending it again (it may have arrived)",
                 row._meta.verbose_name,
                 row.pk,
             )
         row.leased_until = now + lease()
-        fields = ["leased_until", "interrupted"]
+        fields = ["leased_until", "interrupted", "doubt_since"]
         if isinstance(row, OutgoingEmail) and not row.message_id:
             row.message_id = new_message_id(row)
             fields.append("message_id")
@@ -181,7 +182,13 @@ def record(write, deadline: float):
 
 def record_sent(row, now, **fields) -> None:
     """Mark a claimed outbox message sent (its lease released), surviving a lost connection."""
-    fields.update(sent_at=now, attempts=F("attempts") + 1, next_attempt_at=None, leased_until=None)
+    fields.update(
+        sent_at=now,
+        attempts=F("attempts") + 1,
+        next_attempt_at=None,
+        leased_until=None,
+        doubt_since=None,
+    )
     deadline = time.monotonic() + max(1.0, (row.leased_until - timezone.now()).total_seconds())
     record(lambda: type(row).objects.filter(pk=row.pk).update(**fields), deadline)
 

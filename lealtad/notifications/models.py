@@ -52,6 +52,9 @@ class Outgoing(models.Model):
     # have reached the receiver before it was recorded, so a resend may be a duplicate (an
     # e-mail's keeps its Message-ID). The one window "exactly once" cannot close: docs/tasks.md.
     interrupted = models.PositiveSmallIntegerField(default=0)
+    # When the last interrupted attempt began, until the message is sent: an SMS asks the
+    # provider whether it took the message then before it sends it again (`sms.send_one`).
+    doubt_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
