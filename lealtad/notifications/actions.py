@@ -84,10 +84,13 @@ def waiting(now=None, model=OutgoingEmail):
     )
 
 
-STUCK_AFTER = timedelta(minutes=10)
 # Issue 16: how long a worker holds the message it sends (`claim`); it must outlast the longest
 # send (the SMTP or SMS time-outs, 10 s each step by default).
 LEASE_SECONDS = 60
+SEND_TASKS = {
+    OutgoingEmail: "lealtad.notifications.tasks.send_email",
+    OutgoingSms: "lealtad.notifications.tasks.send_sms",
+}
 
 
 def lease() -> timedelta:
@@ -95,35 +98,50 @@ def lease() -> timedelta:
 
 
 def resend_stuck(now=None, batch: int = 500) -> int:
-    """Enqueue a new task for every e-mail or SMS whose task was lost: its worker died holding
-    it (the lease ran out, the message unsent), or it should have been tried 10 minutes ago
-    and nobody took it (django-tasks-db leaves a killed worker's task RUNNING for good). A
-    duplicate is harmless: `claim` gives a message to one worker at a time."""
+    """Enqueue a new task for every e-mail or SMS whose task was lost (django-tasks-db leaves a
+    killed worker's task RUNNING for good): its worker died holding it (the lease ran out, the
+    message unsent), or it has been due for a lease and nobody took it (the worker died between
+    taking the task and the message) — in both cases with no task waiting for it. A duplicate
+    is harmless: `claim` gives a message to one worker at a time."""
+    from django_tasks_db.models import DBTaskResult
+
     now = now or timezone.now()
-    stale = now - STUCK_AFTER
-    never_taken = Q(leased_until__isnull=True) & (
-        Q(next_attempt_at__lte=stale) | Q(next_attempt_at__isnull=True, created_at__lte=stale)
-    )
+    due_before = now - lease()
     count = 0
-    for model in (OutgoingEmail, OutgoingSms):
-        stuck = model.objects.filter(
-            never_taken | Q(leased_until__lt=now),
-            sent_at__isnull=True,
-            cancelled_at__isnull=True,
-            failed_at__isnull=True,
+    for model, task_path in SEND_TASKS.items():
+        dead = Q(leased_until__lt=now)
+        never_taken = Q(leased_until__isnull=True) & (
+            Q(next_attempt_at__lte=due_before)
+            | Q(next_attempt_at__isnull=True, created_at__lte=due_before)
         )
-        found = 0
+        pks = list(
+            model.objects.filter(
+                dead | never_taken,
+                sent_at__isnull=True,
+                cancelled_at__isnull=True,
+                failed_at__isnull=True,
+            )
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not pks:
+            continue
+        waiting_tasks = set(
+            DBTaskResult.objects.filter(
+                status="READY", task_path=task_path, args_kwargs__args__0__in=pks
+            ).values_list("args_kwargs__args__0", flat=True)
+        )
+        lost = [pk for pk in pks if pk not in waiting_tasks]
         with transaction.atomic():
-            for row in stuck.order_by("created_at")[:batch]:
-                enqueue(row)
-                found += 1
-        if found:
+            for pk in lost:
+                enqueue(model(pk=pk))
+        if lost:
             log.warning(
                 "%d %s had lost their task (a worker died?): enqueued again",
-                found,
+                len(lost),
                 model._meta.verbose_name_plural,
             )
-        count += found
+        count += len(lost)
     return count
 
 
