@@ -166,7 +166,8 @@ def claim(model, pk: int):
             if row.leased_until > now:
                 return None  # another worker is sending it
             row.interrupted += 1
-            row.doubt_since = row.leased_until - lease()  # about when that attempt began
+            # About when the first attempt in doubt began (kept until the message is sent).
+            row.doubt_since = row.doubt_since or row.leased_until - lease()
             log.warning(
                 "%s %s: the worker sending it died; sending it again (it may have arrived)",
                 row._meta.verbose_name,
@@ -283,8 +284,9 @@ def _send(mailer, row: OutgoingEmail, now) -> None:
     row.sent_at = now
     row.attempts += 1
     row.next_attempt_at = None
-    row.leased_until = None
-    row.save(update_fields=["sent_at", "attempts", "next_attempt_at", "leased_until", "message_id"])
+    row.leased_until = row.doubt_since = None
+    fields = ["sent_at", "attempts", "next_attempt_at", "leased_until", "doubt_since"]
+    row.save(update_fields=[*fields, "message_id"])
 
 
 def deliver(batch: int = 100, now=None) -> tuple[int, int]:

@@ -106,9 +106,16 @@ def test_an_sms_lookup_that_fails_is_retried_and_still_asks(fake_twilio, setting
     fake_twilio.fail_with = 500
     assert sms.send_one(row.pk) == "failing"
     row.refresh_from_db()
-    assert row.doubt_since is not None and row.leased_until is None
+    first_doubt = row.doubt_since
+    assert first_doubt is not None and row.leased_until is None
+    actions.claim(OutgoingSms, row.pk)  # and its next worker dies too: the first doubt stays
+    the_worker_dies(row)
+    assert actions.claim(OutgoingSms, row.pk).doubt_since == first_doubt
+    the_worker_dies(row)
     fake_twilio.fail_with = None
     assert sms.send_one(row.pk) == "sent"
+    row.refresh_from_db()
+    assert (row.interrupted, row.doubt_since) == (3, None)
     assert len(fake_twilio.lookups) == 2 and len(fake_twilio.messages) == 1
 
 
