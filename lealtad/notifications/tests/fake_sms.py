@@ -41,6 +41,7 @@ class FakeTwilio:
     requests: list[Received] = field(default_factory=list)
     fail_with: int | None = None  # answer this HTTP status (and a Twilio error body)
     hang_seconds: float = 0  # sleep this long before answering (a timeout for the client)
+    sending: threading.Event | None = None  # set while a message is being taken (a crash run)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     @property
@@ -93,6 +94,8 @@ def start(port: int = 0, requests: list | None = None) -> FakeTwilio:
                 user, _sep, password = base64.b64decode(header[6:]).decode().partition(":")
                 auth = (user, password)
             got = Received(self.path, auth, self.headers.get("Content-Type", ""), form, time.time())
+            if fake.sending is not None:
+                fake.sending.set()
             if fake.hang_seconds:
                 time.sleep(fake.hang_seconds)
             path_ok = self.path == f"/2010-04-01/Accounts/{SID}/Messages.json"

@@ -24,6 +24,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import timedelta
@@ -64,10 +65,12 @@ LEASE = 8  # OUTBOX_LEASE_SECONDS of the workers: the SMTP and SMS time-outs are
 class Inbox:
     """What the SMTP server took: (Message-ID, recipients) per DATA it answered 250."""
 
-    def __init__(self):
+    def __init__(self, sending: threading.Event):
         self.messages: list[tuple[str, list[str]]] = []
+        self.sending = sending
 
     async def handle_DATA(self, server, session, envelope):
+        self.sending.set()
         await asyncio.sleep(SEND_SECONDS)  # a real server's time to take it: a kill lands here
         parsed = email.message_from_bytes(envelope.original_content)
         self.messages.append((parsed["Message-ID"] or "", list(envelope.rcpt_tos)))
@@ -78,7 +81,8 @@ class Receivers:
     """The three receivers, each able to go down and come back on its port."""
 
     def __init__(self):
-        self.inbox = Inbox()
+        self.sending = threading.Event()  # an e-mail or an SMS is being taken, right now
+        self.inbox = Inbox(self.sending)
         self.sms_requests: list = []
         self.hooks = Receiver(port=HOOK_PORT)
         self.smtp = self.sms = None
@@ -93,7 +97,7 @@ class Receivers:
 
     def up_sms(self):
         self.sms = fake_sms.start(SMS_PORT, requests=self.sms_requests)
-        self.sms.hang_seconds = SEND_SECONDS
+        self.sms.hang_seconds, self.sms.sending = SEND_SECONDS, self.sending
 
     def down(self, name: str):
         self.outages[name] += 1
@@ -231,7 +235,7 @@ def test_the_worker_killed_and_its_receivers_down_each_message_arrives_once(sett
         "OUTBOX_LEASE_SECONDS": str(LEASE),
     }
     workers = Workers(env, tmp_path / "workers.log")
-    terminations = 0
+    terminations = aimed = 0
     down: dict[str, float] = {}  # receiver → when it comes back
     sms_sent = 0
 
@@ -268,9 +272,17 @@ def test_the_worker_killed_and_its_receivers_down_each_message_arrives_once(sett
             workers.supervise()
             roll = rng.random()
             if waves_done < WAVES and (roll < 0.35 or now > chaos_end - 6):
+                receivers.sending.clear()
                 wave(waves_done)
                 waves_done += 1
-            elif roll < 0.65:
+                if rng.random() < 0.6 and receivers.sending.wait(2):
+                    # Aimed: the moment a receiver is taking a message, both workers die, so
+                    # one surely dies mid-send (a random moment mostly finds them idle).
+                    time.sleep(rng.uniform(0, SEND_SECONDS))
+                    aimed += 1
+                    for slot in range(WORKERS):
+                        workers.kill(slot)
+            elif roll < 0.6:
                 workers.kill(rng.randrange(WORKERS))
                 time.sleep(rng.uniform(0.1, 1.5))  # then the supervisor starts it again
             elif roll < 0.85:
@@ -327,7 +339,8 @@ def test_the_worker_killed_and_its_receivers_down_each_message_arrives_once(sett
     print(
         f"crash run: {chaos_seconds:.0f} s of chaos, drained in "
         f"{time.monotonic() - started - chaos_seconds:.0f} s; {WORKERS} workers, "
-        f"{workers.kills} kills (SIGKILL), {workers.exits} exits on their own, "
+        f"{workers.kills} kills (SIGKILL; {aimed} times both mid-send), "
+        f"{workers.exits} exits on their own, "
         f"{terminations} pg_terminate_backend rounds; receiver outages {dict(receivers.outages)}"
         f"\n  tasks {_tasks()}; messages interrupted mid-send (recorded on the rows): "
         f"{interrupted}"
