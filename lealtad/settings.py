@@ -219,6 +219,12 @@ globals().update(parse_email_url(EMAIL_URL))
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 # How long a failing e-mail is retried (a capped doubling backoff) before it is marked failed.
 EMAIL_RETRY_HOURS = envint("EMAIL_RETRY_HOURS", 48, minimum=1)
+# The backoff between a failing e-mail's (or SMS's) attempts: doubling from the first, capped.
+EMAIL_RETRY_FIRST_SECONDS = envint("EMAIL_RETRY_FIRST_SECONDS", 10, minimum=1)
+EMAIL_RETRY_MAX_SECONDS = envint("EMAIL_RETRY_MAX_SECONDS", 300, minimum=1)
+# Issue 16: how long a worker holds the e-mail or SMS it sends; a worker that dies holding one
+# leaves it to be sent again once this has passed. Must outlast the slowest send.
+OUTBOX_LEASE_SECONDS = envint("OUTBOX_LEASE_SECONDS", 60, minimum=1)
 # Where the links in customers' e-mails point (the rating page): this site as customers reach it.
 SITE_URL = env("SITE_URL") or "http://127.0.0.1:8000"
 # F6: how long after a detractor's silent rating the automatic reply goes.

@@ -47,8 +47,9 @@ class Periodic:
 PERIODIC = [
     # Expiry of points, coins and gifts, and the purges `lealtad expire-points` does: once a day.
     Periodic("daily-expiry", "lealtad.notifications.tasks:daily_expiry", timedelta(days=1)),
-    # E-mails whose task died with a killed worker get a new one.
-    Periodic("outbox-sweep", "lealtad.notifications.tasks:outbox_sweep", timedelta(minutes=10)),
+    # E-mails and SMS whose task died with a killed worker get a new one (issue 16: every
+    # minute, so a message held by a dead worker goes again about a lease after it died).
+    Periodic("outbox-sweep", "lealtad.notifications.tasks:outbox_sweep", timedelta(minutes=1)),
     # K3: coin payments never confirmed release their holds.
     Periodic("coin-hold-expiry", "lealtad.coins.tasks:expire_holds", timedelta(minutes=1)),
     # I3: POS invoices past the merchant's wait limit can no longer be claimed.

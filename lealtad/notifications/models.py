@@ -45,6 +45,16 @@ class Outgoing(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
     # When the operator's "try again now" started a new retry window (null: at created_at).
     retry_from = models.DateTimeField(null=True, blank=True)
+    # Issue 16: a worker sending it holds it until then (`actions.claim`, committed before the
+    # send). A lease that runs out with the message unsent means its worker died mid-send.
+    leased_until = models.DateTimeField(null=True, blank=True)
+    # How many times a worker died (or lost its database) holding it: each such attempt may
+    # have reached the receiver before it was recorded, so a resend may be a duplicate (an
+    # e-mail's keeps its Message-ID). The one window "exactly once" cannot close: docs/tasks.md.
+    interrupted = models.PositiveSmallIntegerField(default=0)
+    # When the last interrupted attempt began, until the message is sent: an SMS asks the
+    # provider whether it took the message then before it sends it again (`sms.send_one`).
+    doubt_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -68,6 +78,9 @@ class OutgoingEmail(Outgoing):
     to = models.EmailField()
     subject = models.CharField(max_length=200)
     body = models.TextField()
+    # The Message-ID header, chosen at its first attempt and sent with every attempt: a resend
+    # after a worker died mid-send is the same message to the receiver (issue 16).
+    message_id = models.CharField(max_length=200, blank=True)
 
     class Meta:
         indexes = [

@@ -19,12 +19,14 @@ failed and shown to the operator (admin → Outgoing SMS) who can send it again.
 """
 
 import base64
+import email.utils
 import json
 import logging
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -37,6 +39,8 @@ from lealtad.core.sms_url import Provider, parse_sms_url
 from lealtad.notifications.models import Event, OutgoingEmail, OutgoingSms
 
 log = logging.getLogger("lealtad.sms")
+# How far Twilio's clock may be behind ours when `find_sent` compares its dates with our lease.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class NoDestination(LealtadError):
@@ -107,36 +111,33 @@ def send_code(customer, *, merchant, text, purpose, subject=None, now=None) -> s
 def send_one(sms_id: int, now=None) -> str:
     """The `send_sms` task's work: hand one SMS to the provider if it still waits; on failure
     record the error and enqueue the next attempt after the backoff, or mark it failed after
-    SMS_RETRY_HOURS (at once when the provider refused the message itself). The row is locked,
-    so two tasks for one SMS send it once."""
-    from lealtad.notifications.actions import enqueue, record_failure
+    SMS_RETRY_HOURS (at once when the provider refused the message itself). Claim → send →
+    record (issue 16, `actions.claim`): two tasks for one SMS send it once, and no row lock
+    waits on the provider."""
+    from lealtad.notifications.actions import claim, record_failed, record_sent
 
     now = now or timezone.now()
-    with transaction.atomic():
-        row = (
-            OutgoingSms.objects.select_for_update()
-            .filter(pk=sms_id, sent_at__isnull=True, cancelled_at__isnull=True)
-            .filter(failed_at__isnull=True)
-            .first()
-        )
-        if row is None:
-            return "done"
-        try:
-            found = provider()
-            if found is None:
-                raise RuntimeError("no SMS provider is configured (SMS_URL)")
-            row.provider_id = deliver(found, row.to, row.body)[:64]
-        except Exception as exc:  # any failure of the provider: retried later
-            hours = getattr(settings, "SMS_RETRY_HOURS", 24)
-            record_failure(row, exc, now, hours=hours, final=isinstance(exc, SmsRefused))
-            if row.failed_at is None:
-                enqueue(row, run_after=row.next_attempt_at)
-            return row.status
-        row.sent_at = now
-        row.attempts += 1
-        row.next_attempt_at = None
-        row.save(update_fields=["sent_at", "attempts", "next_attempt_at", "provider_id"])
-        return "sent"
+    row = claim(OutgoingSms, sms_id)
+    if row is None:
+        return "done"
+    try:
+        found = provider()
+        if found is None:
+            raise RuntimeError("no SMS provider is configured (SMS_URL)")
+        provider_id = None
+        if row.doubt_since is not None and found.kind == "twilio":
+            # A worker died after handing it over, maybe: ask Twilio before sending it again.
+            provider_id = find_sent(found, row.to, row.body, since=row.doubt_since - CLOCK_SKEW)
+            if provider_id:
+                log.warning(
+                    "SMS %s: the provider had it already (%s): not sent again", row.pk, provider_id
+                )
+        provider_id = (provider_id or deliver(found, row.to, row.body))[:64]
+    except Exception as exc:  # any failure of the provider: retried later
+        hours = getattr(settings, "SMS_RETRY_HOURS", 24)
+        return record_failed(row, exc, now, hours=hours, final=isinstance(exc, SmsRefused))
+    record_sent(row, now, provider_id=provider_id)
+    return "sent"
 
 
 def deliver(found: Provider, to: str, body: str) -> str:
@@ -158,17 +159,11 @@ def _twilio(found: Provider, to: str, body: str) -> str:
         form["MessagingServiceSid"] = found.messaging_service
     else:
         form["From"] = found.sender
-    credentials = base64.b64encode(f"{found.username}:{found.password}".encode()).decode()
     request = urllib.request.Request(
         url,
         data=urllib.parse.urlencode(form).encode(),
         method="POST",
-        headers={
-            "Authorization": f"Basic {credentials}",
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Accept": "application/json",
-            "User-Agent": "lealtad",
-        },
+        headers={**_headers(found), "Content-Type": "application/x-www-form-urlencoded"},
     )
     try:
         with urllib.request.urlopen(request, timeout=found.timeout) as response:
@@ -185,6 +180,42 @@ def _twilio(found: Provider, to: str, body: str) -> str:
     if not sid:
         raise RuntimeError("Twilio answered without a message sid")
     return str(sid)
+
+
+def _headers(found: Provider) -> dict:
+    credentials = base64.b64encode(f"{found.username}:{found.password}".encode()).decode()
+    return {
+        "Authorization": f"Basic {credentials}",
+        "Accept": "application/json",
+        "User-Agent": "lealtad",
+    }
+
+
+def find_sent(found: Provider, to: str, body: str, since) -> str | None:
+    """Issue 16: the provider's id of this message if Twilio took it at `since` or later, else
+    None. A worker killed between handing an SMS over and recording it leaves that in doubt;
+    Twilio's Messages API has no idempotency key, but its list of messages (to this number,
+    newest first, one page of 50) tells: the same body to the same number since that attempt
+    began is that message. An error here is a failed attempt like any (retried, still asking)."""
+    account = urllib.parse.quote(found.account, safe="")
+    query = urllib.parse.urlencode({"To": to, "PageSize": 50})
+    url = f"{found.base}/2010-04-01/Accounts/{account}/Messages.json?{query}"
+    request = urllib.request.Request(url, method="GET", headers=_headers(found))
+    try:
+        with urllib.request.urlopen(request, timeout=found.timeout) as response:
+            answer = _json(response.read())
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(f"Twilio {exc.code} listing messages") from None
+    for message in answer.get("messages") or []:
+        if not isinstance(message, dict) or (message.get("to"), message.get("body")) != (to, body):
+            continue
+        try:
+            created = email.utils.parsedate_to_datetime(message.get("date_created") or "")
+        except (TypeError, ValueError):
+            continue
+        if created >= since and message.get("sid"):
+            return str(message["sid"])
+    return None
 
 
 def _json(raw: bytes) -> dict:

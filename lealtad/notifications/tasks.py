@@ -21,7 +21,7 @@ def send_sms(sms_id: int) -> str:
 
 @task()
 def outbox_sweep() -> int:
-    """Every 10 minutes: e-mails and SMS whose task was lost with a killed worker get a new one."""
+    """Every minute: e-mails and SMS whose task was lost with a killed worker get a new one."""
     from lealtad.notifications.actions import resend_stuck
 
     return resend_stuck()

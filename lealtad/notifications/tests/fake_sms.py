@@ -10,11 +10,14 @@ API's shape, records every request, and can be told to fail (an HTTP status) or 
 """
 
 import base64
+import email.utils
 import json
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -38,6 +41,7 @@ class FakeTwilio:
     requests: list[Received] = field(default_factory=list)
     fail_with: int | None = None  # answer this HTTP status (and a Twilio error body)
     hang_seconds: float = 0  # sleep this long before answering (a timeout for the client)
+    sending: threading.Event | None = None  # set while a message is being taken (a crash run)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     @property
@@ -49,6 +53,11 @@ class FakeTwilio:
             f"twilio://{SID}:{TOKEN}@127.0.0.1:{self.port}"
             f"?from=%2B{SENDER[1:]}&scheme=http&timeout={timeout}"
         )
+
+    @property
+    def lookups(self) -> list[str]:
+        """The numbers it was asked about (`GET …/Messages.json?To=`)."""
+        return [r.form["_lookup"] for r in self.requests if "_lookup" in r.form]
 
     @property
     def messages(self) -> list[dict]:
@@ -66,7 +75,9 @@ class FakeTwilio:
             return self.arrived.wait_for(lambda: len(self.messages) >= count, timeout)
 
 
-def start() -> FakeTwilio:
+def start(port: int = 0, requests: list | None = None) -> FakeTwilio:
+    """A fake on `port` (0: any free one). `requests`: a list to record into, kept across a
+    stop and a start again on the same port (a provider outage)."""
     fake: FakeTwilio
 
     class Handler(BaseHTTPRequestHandler):
@@ -83,6 +94,8 @@ def start() -> FakeTwilio:
                 user, _sep, password = base64.b64decode(header[6:]).decode().partition(":")
                 auth = (user, password)
             got = Received(self.path, auth, self.headers.get("Content-Type", ""), form, time.time())
+            if fake.sending is not None:
+                fake.sending.set()
             if fake.hang_seconds:
                 time.sleep(fake.hang_seconds)
             path_ok = self.path == f"/2010-04-01/Accounts/{SID}/Messages.json"
@@ -92,8 +105,9 @@ def start() -> FakeTwilio:
                 answer["status"] = status
             else:
                 status = 201
-                form["_accepted"] = True
-                answer = {"sid": f"SM{len(fake.requests):032d}", "status": "queued", **form}
+                created = email.utils.format_datetime(datetime.now(UTC))
+                form.update(_accepted=True, _sid=f"SM{uuid.uuid4().hex}", _created=created)
+                answer = {"sid": form["_sid"], "status": "queued", **form}
             with fake.arrived:
                 fake.requests.append(got)
                 fake.arrived.notify_all()
@@ -104,9 +118,44 @@ def start() -> FakeTwilio:
             self.end_headers()
             self.wfile.write(data)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        def do_GET(self):
+            """The Messages list (`?To=…`), newest first, as `sms.find_sent` reads it."""
+            path, _sep, query = self.path.partition("?")
+            to = parse_qs(query).get("To", [""])[-1]
+            header = self.headers.get("Authorization", "")
+            user, _sep, password = base64.b64decode(header[6:] or "").decode().partition(":")
+            got = Received(self.path, (user, password), "", {"_lookup": to}, time.time())
+            with fake.arrived:
+                fake.requests.append(got)
+            path_ok = path == f"/2010-04-01/Accounts/{SID}/Messages.json"
+            if not path_ok or (user, password) != (SID, TOKEN):
+                status, answer = 404, {"code": 20404, "message": "not found"}
+            else:
+                status = fake.fail_with or 200
+                found = [m for m in fake.messages if m.get("To") == to]
+                answer = {
+                    "messages": [
+                        {
+                            "sid": m["_sid"],
+                            "to": m["To"],
+                            "body": m["Body"],
+                            "date_created": m["_created"],
+                            "status": "sent",
+                        }
+                        for m in reversed(found)
+                    ][:50]
+                }
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    ThreadingHTTPServer.allow_reuse_address = True
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
-    fake = FakeTwilio(server)
+    fake = FakeTwilio(server) if requests is None else FakeTwilio(server, requests=requests)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return fake
 
