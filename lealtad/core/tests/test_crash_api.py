@@ -233,21 +233,25 @@ class Load:
             self.send(item)
 
 
-def _faults(rng, stop, cluster, server, counts, log):
+def _faults(rng, stop, due, cluster, server, counts, log):
     """Until `stop`: at random moments one fault; PostgreSQL's immediate restart once, and the
-    master killed at least once (the last fault kinds fall due if chance skipped them)."""
+    master killed at least once, at moments drawn in the first 60 % of the load; `due` is set
+    once both happened (on a busy machine a restart of `serve` can take 15 s: the load goes on
+    until then)."""
     started = time.monotonic()
     restart_at = rng.uniform(0.35, 0.6) * LOAD_SECONDS
     master_at = rng.uniform(0.15, 0.3) * LOAD_SECONDS
     restarted = master_killed = False
     while not stop.wait(rng.uniform(0.7, 2.5)):
         elapsed = time.monotonic() - started
+        if restarted and master_killed:
+            due.set()
         if not restarted and elapsed >= restart_at:
             kind = "pg_restart"
         elif not master_killed and elapsed >= master_at:
             kind = "kill_master"
         else:
-            kind = rng.choices(["kill_worker", "kill_master", "terminate"], weights=[45, 10, 45])[0]
+            kind = rng.choices(["kill_worker", "kill_master", "terminate"], weights=[45, 5, 50])[0]
         at = f"{elapsed:5.1f}s"
         if kind == "kill_worker":
             pid = server.kill_worker(rng)
@@ -354,20 +358,25 @@ def test_crashes_lose_nothing_and_double_nothing(network):
         (load_started,) = db.execute("SELECT now()").fetchone()
     threads = [threading.Thread(target=load.client, args=(i,)) for i in range(CLIENTS)]
     stop_faults = threading.Event()
+    due = threading.Event()
     fault_log = []
     fault_errors = []
 
     def faults():
         try:
-            _faults(rng, stop_faults, cluster, server, load.counts, fault_log)
+            _faults(rng, stop_faults, due, cluster, server, load.counts, fault_log)
         except BaseException as exc:  # reported by the test, not lost in the thread
             fault_errors.append(exc)
+        finally:
+            due.set()
 
     fault_thread = threading.Thread(target=faults)
     for thread in threads:
         thread.start()
     fault_thread.start()
     time.sleep(LOAD_SECONDS)
+    due.wait(timeout=120)
+    time.sleep(3)  # some load after the last fault that had to happen
     stop_faults.set()
     fault_thread.join(timeout=120)
     load.stop.set()
