@@ -402,6 +402,8 @@ def test_crashes_lose_nothing_and_double_nothing(network):
         "retries": counts["retries"],
         "retried_keys": sum(1 for item in load.sent if item["attempts"] > 1),
         "acknowledged": len(acked),
+        # Done, but the answer lost with its worker or connection: the retry got the replay.
+        "acked_by_replay": sum(1 for item in acked if item["final"][2]),
         "found": counts["found"],
         "refused_4xx": len(load.sent) - len(acked),
         "kill_worker": counts["kill_worker"],
