@@ -9,6 +9,10 @@ from lealtad.cashier import views as cashier_views
 from lealtad.console.signup import signup
 from lealtad.core.views import favicon, healthz, home
 
+# A failure outside a view (a middleware's query): problem+json on the API, 503 while the
+# database is away (lealtad/api/unavailable.py).
+handler500 = "lealtad.api.unavailable.server_error"
+
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),

@@ -20,6 +20,7 @@ from lealtad.api.accruals import accrue_for, branch_for
 from lealtad.api.auth import BearerAuth, merchant_actor
 from lealtad.api.idempotency import idempotency_in_schema
 from lealtad.api.problems import problem, problems_in_schema
+from lealtad.api.unavailable import database_unavailable, unavailable_problem
 from lealtad.api.views import EXPIRING_WINDOW, customer_out, found_out, reward_rows, transaction_out
 from lealtad.core.errors import LealtadError, RateLimited
 from lealtad.customers import actions as customers
@@ -141,6 +142,9 @@ def on_not_found(request, exc):
 
 @api.exception_handler(Exception)
 def on_server_error(request, exc):
+    if database_unavailable(exc):
+        logger.warning("database unavailable in %s %s: %s", request.method, request.path, exc)
+        return unavailable_problem()
     logger.exception("unhandled error in %s %s", request.method, request.path)
     return problem(
         500,
