@@ -100,11 +100,12 @@ def test_accrue(till, django_assert_num_queries):
     client, customer, _reward = till
     # The membership; the accrual (ledger.accrue_points, counted exactly in
     # api/tests/test_accrual_queries.py): on SQLite the fraud rules, the account's UPDATE …
-    # RETURNING, the transaction, lot and entry, the webhooks' endpoints, a POS invoice under the
-    # number: 7; on PostgreSQL the number's advisory lock, the fraud rules, the ledger write in
-    # one statement (which also says whether a POS invoice waits) and the webhook event in one:
-    # 4. The card after it reads the account row again (+1).
-    accrual = 4 if connection.vendor == "postgresql" else 7
+    # RETURNING, the transaction, lot, entry and audit entry, the webhooks' endpoints, a POS
+    # invoice under the number: 8; on PostgreSQL the number's advisory lock, the fraud rules, the
+    # ledger write in one statement (which also says whether a POS invoice waits, and writes the
+    # audit entry) and the webhook event in one: 4. The card after it reads the account row
+    # again (+1).
+    accrual = 4 if connection.vendor == "postgresql" else 8
     with django_assert_num_queries(FRAME + 1 + savepoints() + accrual + CARD + 1):
         page = client.post(
             f"/cashier/c/{customer.pk}/accrue/", {"amount": "20.000", "invoice_number": "X1"}
