@@ -18,8 +18,10 @@ USER_AGENT_LENGTH = 120
 REDACTED = "[redacted]"
 
 
-def _actor(staff, source: context.Source | None) -> tuple[str, str, str, object]:
+def _actor(staff, source: context.Source | None, api_key=None) -> tuple[str, str, str, object]:
     """(kind, id, name, the branch the credential is bound to)."""
+    if staff is None and api_key is not None:
+        return ActorKind.API_KEY, str(api_key.pk), api_key.name, api_key.branch_id
     request = source.request if source else None
     api_actor = getattr(request, "_lealtad_actor", None) if request is not None else None
     if staff is None and api_actor is not None:
@@ -38,6 +40,17 @@ def _actor(staff, source: context.Source | None) -> tuple[str, str, str, object]
     if source and source.command:
         return ActorKind.CLI, "", f"lealtad {source.command}", None
     return ActorKind.SYSTEM, "", "", None
+
+
+def _merchant_of(staff, api_key, source):
+    if staff is not None or api_key is not None:
+        return (staff or api_key).merchant_id
+    request = source.request if source else None
+    api_actor = getattr(request, "_lealtad_actor", None)
+    if api_actor is not None and api_actor.merchant is not None:
+        return api_actor.merchant
+    user = getattr(request, "user", None)
+    return getattr(user, "merchant_id", None)
 
 
 def _branch_of(user):
@@ -69,12 +82,17 @@ def entry(
     before: dict | None = None,
     after: dict | None = None,
     staff=None,
+    api_key=None,
     branch=None,
     now: dt.datetime | None = None,
 ) -> AuditEntry:
-    """The entry for `action`, unsaved. `target` a model instance (or give its type and id)."""
+    """The entry for `action`, unsaved. `target` a model instance (or give its type and id);
+    the actor is `staff` or `api_key` when the action knows it, else the request's or the
+    command's (lealtad.audit.context); `merchant` None: the actor's."""
     source = context.current()
-    kind, actor_id, actor_name, actor_branch = _actor(staff, source)
+    kind, actor_id, actor_name, actor_branch = _actor(staff, source, api_key)
+    if merchant is None:
+        merchant = _merchant_of(staff, api_key, source)
     branch = branch if branch is not None else actor_branch
     branch_id = getattr(branch, "pk", branch)
     ip, agent = _address(source.request if source else None)

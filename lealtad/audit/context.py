@@ -6,6 +6,7 @@ is written, after the API's authentication has run."""
 import contextvars
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,17 @@ class AuditSourceMiddleware:
     def __call__(self, request):
         with bound(Source(request=request)):
             return self.get_response(request)
+
+
+def recorded_as(name: str):
+    """Decorates a management command's `handle`: what it does is the command line's."""
+
+    def decorate(handle):
+        @wraps(handle)
+        def wrapper(*args, **kwargs):
+            with command(name):
+                return handle(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

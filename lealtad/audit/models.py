@@ -40,6 +40,8 @@ class Action(models.TextChoices):
     CUSTOMER_UNBLOCK = "customer.unblock", _("Customer unblocked")
     CUSTOMER_ANONYMISE = "customer.anonymise", _("Customer anonymised")
     GIFT_GIVE = "gift.give", _("Gift given")
+    GIFT_REDEEM = "gift.redeem", _("Gift redeemed")
+    FREE_ITEM = "promotion.free_item", _("Free item handed over")
     CLAIM_APPROVE = "claim.approve", _("Purchase claim approved")
     CLAIM_REJECT = "claim.reject", _("Purchase claim rejected")
     INVOICE_ACCEPT = "invoice.accept", _("POS invoice assigned")

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.core.errors import (
     CustomerAnonymised,
     CustomerExists,
@@ -185,6 +187,17 @@ def register_customer(
             if welcome_bonus and merchant.welcome_bonus_points > 0:
                 bonus = grant_welcome_bonus(membership, branch, staff, now=now)
             mail.queue(mail.Event.JOIN, merchant, customer, now=now, bonus=bonus)
+            audit.record(
+                Action.CUSTOMER_REGISTER,
+                merchant=merchant,
+                target=customer,
+                label=str(customer)[:200],
+                customer_id=customer.pk,
+                after={"document": f"{doc_type} {number}", **clean, "welcome_bonus": bonus},
+                staff=staff,
+                branch=branch,
+                now=now,
+            )
     except IntegrityError:
         if card and card.get("card_number") and _card_taken(merchant, card["card_number"]):
             raise ValidationFailed(
@@ -517,6 +530,7 @@ def set_card(
             raise ValidationFailed(
                 [{"field": "holder", "message": _("This customer has points of their own.")}]
             )
+    before = _card_fields(membership)
     membership.card_number = card_number
     membership.redeem_policy = redeem_policy
     membership.holder = holder
@@ -524,15 +538,49 @@ def set_card(
     if category is not None:
         membership.category = category
         fields.append("category")
-    membership.save(update_fields=fields)
+    with transaction.atomic():
+        membership.save(update_fields=fields)
+        old, new = audit.changes(before, _card_fields(membership))
+        if new:
+            _audit(Action.CUSTOMER_CARD, membership, old, new)
     return membership
+
+
+def _card_fields(membership: Membership) -> dict:
+    return {
+        "card_number": membership.card_number,
+        "redeem_policy": membership.redeem_policy,
+        "holder": str(membership.holder_id) if membership.holder_id else None,
+        "category": str(membership.category_id) if membership.category_id else None,
+    }
+
+
+def _audit(action, membership: Membership, before, after) -> None:
+    """Issue 16: the membership's change in the audit trail, in the change's transaction."""
+    audit.record(
+        action,
+        merchant=membership.merchant_id,
+        target=membership.customer,
+        label=str(membership.customer)[:200],
+        customer_id=membership.customer_id,
+        before=before,
+        after=after,
+    )
 
 
 def change_category(membership: Membership, category: Category) -> Membership:
     """C6: applies from the next movement on; points already earned keep their expiry."""
     if category.merchant_id != membership.merchant_id:
         raise NotFound(_("Category not found."))
-    Membership.objects.filter(pk=membership.pk).update(category=category)
+    with transaction.atomic():
+        Membership.objects.filter(pk=membership.pk).update(category=category)
+        if membership.category_id != category.pk:
+            _audit(
+                Action.CUSTOMER_CATEGORY,
+                membership,
+                {"category": str(membership.category_id)},
+                {"category": str(category.pk), "name": category.name},
+            )
     membership.category = category
     return membership
 
@@ -547,16 +595,31 @@ def block_membership(membership: Membership, reason: str, now=None) -> Membershi
     if membership.blocked:
         raise ValidationFailed([{"field": "customer", "message": _("Already blocked.")}])
     now = now or timezone.now()
-    Membership.objects.filter(pk=membership.pk).update(
-        blocked=True, blocked_reason=reason, blocked_at=now
-    )
+    with transaction.atomic():
+        Membership.objects.filter(pk=membership.pk).update(
+            blocked=True, blocked_reason=reason, blocked_at=now
+        )
+        _audit(
+            Action.CUSTOMER_BLOCK,
+            membership,
+            {"blocked": False},
+            {"blocked": True, "blocked_reason": reason},
+        )
     membership.blocked, membership.blocked_reason, membership.blocked_at = True, reason, now
     return membership
 
 
 def unblock_membership(membership: Membership) -> Membership:
-    Membership.objects.filter(pk=membership.pk).update(
-        blocked=False, blocked_reason="", blocked_at=None
-    )
+    with transaction.atomic():
+        Membership.objects.filter(pk=membership.pk).update(
+            blocked=False, blocked_reason="", blocked_at=None
+        )
+        if membership.blocked:
+            _audit(
+                Action.CUSTOMER_UNBLOCK,
+                membership,
+                {"blocked": True, "blocked_reason": membership.blocked_reason},
+                {"blocked": False},
+            )
     membership.blocked, membership.blocked_reason, membership.blocked_at = False, "", None
     return membership

@@ -489,6 +489,7 @@ def anonymise(
         merchant_ids = [m.merchant_id for m in memberships]
         report.api_replays_redacted = _redact_api_replays(locked, merchant_ids)
         _rename_admin_log(locked, memberships)
+        _audit(locked, memberships, by, now)
         from lealtad.claims.actions import erase_photos  # A7: the invoice photos (files)
 
         erase_photos(locked)
@@ -580,6 +581,29 @@ def _redact_api_replays(customer: Customer, merchant_ids: list) -> int:
         IdempotencyRecord.objects.filter(pk=row.pk).update(response_body=json.dumps(body).encode())
         redacted += 1
     return redacted
+
+
+# The audit trail keeps what was done to the customer, by whom, when and where, and which fields
+# changed; their personal values leave it (docs/audit.md, "Anonymisation").
+AUDIT_PERSONAL = {*ERASED_FIELDS, "document", "document_number", "card_number", "blocked_reason"}
+
+
+def _audit(customer: Customer, memberships: list[Membership], by: User | None, now) -> None:
+    from lealtad.audit import actions as audit
+    from lealtad.audit.models import Action
+
+    audit.redact_customer(customer, AUDIT_PERSONAL, str(customer)[:200])
+    for m in memberships:
+        audit.record(
+            Action.CUSTOMER_ANONYMISE,
+            merchant=m.merchant_id,
+            target=customer,
+            label=str(customer)[:200],
+            customer_id=customer.pk,
+            after={"fields": sorted(AUDIT_PERSONAL)},
+            staff=by,
+            now=now,
+        )
 
 
 def _rename_admin_log(customer: Customer, memberships: list[Membership]) -> None:
