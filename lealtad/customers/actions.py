@@ -559,7 +559,7 @@ def _audit(action, membership: Membership, before, after) -> None:
     """Issue 16: the membership's change in the audit trail, in the change's transaction."""
     audit.record(
         action,
-        merchant=membership.merchant_id,
+        merchant=membership.merchant,
         target=membership.customer,
         label=str(membership.customer)[:200],
         customer_id=membership.customer_id,
