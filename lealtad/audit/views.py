@@ -18,6 +18,7 @@ from lealtad.audit.models import Action, ActorKind, AuditEntry
 from lealtad.network.models import ApiKey, Branch, Merchant, Role, User
 
 PER_PAGE = 50
+LABELS = dict(Action.choices)
 
 
 def trail_view(view):
@@ -42,7 +43,7 @@ def trail_view(view):
 
 class TrailFilter(forms.Form):
     merchant = forms.ChoiceField(label=_("Merchant"), required=False)
-    person = forms.ChoiceField(label=_("Person"), required=False)
+    person = forms.ChoiceField(label=_("Who"), required=False)
     action = forms.ChoiceField(label=_("Action"), required=False)
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -144,6 +145,7 @@ def trail(request):
             "branch": e.branch_name or branches.get(e.branch_id, ""),
             "merchant": e.merchant_name or merchants.get(e.merchant_id, ""),
             "changes": _readable(e),
+            "label": LABELS.get(e.action, e.action),
             "machine": e.actor_kind in (ActorKind.API_KEY, ActorKind.CLI, ActorKind.SYSTEM),
         }
         for e in entries

@@ -73,7 +73,8 @@ def test_the_admin_sees_their_entries_newest_first_readable(a, b):
     shown = [int(n) for n in __import__("re").findall(r'id="audit-(\d+)"', body)]
     assert shown == [e.pk for e in mine]  # newest first
     assert "B-SECRET" not in body and "Farmacia" not in body
-    assert "Puntos ajustados" in body and "Cortesía" in body  # Spanish, the merchant's language
+    # Spanish, the merchant's language: the action's name, not only its code.
+    assert "<strong>Puntos ajustados</strong>" in body and "Cortesía" in body
     assert "<del>" in body and "→" in body and shop.branch.name in body
 
 
