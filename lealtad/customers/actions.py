@@ -21,7 +21,7 @@ from lealtad.core.errors import (
     ValidationFailed,
 )
 from lealtad.core.ids import parse_id
-from lealtad.customers import completeness, documents
+from lealtad.customers import completeness, documents, trail
 from lealtad.customers.models import Customer, Gender, Membership, PersonType, RedeemPolicy
 from lealtad.ledger.bonus import grant_welcome_bonus
 from lealtad.ledger.models import Account, AccountKind
@@ -530,7 +530,7 @@ def set_card(
             raise ValidationFailed(
                 [{"field": "holder", "message": _("This customer has points of their own.")}]
             )
-    before = _card_fields(membership)
+    before = trail.card_fields(membership)
     membership.card_number = card_number
     membership.redeem_policy = redeem_policy
     membership.holder = holder
@@ -540,32 +540,10 @@ def set_card(
         fields.append("category")
     with transaction.atomic():
         membership.save(update_fields=fields)
-        old, new = audit.changes(before, _card_fields(membership))
+        old, new = audit.changes(before, trail.card_fields(membership))
         if new:
-            _audit(Action.CUSTOMER_CARD, membership, old, new)
+            trail.record(Action.CUSTOMER_CARD, membership, old, new)
     return membership
-
-
-def _card_fields(membership: Membership) -> dict:
-    return {
-        "card_number": membership.card_number,
-        "redeem_policy": membership.redeem_policy,
-        "holder": str(membership.holder_id) if membership.holder_id else None,
-        "category": str(membership.category_id) if membership.category_id else None,
-    }
-
-
-def _audit(action, membership: Membership, before, after) -> None:
-    """Issue 16: the membership's change in the audit trail, in the change's transaction."""
-    audit.record(
-        action,
-        merchant=membership.merchant,
-        target=membership.customer,
-        label=str(membership.customer)[:200],
-        customer_id=membership.customer_id,
-        before=before,
-        after=after,
-    )
 
 
 def change_category(membership: Membership, category: Category) -> Membership:
@@ -575,7 +553,7 @@ def change_category(membership: Membership, category: Category) -> Membership:
     with transaction.atomic():
         Membership.objects.filter(pk=membership.pk).update(category=category)
         if membership.category_id != category.pk:
-            _audit(
+            trail.record(
                 Action.CUSTOMER_CATEGORY,
                 membership,
                 {"category": str(membership.category_id)},
@@ -599,7 +577,7 @@ def block_membership(membership: Membership, reason: str, now=None) -> Membershi
         Membership.objects.filter(pk=membership.pk).update(
             blocked=True, blocked_reason=reason, blocked_at=now
         )
-        _audit(
+        trail.record(
             Action.CUSTOMER_BLOCK,
             membership,
             {"blocked": False},
@@ -615,7 +593,7 @@ def unblock_membership(membership: Membership) -> Membership:
             blocked=False, blocked_reason="", blocked_at=None
         )
         if membership.blocked:
-            _audit(
+            trail.record(
                 Action.CUSTOMER_UNBLOCK,
                 membership,
                 {"blocked": True, "blocked_reason": membership.blocked_reason},
