@@ -1,6 +1,7 @@
 """The memberships' changes in the audit trail (issue 16), in the change's transaction."""
 
 from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.customers.models import Membership
 
 
@@ -23,3 +24,19 @@ def record(action, membership: Membership, before, after) -> None:
         before=before,
         after=after,
     )
+
+
+def anonymised(customer, memberships: list[Membership], by, now, personal: set[str]) -> None:
+    """C12: the customer's personal values leave the trail; each merchant's entry says so."""
+    audit.redact_customer(customer, personal, str(customer)[:200])
+    for m in memberships:
+        audit.record(
+            Action.CUSTOMER_ANONYMISE,
+            merchant=m.merchant_id,
+            target=customer,
+            label=str(customer)[:200],
+            customer_id=customer.pk,
+            after={"fields": sorted(personal)},
+            staff=by,
+            now=now,
+        )
