@@ -2,7 +2,6 @@
 network operator reads the whole network's, with a merchant filter. A cashier is refused (403).
 Newest first, 50 a page, filtered by person, action and dates (the merchant's days)."""
 
-import json
 from functools import wraps
 
 from django import forms
@@ -13,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from lealtad.audit import actions
+from lealtad.audit import actions, labels
 from lealtad.audit.models import Action, ActorKind, AuditEntry
 from lealtad.network.models import ApiKey, Branch, Merchant, Role, User
 
@@ -89,22 +88,19 @@ class TrailFilter(forms.Form):
         return data
 
 
-def _shown(value) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return str(_("yes") if value else _("no"))
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
-
-
 def _readable(entry: AuditEntry) -> list[tuple[str, str | None, str]]:
     """(field, before, after) for each key either side names, in a stable order; before is None
     where the entry has no before (a creation)."""
     before, after = entry.before or {}, entry.after or {}
     keys = list(before) + [k for k in after if k not in before]
-    return [(k, _shown(before[k]) if k in before else None, _shown(after.get(k))) for k in keys]
+    return [
+        (
+            labels.field(k),
+            labels.value(k, before[k]) if k in before else None,
+            labels.value(k, after.get(k)),
+        )
+        for k in keys
+    ]
 
 
 @trail_view
