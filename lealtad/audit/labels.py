@@ -74,6 +74,9 @@ CHOICES = {
     "role": dict(Role.choices),
 }
 POINTS = {"points", "balance", "coins", "paid", "earned", "welcome_bonus"}
+# Values that are ids: shown by the name they stand for (`names`), never as a raw id.
+IDS = {"branch", "category", "holder", "transaction"}
+HIDDEN = {"transaction"}  # the reversed movement: the entry's target already says which
 AMOUNTS = {"amount", "value"}
 
 
@@ -81,9 +84,11 @@ def field(name: str) -> str:
     return str(FIELDS.get(name, name))
 
 
-def value(name: str, raw) -> str:
+def value(name: str, raw, names: dict | None = None) -> str:
     if raw is None or raw == "":
         return "—"
+    if name in IDS:
+        return (names or {}).get(str(raw), "—")
     if isinstance(raw, bool):
         return _("yes") if raw else _("no")
     if name in CHOICES and raw in CHOICES[name]:

@@ -2,6 +2,7 @@
 network operator reads the whole network's, with a merchant filter. A cashier is refused (403).
 Newest first, 50 a page, filtered by person, action and dates (the merchant's days)."""
 
+import uuid
 from functools import wraps
 
 from django import forms
@@ -14,7 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from lealtad.audit import actions, labels
 from lealtad.audit.models import Action, ActorKind, AuditEntry
+from lealtad.customers.models import Membership
 from lealtad.network.models import ApiKey, Branch, Merchant, Role, User
+from lealtad.program.models import Category
 
 PER_PAGE = 50
 LABELS = dict(Action.choices)
@@ -88,19 +91,48 @@ class TrailFilter(forms.Form):
         return data
 
 
-def _readable(entry: AuditEntry) -> list[tuple[str, str | None, str]]:
+def _readable(entry: AuditEntry, names: dict) -> list[tuple[str, str | None, str]]:
     """(field, before, after) for each key either side names, in a stable order; before is None
     where the entry has no before (a creation)."""
     before, after = entry.before or {}, entry.after or {}
-    keys = list(before) + [k for k in after if k not in before]
+    keys = [k for k in [*before, *(k for k in after if k not in before)] if k not in labels.HIDDEN]
     return [
         (
             labels.field(k),
-            labels.value(k, before[k]) if k in before else None,
-            labels.value(k, after.get(k)),
+            labels.value(k, before[k], names) if k in before else None,
+            labels.value(k, after.get(k), names),
         )
         for k in keys
     ]
+
+
+def _names(entries: list[AuditEntry]) -> dict[str, str]:
+    """The names of the branches, categories and holders the page's entries name by id."""
+    wanted: dict[str, set] = {"branch": set(), "category": set(), "holder": set()}
+    for e in entries:
+        for values in (e.before or {}, e.after or {}):
+            for key, ids in wanted.items():
+                if values.get(key):
+                    ids.add(values[key])
+    names = {}
+    for model, key, label in (
+        (Branch, "branch", "name"),
+        (Category, "category", "name"),
+        (Membership, "holder", "customer__first_name"),
+    ):
+        valid = [i for i in wanted[key] if _is_uuid(i)]
+        if valid:
+            rows = model.objects.filter(pk__in=valid).values_list("pk", label)
+            names.update({str(pk): name or "—" for pk, name in rows})
+    return names
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 @trail_view
@@ -135,12 +167,13 @@ def trail(request):
                 pk__in={e.merchant_id for e in entries if e.merchant_id}
             ).values_list("pk", "name")
         )
+    names = _names(entries)
     rows = [
         {
             "entry": e,
             "branch": e.branch_name or branches.get(e.branch_id, ""),
             "merchant": e.merchant_name or merchants.get(e.merchant_id, ""),
-            "changes": _readable(e),
+            "changes": _readable(e, names),
             "label": LABELS.get(e.action, e.action),
             "machine": e.actor_kind in (ActorKind.API_KEY, ActorKind.CLI, ActorKind.SYSTEM),
         }
