@@ -7,9 +7,10 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from lealtad.audit import actions as audit
+from lealtad.audit import labels
 from lealtad.audit.models import AuditEntry
 from lealtad.core import testing
 from lealtad.ledger import actions as ledger
@@ -76,6 +77,11 @@ def test_the_admin_sees_their_entries_newest_first_readable(a, b):
     # Spanish, the merchant's language: the action's name, not only its code.
     assert "<strong>Puntos ajustados</strong>" in body and "Cortesía" in body
     assert "<del>" in body and "→" in body and shop.branch.name in body
+    # Before → after in words: the field's name, not its key; the values as the reader writes.
+    with translation.override("es"):
+        balance = labels.field("balance")
+    assert f'<span class="muted">{balance}</span>: <del>50</del> → <ins>55</ins>' in body
+    assert "balance" not in body.replace('data-action="', "")
 
 
 def test_a_cashier_is_refused(a):
