@@ -16,6 +16,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.claims import images, storage
 from lealtad.claims.errors import ClaimDecided, DuplicateClaim, TooManyClaims
 from lealtad.claims.models import Claim, ClaimStatus
@@ -378,6 +380,7 @@ def approve_claim(*, merchant: Merchant, claim_id, staff: User | None = None, no
         claim.decided_by = staff
         claim.decided_at = now
         claim.save(update_fields=["status", "transaction", "decided_by", "decided_at"])
+        _audit(Action.CLAIM_APPROVE, merchant, claim, staff, now)
         _tell(claim, now)
     return claim
 
@@ -417,8 +420,24 @@ def reject_claim(
         claim.decided_by = staff
         claim.decided_at = now
         claim.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+        _audit(Action.CLAIM_REJECT, merchant, claim, staff, now, reason=reason)
         _tell(claim, now)
     return claim
+
+
+def _audit(action, merchant, claim: Claim, staff, now, **after) -> None:
+    audit.record(
+        action,
+        merchant=merchant,
+        target=claim,
+        label=claim.invoice_number,
+        customer_id=claim.customer_id,
+        before={"status": ClaimStatus.WAITING},
+        after={"status": claim.status, "amount": claim.amount, **after},
+        staff=staff,
+        branch=claim.branch_id,
+        now=now,
+    )
 
 
 def _tell(claim: Claim, now) -> OutgoingEmail | None:

@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.core import money
 from lealtad.core.errors import AmountBelowMinimum, InsufficientCoins, ValidationFailed
 from lealtad.customers import gate
@@ -144,6 +146,18 @@ def _post_earning(
         )
         if coins:
             ledger.credit(account, txn, coins, add_months(now, months), now)
+        audit.record(
+            Action.COINS_EARN,
+            merchant=merchant,
+            target=txn,
+            label=invoice[0] or "",
+            customer_id=customer.pk,
+            before={"coins": txn.balance_after - coins},
+            after={"coins": txn.balance_after, "earned": coins, "amount": amount},
+            staff=staff,
+            branch=branch,
+            now=now,
+        )
         events.emit(
             merchant,
             "coins.earned",

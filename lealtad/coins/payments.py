@@ -17,6 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.coins import codes, promotions, qr
 from lealtad.coins.actions import coin_wallet, wallet_of
 from lealtad.coins.models import CancelReason, CoinPayment, PaymentStatus, UsedPaymentQr
@@ -240,6 +242,17 @@ def _capture(account, payment: CoinPayment, now) -> None:
         posted_at=now,
     )
     ledger.capture_hold(account, payment.hold_id, txn, now)
+    audit.record(
+        Action.COINS_PAY,
+        merchant=payment.merchant,
+        target=txn,
+        label=payment.invoice_number or "",
+        customer_id=payment.customer_id,
+        before={"coins": account.balance + payment.coins},
+        after={"coins": account.balance, "paid": payment.coins},
+        branch=payment.branch_id,
+        now=now,
+    )
     payment.status, payment.captured_at, payment.transaction = PaymentStatus.CAPTURED, now, txn
     payment.save(update_fields=["status", "captured_at", "transaction"])
     _emit(account, payment, "coin_payment.captured", now)

@@ -11,6 +11,8 @@ urlpatterns = [
     path("staff/<str:user_id>/active/", views.toggle_active, name="toggle_active"),
     path("approvals/", views.approvals, name="approvals"),
     path("api-keys/", api_keys.api_keys, name="api_keys"),
+    # Issue 16: the audit trail (lealtad.audit), the admin's and the operator's.
+    path("audit/", include("lealtad.audit.urls")),
     path("api-keys/new/", api_keys.api_key_new, name="api_key_new"),
     path("api-keys/<str:key_id>/revoke/", api_keys.api_key_revoke, name="api_key_revoke"),
     path("webhooks/", webhooks.webhooks, name="webhooks"),

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.core.errors import (
     CustomerAnonymised,
     CustomerExists,
@@ -19,7 +21,7 @@ from lealtad.core.errors import (
     ValidationFailed,
 )
 from lealtad.core.ids import parse_id
-from lealtad.customers import completeness, documents
+from lealtad.customers import completeness, documents, trail
 from lealtad.customers.models import Customer, Gender, Membership, PersonType, RedeemPolicy
 from lealtad.ledger.bonus import grant_welcome_bonus
 from lealtad.ledger.models import Account, AccountKind
@@ -185,6 +187,17 @@ def register_customer(
             if welcome_bonus and merchant.welcome_bonus_points > 0:
                 bonus = grant_welcome_bonus(membership, branch, staff, now=now)
             mail.queue(mail.Event.JOIN, merchant, customer, now=now, bonus=bonus)
+            audit.record(
+                Action.CUSTOMER_REGISTER,
+                merchant=merchant,
+                target=customer,
+                label=str(customer)[:200],
+                customer_id=customer.pk,
+                after={"document": f"{doc_type} {number}", **clean, "welcome_bonus": bonus},
+                staff=staff,
+                branch=branch,
+                now=now,
+            )
     except IntegrityError:
         if card and card.get("card_number") and _card_taken(merchant, card["card_number"]):
             raise ValidationFailed(
@@ -517,6 +530,7 @@ def set_card(
             raise ValidationFailed(
                 [{"field": "holder", "message": _("This customer has points of their own.")}]
             )
+    before = trail.card_fields(membership)
     membership.card_number = card_number
     membership.redeem_policy = redeem_policy
     membership.holder = holder
@@ -524,7 +538,11 @@ def set_card(
     if category is not None:
         membership.category = category
         fields.append("category")
-    membership.save(update_fields=fields)
+    with transaction.atomic():
+        membership.save(update_fields=fields)
+        old, new = audit.changes(before, trail.card_fields(membership))
+        if new:
+            trail.record(Action.CUSTOMER_CARD, membership, old, new)
     return membership
 
 
@@ -532,7 +550,15 @@ def change_category(membership: Membership, category: Category) -> Membership:
     """C6: applies from the next movement on; points already earned keep their expiry."""
     if category.merchant_id != membership.merchant_id:
         raise NotFound(_("Category not found."))
-    Membership.objects.filter(pk=membership.pk).update(category=category)
+    with transaction.atomic():
+        Membership.objects.filter(pk=membership.pk).update(category=category)
+        if membership.category_id != category.pk:
+            trail.record(
+                Action.CUSTOMER_CATEGORY,
+                membership,
+                {"category": str(membership.category_id)},
+                {"category": str(category.pk), "name": category.name},
+            )
     membership.category = category
     return membership
 
@@ -547,16 +573,31 @@ def block_membership(membership: Membership, reason: str, now=None) -> Membershi
     if membership.blocked:
         raise ValidationFailed([{"field": "customer", "message": _("Already blocked.")}])
     now = now or timezone.now()
-    Membership.objects.filter(pk=membership.pk).update(
-        blocked=True, blocked_reason=reason, blocked_at=now
-    )
+    with transaction.atomic():
+        Membership.objects.filter(pk=membership.pk).update(
+            blocked=True, blocked_reason=reason, blocked_at=now
+        )
+        trail.record(
+            Action.CUSTOMER_BLOCK,
+            membership,
+            {"blocked": False},
+            {"blocked": True, "blocked_reason": reason},
+        )
     membership.blocked, membership.blocked_reason, membership.blocked_at = True, reason, now
     return membership
 
 
 def unblock_membership(membership: Membership) -> Membership:
-    Membership.objects.filter(pk=membership.pk).update(
-        blocked=False, blocked_reason="", blocked_at=None
-    )
+    with transaction.atomic():
+        Membership.objects.filter(pk=membership.pk).update(
+            blocked=False, blocked_reason="", blocked_at=None
+        )
+        if membership.blocked:
+            trail.record(
+                Action.CUSTOMER_UNBLOCK,
+                membership,
+                {"blocked": True, "blocked_reason": membership.blocked_reason},
+                {"blocked": False},
+            )
     membership.blocked, membership.blocked_reason, membership.blocked_at = False, "", None
     return membership

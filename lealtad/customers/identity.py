@@ -20,6 +20,8 @@ from django.utils import timezone, translation
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.core.errors import (
     ChangeClosed,
     ConfirmationRequired,
@@ -305,7 +307,34 @@ def _apply(change: IdentityChange, customer: Customer, now):
         return ChangeClosed(_("Another customer took this data meanwhile."))
     change.state, change.decided_at = State.CONFIRMED, now
     change.save(update_fields=["state", "decided_at"])
+    _audit(
+        customer,
+        change.merchant_id,
+        change.requested_by,
+        change.requested_by_key,
+        change.field,
+        old,
+        new,
+        now,
+    )
     return None
+
+
+def _audit(customer, merchant, user, api_key, field, old: dict, new: dict, now) -> None:
+    """Issue 16: the audit trail's entry for a change applied, in its transaction."""
+    action = Action.CUSTOMER_UPDATE if field == Field.PROFILE else Action.CUSTOMER_CONTACT_CHANGE
+    audit.record(
+        action,
+        merchant=merchant,
+        target=customer,
+        label=str(customer)[:200],
+        customer_id=customer.pk,
+        before=old,
+        after=new,
+        staff=user,
+        api_key=api_key,
+        now=now,
+    )
 
 
 def get_change_for(merchant: Merchant, customer_id, change_id) -> IdentityChange:
@@ -426,6 +455,8 @@ def _text(value) -> str | None:
 
 
 def _record(customer, by: Requester, field, old: dict, new: dict, state, now=None):
+    if state == State.APPLIED:
+        _audit(customer, by.merchant, by.user, by.api_key, field, old, new, now)
     return IdentityChange.objects.create(
         customer=customer,
         merchant=by.merchant,

@@ -44,6 +44,7 @@ from django.utils.translation import gettext as _
 
 from lealtad.core.errors import CustomerAnonymised, ValidationFailed
 from lealtad.core.spreadsheet import cell
+from lealtad.customers import trail
 from lealtad.customers.models import ConsentRecord, Customer, Membership
 from lealtad.ledger import ledger
 from lealtad.ledger.models import AccountKind, Kind, Transaction
@@ -416,6 +417,11 @@ class Anonymisation:
     api_replays_redacted: int = 0
 
 
+# The audit trail keeps what was done to the customer, by whom, when and where, and which fields
+# changed; their personal values leave it (docs/audit.md, "Anonymisation").
+AUDIT_PERSONAL = {*ERASED_FIELDS, "document", "document_number", "card_number", "blocked_reason"}
+
+
 def anonymised_document(customer: Customer) -> str:
     """A unique, non-identifying document number: a hash of the customer's random id, which
     says nothing about the document it replaces (32 characters, the field's length)."""
@@ -489,6 +495,7 @@ def anonymise(
         merchant_ids = [m.merchant_id for m in memberships]
         report.api_replays_redacted = _redact_api_replays(locked, merchant_ids)
         _rename_admin_log(locked, memberships)
+        trail.anonymised(locked, memberships, by, now, AUDIT_PERSONAL)
         from lealtad.claims.actions import erase_photos  # A7: the invoice photos (files)
 
         erase_photos(locked)

@@ -13,6 +13,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.core import money
 from lealtad.core.errors import (
     DuplicateInvoice,
@@ -277,7 +279,20 @@ def assign_invoice(
         if locked is None:
             raise NotFound(_("Invoice not found."))
         _claimable(locked, now)
+        before = locked.status
         _load(locked, merchant, customer, staff, now)
+        audit.record(
+            Action.INVOICE_ACCEPT,
+            merchant=merchant,
+            target=locked,
+            label=locked.invoice_number,
+            customer_id=customer.pk,
+            before={"status": before},
+            after={"status": locked.status, "amount": locked.amount},
+            staff=staff,
+            branch=locked.branch,
+            now=now,
+        )
     if isinstance(invoice, Invoice):
         invoice.refresh_from_db()
     return locked

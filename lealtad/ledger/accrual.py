@@ -9,6 +9,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.core import money
 from lealtad.core.errors import (
     AmountBelowMinimum,
@@ -235,6 +237,18 @@ def _post(merchant, membership, customer, amount, branch, staff, now, invoice, f
     )
     expires_at = points_expiry(membership, merchant, now)
     waiting = None
+    txn = Transaction(**fields)
+    trail = audit.entry(
+        Action.POINTS_ACCRUE,
+        merchant=merchant,
+        target=txn,
+        label=invoice[0] or "",
+        customer_id=customer.pk,
+        after={"points": points, "amount": amount, "status": txn.status},
+        staff=staff,
+        branch=branch,
+        now=now,
+    )
     if connection.vendor == "postgresql":
         # Issue 15: the lock, the balances, the transaction, its lot and entry in one round trip.
         probe = (
@@ -242,16 +256,17 @@ def _post(merchant, membership, customer, amount, branch, staff, now, invoice, f
             if invoice[1] and not from_invoice
             else None
         )
-        txn = Transaction(**fields)
         account, _lot_id, waiting = ledger.post_credit_at_once(
-            txn, expires_at, now, held=held, probe=probe
+            txn, expires_at, now, held=held, probe=probe, also=trail
         )
     else:
         account = ledger.lock_and_add(
             account_id, now, available=0 if held else points, pending=points if held else 0
         )
-        txn = Transaction.objects.create(**fields, balance_after=None if held else account.balance)
+        txn.balance_after = None if held else account.balance
+        txn.save(force_insert=True)
         ledger.open_lot(account, txn, points, expires_at, now, held=held)
+        trail.save(force_insert=True)
     if quote.applied:
         PromotionUse.objects.bulk_create(
             PromotionUse(

@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.core.errors import (
     AlreadyReversed,
     DocumentCheckRequired,
@@ -126,6 +128,17 @@ def redeem_reward(
             posted_at=now,
         )
         ledger.debit(account, txn, cost, lots, now)
+        _audit(
+            Action.POINTS_REDEEM,
+            merchant,
+            txn,
+            staff,
+            now,
+            branch=branch,
+            label=reward.name,
+            before={"balance": txn.balance_after + cost},
+            after={"balance": txn.balance_after, "points": -cost, "reward": reward.name},
+        )
         mail.queue(
             mail.Event.REDEMPTION,
             merchant,
@@ -262,6 +275,20 @@ def reverse_transaction(
                     Reward.objects.filter(pk=original.reward_id, stock__isnull=False).update(
                         stock=F("stock") + 1
                     )
+            _audit(
+                Action.POINTS_REVERSE,
+                merchant,
+                reversal,
+                staff,
+                now,
+                label=reason[:200],
+                before={
+                    "transaction": str(original.pk),
+                    "points": original.points,
+                    "balance": reversal.balance_after + original.points,
+                },
+                after={"points": reversal.points, "balance": reversal.balance_after},
+            )
             events.emit(
                 merchant, "transaction.reversed", payloads.reversal(reversal, original), now=now
             )
@@ -269,6 +296,20 @@ def reverse_transaction(
         # The one-to-one on `reverses` lost a race with a simultaneous reversal.
         raise AlreadyReversed() from None
     return reversal
+
+
+def _audit(action, merchant, txn: Transaction, staff, now, branch=None, **fields) -> None:
+    """The movement's audit entry (issue 16), in the movement's transaction."""
+    audit.record(
+        action,
+        merchant=merchant,
+        target=txn,
+        customer_id=txn.customer_id,
+        staff=staff,
+        branch=branch if branch is not None else txn.branch_id,
+        now=now,
+        **fields,
+    )
 
 
 def _first_lot(txn: Transaction) -> int | None:
@@ -309,6 +350,16 @@ def adjust_points(
             ledger.credit(account, txn, points, points_expiry(membership, merchant, now), now)
         else:
             ledger.debit(account, txn, -points, lots, now)
+        _audit(
+            Action.POINTS_ADJUST,
+            merchant,
+            txn,
+            staff,
+            now,
+            label=reason[:200],
+            before={"balance": txn.balance_after - points},
+            after={"balance": txn.balance_after, "points": points},
+        )
     return Movement(txn, account.balance, account.pending)
 
 
@@ -337,6 +388,15 @@ def approve_accrual(*, merchant: Merchant, transaction_id, staff: User | None = 
         )
         txn.status, txn.balance_after, txn.posted_at = Status.POSTED, account.balance, now
         txn.decided_at = now
+        _audit(
+            Action.POINTS_APPROVE,
+            merchant,
+            txn,
+            staff,
+            now,
+            before={"status": Status.PENDING},
+            after={"status": Status.POSTED, "points": txn.points},
+        )
         events.emit(
             merchant,
             "accrual.approved",
@@ -363,6 +423,16 @@ def reject_accrual(
             status=Status.REJECTED, reason=reason[:300], decided_at=now, decided_by=staff
         )
         txn.status, txn.reason, txn.decided_at = Status.REJECTED, reason[:300], now
+        _audit(
+            Action.POINTS_REJECT,
+            merchant,
+            txn,
+            staff,
+            now,
+            label=reason[:200],
+            before={"status": Status.PENDING},
+            after={"status": Status.REJECTED, "points": txn.points},
+        )
         events.emit(
             merchant,
             "accrual.rejected",

@@ -83,7 +83,7 @@ def open_lot(account: LockedAccount, txn, points: int, expires_at, now, held=Fal
     return lot
 
 
-def post_credit_at_once(txn: Transaction, expires_at, now, held=False, probe=None):
+def post_credit_at_once(txn: Transaction, expires_at, now, held=False, probe=None, also=None):
     """PostgreSQL, issue 15: the hot path of an accrual in one statement (data-modifying CTEs,
     each run once, in the caller's transaction): lock the account and add the points
     (UPDATE … RETURNING), and insert `txn` (its `balance_after` the new balance unless held), its
@@ -91,8 +91,9 @@ def post_credit_at_once(txn: Transaction, expires_at, now, held=False, probe=Non
     in one round trip instead of four. `txn` is unsaved, its id set; it comes back saved.
 
     `probe`: an SQL boolean expression and its parameters, answered in the same round trip (the
-    accrual asks whether a POS invoice waits under its number). Returns the LockedAccount, the
-    lot's id and the probe's answer."""
+    accrual asks whether a POS invoice waits under its number). `also`: an unsaved row of any
+    table with no foreign key to these (the accrual's audit entry, issue 16), inserted in the
+    same statement. Returns the LockedAccount, the lot's id and the probe's answer."""
     points = txn.points
     quote = connection.ops.quote_name
     lot = Lot(
@@ -127,6 +128,10 @@ def post_credit_at_once(txn: Transaction, expires_at, now, held=False, probe=Non
         insert_entry, entry_params = _insert_select(Entry, entry, {"lot_id": "lt.id"}, "lt")
         sql += f", en AS ({insert_entry} RETURNING 1)"
         params += entry_params
+    if also is not None:
+        insert_also, also_params = _insert_select(type(also), also, {}, "a")
+        sql += f", al AS ({insert_also} RETURNING 1)"
+        params += also_params
     probe_sql, probe_params = probe or ("false", [])
     sql += f" SELECT a.balance, a.pending, lt.id, ({probe_sql}) FROM a, lt"
     with connection.cursor() as cursor:

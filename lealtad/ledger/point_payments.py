@@ -14,6 +14,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.core import money
 from lealtad.core.errors import (
     DocumentCheckRequired,
@@ -173,6 +175,18 @@ def pay_with_points(
             invoice_amount=amount,
             value=value,
             point_money_value=merchant.point_money_value,
+        )
+        audit.record(
+            Action.POINTS_PAY,
+            merchant=merchant,
+            target=txn,
+            label=number or "",
+            customer_id=membership.customer_id,
+            before={"balance": txn.balance_after + points},
+            after={"balance": txn.balance_after, "points": -points, "value": value},
+            staff=staff,
+            branch=branch,
+            now=now,
         )
         with translation.override(mail.language_for(merchant)):
             what = (

@@ -12,6 +12,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.core.errors import ValidationFailed
 from lealtad.core.languages import language_for_country
 from lealtad.core.money import CURRENCY_BY_COUNTRY, MINOR_UNITS
@@ -83,6 +85,14 @@ def create_api_key(
             key_hash=ApiKey.hash(secret),
             created_by=created_by,
         )
+        audit.record(
+            Action.API_KEY_CREATE,
+            merchant=merchant,
+            target=key,
+            label=str(key),
+            after={"name": key.name, "branch": str(branch.pk) if branch else None},
+            staff=created_by,
+        )
     return key, secret
 
 
@@ -102,11 +112,23 @@ def rename_api_key(key: ApiKey, name: str) -> ApiKey:
 def revoke_api_key(key: ApiKey, now=None, by: User | None = None) -> bool:
     """The key stops working at once, on every worker (api/auth.py reads keys from the database on
     each request); the row stays (who used which key is history). False if already revoked."""
-    return bool(
-        ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
-            revoked_at=now or timezone.now(), revoked_by=by
+    now = now or timezone.now()
+    with transaction.atomic():
+        revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=now, revoked_by=by
         )
-    )
+        if revoked:
+            audit.record(
+                Action.API_KEY_REVOKE,
+                merchant=key.merchant_id,
+                target=key,
+                label=str(key),
+                before={"revoked": False},
+                after={"revoked": True},
+                staff=by,
+                now=now,
+            )
+    return bool(revoked)
 
 
 # --- merchants and staff ------------------------------------------------------------------------
@@ -226,6 +248,19 @@ def create_staff(
             [{"field": "username", "message": _("This username is already taken.")}]
         )
     _check_password(password)
-    return User.objects.create_user(
-        username=username, password=password, role=role, merchant=merchant, branch=branch
-    )
+    with transaction.atomic():
+        user = User.objects.create_user(
+            username=username, password=password, role=role, merchant=merchant, branch=branch
+        )
+        audit.record(
+            Action.STAFF_CREATE,
+            merchant=merchant,
+            target=user,
+            label=username,
+            after={
+                "username": username,
+                "role": role,
+                "branch": str(branch.pk) if branch else None,
+            },
+        )
+    return user

@@ -9,6 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from lealtad.audit import actions as audit
+from lealtad.audit.models import Action
 from lealtad.core.errors import (
     GiftUnavailable,
     NotFound,
@@ -64,6 +66,17 @@ def give_free_item(
             raise PromotionUnavailable()
         use = PromotionUse.objects.create(
             promotion=promo, membership=membership, branch=branch, staff=staff, at=now
+        )
+        audit.record(
+            Action.FREE_ITEM,
+            merchant=membership.merchant,
+            target=promo,
+            label=promo.name,
+            customer_id=membership.customer_id,
+            after={"promotion": promo.name},
+            staff=staff,
+            branch=branch,
+            now=now,
         )
         events.emit(
             membership.merchant,
@@ -169,14 +182,26 @@ def offer_gift(
             [{"field": "expires_on", "message": _("The date has already passed.")}]
         )
     expires_at = dt.datetime.combine(expires_on + dt.timedelta(days=1), dt.time(), tzinfo=tz)
-    return GiftOffer.objects.create(
-        gift=gift,
-        membership=membership,
-        note=(note or "").strip()[:300],
-        offered_at=now,
-        offered_by=staff,
-        expires_at=expires_at,
-    )
+    with transaction.atomic():
+        offer = GiftOffer.objects.create(
+            gift=gift,
+            membership=membership,
+            note=(note or "").strip()[:300],
+            offered_at=now,
+            offered_by=staff,
+            expires_at=expires_at,
+        )
+        audit.record(
+            Action.GIFT_GIVE,
+            merchant=merchant,
+            target=offer,
+            label=gift.name,
+            customer_id=membership.customer_id,
+            after={"gift": gift.name, "kind": gift.kind, "expires_on": expires_on},
+            staff=staff,
+            now=now,
+        )
+    return offer
 
 
 def redeem_gift(
@@ -224,6 +249,18 @@ def redeem_gift(
             )
             GiftOffer.objects.filter(pk=offer.pk).update(transaction=txn)
             offer.transaction = txn
+        audit.record(
+            Action.GIFT_REDEEM,
+            merchant=membership.merchant,
+            target=offer,
+            label=gift.name,
+            customer_id=membership.customer_id,
+            before={"status": GiftStatus.OFFERED},
+            after={"status": GiftStatus.REDEEMED, "points": gift.points or None},
+            staff=staff,
+            branch=branch,
+            now=now,
+        )
         events.emit(
             membership.merchant,
             "redemption.created",

@@ -51,7 +51,7 @@ POSTGRES_PLAIN = [
     *KEY_AND_MEMBER,
     "SAVEPOINT",
     "SELECT program_fraudrule",  # the merchant's fraud rules (none: nothing judged)
-    "WITH ledger_account",  # lock + balances + transaction + lot + entry
+    "WITH ledger_account",  # lock + balances + transaction + lot + entry + audit entry
     "WITH webhooks_endpoint",  # the webhook event, when an endpoint subscribes
     "RELEASE",
 ]
@@ -64,6 +64,7 @@ SQLITE_PLAIN = [
     "INSERT ledger_transaction",
     "INSERT ledger_lot",
     "INSERT ledger_entry",
+    "INSERT audit_auditentry",  # issue 16: the audit trail (in the WITH on PostgreSQL)
     "SELECT webhooks_endpoint",  # the subscribers: none, so nothing more is written
     "RELEASE",
 ]

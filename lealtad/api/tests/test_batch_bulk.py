@@ -15,6 +15,7 @@ from lealtad.api import bulk_batch
 from lealtad.api.idempotency import fingerprint
 from lealtad.api.models import IdempotencyRecord
 from lealtad.api.tests.conftest import Api
+from lealtad.audit.models import AuditEntry
 from lealtad.core import testing
 from lealtad.customers.models import Customer, Membership
 from lealtad.invoices.actions import record_invoice
@@ -277,9 +278,17 @@ def test_a_chunk_of_50_costs_a_fixed_number_of_statements(pos_api, alice_shop):
     # The key's owner (1), memberships and records preloaded (2), the promotions' day and the
     # category's rules (cached or 0–2), numbers locked and looked up (2), keys tried and looked up
     # (2), the savepoint (2), the accounts locked and added to (2), transactions, lots, entries and
-    # records inserted (4), the webhook subscribers (1).
-    assert len(sql) <= 19, "\n".join(sql)
+    # records inserted (4), their audit entries (1, issue 16), the webhook subscribers (1).
+    assert len(sql) <= 20, "\n".join(sql)
     assert sum('INSERT INTO "ledger_transaction"' in q for q in sql) == 1
+    assert sum('INSERT INTO "audit_auditentry"' in q for q in sql) == 1
+    trail = AuditEntry.objects.filter(action="points.accrue", target_label__startswith="Q-")
+    assert sorted(trail.values_list("target_label", flat=True)) == sorted(
+        i["invoice_number"] for i in items
+    )
+    assert {e.actor_kind for e in trail} == {"api_key"} and {e.after["points"] for e in trail} == {
+        3
+    }
     assert check_ledger() == []
 
 

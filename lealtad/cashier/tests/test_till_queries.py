@@ -100,11 +100,12 @@ def test_accrue(till, django_assert_num_queries):
     client, customer, _reward = till
     # The membership; the accrual (ledger.accrue_points, counted exactly in
     # api/tests/test_accrual_queries.py): on SQLite the fraud rules, the account's UPDATE …
-    # RETURNING, the transaction, lot and entry, the webhooks' endpoints, a POS invoice under the
-    # number: 7; on PostgreSQL the number's advisory lock, the fraud rules, the ledger write in
-    # one statement (which also says whether a POS invoice waits) and the webhook event in one:
-    # 4. The card after it reads the account row again (+1).
-    accrual = 4 if connection.vendor == "postgresql" else 7
+    # RETURNING, the transaction, lot, entry and audit entry, the webhooks' endpoints, a POS
+    # invoice under the number: 8; on PostgreSQL the number's advisory lock, the fraud rules, the
+    # ledger write in one statement (which also says whether a POS invoice waits, and writes the
+    # audit entry) and the webhook event in one: 4. The card after it reads the account row
+    # again (+1).
+    accrual = 4 if connection.vendor == "postgresql" else 8
     with django_assert_num_queries(FRAME + 1 + savepoints() + accrual + CARD + 1):
         page = client.post(
             f"/cashier/c/{customer.pk}/accrue/", {"amount": "20.000", "invoice_number": "X1"}
@@ -121,9 +122,9 @@ def test_redeem(till, django_assert_num_queries):
     token = re.search(r'name="token" value="([^"]+)"', page.text).group(1)
     # The redemption: the membership; the prize priced (account, lots, promotions, prizes);
     # ledger.redeem_reward (the prize, the account, the lots, the transaction, the entry, the
-    # lot, the account's UPDATE, the e-mail and its task, the webhooks' endpoints: 10); then
-    # the card once, fresh; the session saved with the receipt.
-    redemption = 10
+    # lot, the account's UPDATE, the audit entry, the e-mail and its task, the webhooks'
+    # endpoints: 11); then the card once, fresh; the session saved with the receipt.
+    redemption = 11
     with django_assert_num_queries(
         FRAME + 1 + 4 + savepoints() + redemption + CARD + 1 + savepoints() + 1
     ):
@@ -146,9 +147,9 @@ def test_pay_with_coins_create_and_confirm(till, django_assert_num_queries):
     code = sent_code(customer)
     # In one transaction: the payment, the wallet locked, the payment locked (with its hold),
     # the code checked and used (2), the capture (the transaction, the hold, the lots, the
-    # entry, the lot, the account, the hold, the payment: 8), the webhooks' endpoints; then
-    # the page: the wallet's balance and lots.
-    confirm = 3 + 2 + 8 + 1
+    # entry, the lot, the account, the hold, the audit entry, the payment: 9), the webhooks'
+    # endpoints; then the page: the wallet's balance and lots.
+    confirm = 3 + 2 + 9 + 1
     with django_assert_num_queries(FRAME - POS_PANEL + confirm + savepoints() + 2):
         page = client.post(f"/cashier/coin-payments/{payment.pk}/confirm/", {"code": code})
     assert 'id="coin-receipt"' in page.text

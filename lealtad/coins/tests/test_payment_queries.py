@@ -53,9 +53,10 @@ def test_create_then_confirm(world, django_assert_num_queries):
     # The API key; in one transaction: the payment (with its hold), the wallet locked, the
     # payment locked (with its hold again, as it is under the lock),
     # the code checked and used (2), the capture (the transaction, the hold, the lots, the
-    # entry, the lot, the account, the hold, the payment: 8), the webhooks' endpoints; then
-    # the answer: the wallet's balance and due lots, and whether the movement was reversed.
-    confirm = 1 + 3 + 2 + 8 + 1 + 3
+    # entry, the lot, the account, the hold, the audit entry, the payment: 9), the webhooks'
+    # endpoints; then the answer: the wallet's balance and due lots, and whether the movement
+    # was reversed.
+    confirm = 1 + 3 + 2 + 9 + 1 + 3
     with django_assert_num_queries(confirm + SAVEPOINT_AND_RELEASE + idempotency):
         done = api.post(
             f"/coin-payments/{payment_id}/confirm",

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from lealtad.audit.context import recorded_as
 from lealtad.core.errors import NotFound
 from lealtad.customers.actions import get_customer
 from lealtad.customers.privacy import anonymise
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("customer_id", help="the customer's id")
         parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    @recorded_as("anonymise-customer")
     def handle(self, *args, **o):
         try:
             customer = get_customer(o["customer_id"])

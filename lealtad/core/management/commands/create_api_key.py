@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from lealtad.audit.context import recorded_as
 from lealtad.core.errors import LealtadError, ValidationFailed
 from lealtad.core.ids import parse_id
 from lealtad.network.actions import create_api_key
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="POS", help="unique among the active keys")
         parser.add_argument("--branch", help="branch id (omit for a merchant-wide key)")
 
+    @recorded_as("create-api-key")
     def handle(self, *args, **o):
         try:
             merchant = Merchant.objects.get(pk=parse_id(o["merchant"]))

@@ -3,6 +3,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.management.base import BaseCommand, CommandError
 
+from lealtad.audit.context import recorded_as
 from lealtad.core.errors import ValidationFailed
 from lealtad.network.actions import create_merchant
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             "--coin-acceptor", action="store_true", help="accepts the network's coins (N5)"
         )
 
+    @recorded_as("create-merchant")
     def handle(self, *args, **o):
         try:
             new = create_merchant(

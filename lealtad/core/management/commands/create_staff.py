@@ -2,6 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from lealtad.audit.context import recorded_as
 from lealtad.core.errors import ValidationFailed
 from lealtad.core.ids import parse_id
 from lealtad.network.actions import create_staff
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--role", required=True, choices=["cashier", "merchant_admin"])
         parser.add_argument("--branch", help="branch id (defaults to the first branch)")
 
+    @recorded_as("create-staff")
     def handle(self, *args, **o):
         try:
             merchant = Merchant.objects.get(pk=parse_id(o["merchant"]))

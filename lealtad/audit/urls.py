@@ -1,0 +1,5 @@
+from django.urls import path
+
+from lealtad.audit import views
+
+urlpatterns = [path("", views.trail, name="audit")]
