@@ -1,5 +1,6 @@
 """The audit trail on screen (issue 16): the merchant admin reads their merchant's entries; the
-network operator reads the whole network's, with a merchant filter. A cashier is refused (403).
+network operator reads the whole network's, with a merchant filter. A cashier gets 404, as
+everywhere in the console: a cashier does not learn that it exists.
 Newest first, 50 a page, filtered by person, action and dates (the merchant's days)."""
 
 import uuid
@@ -7,11 +8,12 @@ from functools import wraps
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
 
 from lealtad.audit import actions, labels
 from lealtad.audit.models import Action, ActorKind, AuditEntry
@@ -24,6 +26,7 @@ LABELS = dict(Action.choices)
 
 
 def trail_view(view):
+    @require_safe
     @login_required
     @wraps(view)
     def wrapper(request, *args, **kwargs):
@@ -33,7 +36,7 @@ def trail_view(view):
         elif user.role == Role.MERCHANT_ADMIN and user.merchant_id is not None:
             request.merchant = user.merchant
         else:
-            raise PermissionDenied  # a cashier: the trail is the admin's
+            raise Http404  # a cashier: the trail is the admin's (the console's rule)
         if user.must_change_password:
             return redirect("cashier:change_password")
         zone = request.merchant.timezone if request.merchant else timezone.get_default_timezone()
