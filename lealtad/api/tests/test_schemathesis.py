@@ -22,6 +22,7 @@ import re
 
 import pytest
 import schemathesis
+import schemathesis.specs.openapi.checks
 from django.core.handlers.wsgi import WSGIHandler
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
@@ -39,6 +40,8 @@ REPORT = os.environ.get("FUZZ_REPORT")  # a file: every call's method, path, sta
 FOREIGN_CASES = 2  # cases of each operation also sent with every other credential
 PREFIX = "/api/v1"
 CHECKS = [
+    schemathesis.specs.openapi.checks.negative_data_rejection,
+    schemathesis.specs.openapi.checks.response_headers_conformance,
     schemathesis.checks.not_a_server_error,
     status_code_conformance,
     content_type_conformance,
