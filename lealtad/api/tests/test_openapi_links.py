@@ -75,3 +75,41 @@ def test_a_create_links_to_its_read(served, create, status, target, parameter, e
 def test_the_customer_sign_in_links_to_no_merchant_endpoint(served):
     answer = served["paths"]["/api/v1/auth/customer/token"]["post"]["responses"]["200"]
     assert "links" not in answer
+
+
+def _component(served, path, method, status):
+    schema = served["paths"][path][method]["responses"][status]["content"]["application/json"]
+    return served["components"]["schemas"][schema["schema"]["$ref"].rsplit("/", 1)[1]]
+
+
+def test_same_named_answers_no_longer_share_one_component(served):
+    """Found by Schemathesis: three answers had a class name another module also used, and the
+    schema documented the other one (OpenAPI names a component by the class): the merchant's
+    reply to a rating (as the customer's message: `at`, `read`), a coin payment's `balance` (as
+    the points balance: `pending`) and a partner's conversion (as the customer's)."""
+    reply = _component(served, "/api/v1/ratings/{rating_id}/messages", "post", "201")
+    assert {"id", "rating_id", "created_at", "gift_offer_id"} <= set(reply["properties"])
+    payment = _component(served, "/api/v1/coin-payments", "post", "201")
+    balance = served["components"]["schemas"][
+        payment["properties"]["balance"]["$ref"].rsplit("/", 1)[1]
+    ]
+    assert set(balance["properties"]) == {"available", "held"}
+    conversion = _component(served, "/api/v1/partner/conversions", "post", "201")
+    assert {"id", "customer_id", "balance_after"} <= set(conversion["properties"])
+
+
+def test_the_reply_to_a_rating_matches_its_documented_schema(served, settings, tmp_path):
+    from lealtad.app.tests.boundary import build_world
+    from lealtad.core import testing
+
+    world = build_world(settings, tmp_path)
+    response = Client().post(
+        f"/api/v1/ratings/{world.ids['rating_id']}/messages",
+        {"body": "Gracias por su visita"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {testing.token_for(world.shop.admin)}",
+    )
+    assert response.status_code == 201, response.content
+    reply = _component(served, "/api/v1/ratings/{rating_id}/messages", "post", "201")
+    assert set(response.json()) == set(reply["properties"])
+    assert set(reply["required"]) <= set(response.json())

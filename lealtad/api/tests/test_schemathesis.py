@@ -22,11 +22,12 @@ import re
 
 import pytest
 import schemathesis
-import schemathesis.specs.openapi.checks
 from django.core.handlers.wsgi import WSGIHandler
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -40,13 +41,16 @@ REPORT = os.environ.get("FUZZ_REPORT")  # a file: every call's method, path, sta
 FOREIGN_CASES = 2  # cases of each operation also sent with every other credential
 PREFIX = "/api/v1"
 CHECKS = [
-    schemathesis.specs.openapi.checks.negative_data_rejection,
-    schemathesis.specs.openapi.checks.response_headers_conformance,
+    negative_data_rejection,
+    response_headers_conformance,
     schemathesis.checks.not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
 ]
+# A batch answers 200 with one result per item, an invalid item's its own 422 (API.md, "Batches"):
+# the items' schema is what a valid item is, not what the batch refuses whole.
+PER_ITEM = {"/api/v1/accruals/batch"}
 HYPOTHESIS = {
     "derandomize": True,
     "database": None,
@@ -137,13 +141,19 @@ def assert_problem(response, case):
     assert body.get("type") == f"urn:lealtad:problem:{body['code']}" and body.get("title"), where
 
 
+def checks_for(case):
+    if case.operation.path in PER_ITEM:
+        return [check for check in CHECKS if check is not negative_data_rejection]
+    return CHECKS
+
+
 def send(case, token, app):
     response = case.call(app=app, headers=headers_for(token))
     if REPORT:  # one line per call, for a long run's summary
         with open(REPORT, "a") as out:
             mode = case.meta.generation.mode.value if case.meta else "-"
             out.write(f"{case.method} {case.operation.path} {response.status_code} {mode}\n")
-    case.validate_response(response, checks=CHECKS, headers=headers_for(token))
+    case.validate_response(response, checks=checks_for(case), headers=headers_for(token))
     assert_problem(response, case)
     return response
 
@@ -182,7 +192,7 @@ def _state_machine(path_regex, who):
             return {"app": self.app, "headers": headers_for(self.token)}
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
-            case.validate_response(response, checks=CHECKS, headers=kwargs.get("headers"))
+            case.validate_response(response, checks=checks_for(case), headers=kwargs.get("headers"))
             assert_problem(response, case)
 
     return Machine
