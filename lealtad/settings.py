@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     csp.MIDDLEWARE,
     "lealtad.core.middleware.ApiNoStoreMiddleware",
+    "lealtad.api.problems.ProblemFallbackMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "lealtad.core.middleware.InputGuardMiddleware",
     "lealtad.audit.context.AuditSourceMiddleware",

@@ -19,6 +19,7 @@ from lealtad.api import schemas as s
 from lealtad.api.accruals import accrue_for, branch_for
 from lealtad.api.auth import BearerAuth, merchant_actor
 from lealtad.api.idempotency import idempotency_in_schema
+from lealtad.api.links import links_in_schema
 from lealtad.api.problems import problem, problems_in_schema
 from lealtad.api.unavailable import database_unavailable, unavailable_problem
 from lealtad.api.views import EXPIRING_WINDOW, customer_out, found_out, reward_rows, transaction_out
@@ -52,6 +53,7 @@ class JsonParser(Parser):
 class LealtadApi(NinjaAPI):
     def get_openapi_schema(self, **kwargs):
         schema = idempotency_in_schema(problems_in_schema(super().get_openapi_schema(**kwargs)))
+        schema = links_in_schema(schema)  # create → read, for clients and Schemathesis
         # OpenAPI 3.1 `webhooks`: what Lealtad POSTs to a merchant's endpoints (I4).
         from lealtad.webhooks.events import EVENT_TYPES
         from lealtad.webhooks.payloads import openapi_webhooks

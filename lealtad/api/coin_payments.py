@@ -36,7 +36,7 @@ class ConfirmIn(Schema):
     code: Annotated[StrictStr, StringConstraints(max_length=16)]
 
 
-class Balance(Schema):
+class PaymentBalance(Schema):  # not `Balance`: OpenAPI names a component by its class
     available: int
     held: int
 
@@ -62,7 +62,7 @@ class PaymentOut(Schema):
     created_at: str
     captured_at: str | None
     cancelled_at: str | None
-    balance: Balance
+    balance: PaymentBalance
 
 
 def _out(payment) -> dict:

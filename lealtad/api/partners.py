@@ -28,7 +28,7 @@ class ConversionIn(Schema):
     ]
 
 
-class ConversionOut(Schema):
+class PartnerConversionOut(Schema):  # not me_more.ConversionOut (one OpenAPI name)
     id: str
     reference: str
     partner: str
@@ -52,7 +52,10 @@ def conversion_out(record) -> dict:
     }
 
 
-@router.post("/partner/conversions", response={200: ConversionOut, 201: ConversionOut, **PROBLEMS})
+@router.post(
+    "/partner/conversions",
+    response={200: PartnerConversionOut, 201: PartnerConversionOut, **PROBLEMS},
+)
 def convert(request, payload: ConversionIn):
     """K4: credit floor(partner_points × the partner's rate) coins to the customer's wallet.
 
@@ -88,7 +91,7 @@ class RequestOut(Schema):
     document_number: str
     reason: str
     created_at: str
-    conversion: ConversionOut | None
+    conversion: PartnerConversionOut | None
 
 
 class RefusalIn(Schema):

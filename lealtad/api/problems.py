@@ -1,6 +1,7 @@
 """RFC 9457 problem+json responses with a stable machine `code`."""
 
 import json
+from http import HTTPStatus
 
 from django.http import HttpResponse
 
@@ -48,3 +49,41 @@ def problems_in_schema(schema: dict) -> dict:
                 if str(status)[0] in "45" and "application/json" in content:
                     content["application/problem+json"] = content.pop("application/json")
     return schema
+
+
+class ProblemFallbackMiddleware:
+    """Every error under /api/ is problem+json (API.md "Errors"), also the ones no endpoint of ours
+    writes: ninja's 405 for a method a path lacks ("Method not allowed", text/html) and Django's 404
+    page for a path no route matches. Their Allow, Retry-After and WWW-Authenticate headers stay."""
+
+    KEPT = ("Allow", "Retry-After", "WWW-Authenticate")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path.startswith("/api/")
+            or response.get("Content-Type", "").startswith("application/problem+json")
+        ):
+            return response
+        from django.utils.translation import gettext as _
+
+        status = response.status_code
+        if status == 404:
+            fallback = problem(404, "not_found", _("Not found"))
+        elif status == 405:
+            fallback = problem(
+                405,
+                "method_not_allowed",
+                _("Method not allowed"),
+                _("Allowed methods: %(allowed)s.") % {"allowed": response.get("Allow", "")},
+            )
+        else:
+            fallback = problem(status, "http_error", HTTPStatus(status).phrase)
+        for header in self.KEPT:
+            if header in response:
+                fallback[header] = response[header]
+        return fallback

@@ -71,7 +71,7 @@ class MessageIn(Schema):
     gift_id: s.Id | None = None
 
 
-class MessageOut(Schema):
+class RatingMessageOut(Schema):  # not me_more.MessageOut (one OpenAPI name)
     id: str
     rating_id: str
     author: str
@@ -191,7 +191,7 @@ def get_nps(request, branch_id: str | None = None):
     return scores.nps(actor.merchant, **scope).as_dict()
 
 
-@router.post("/ratings/{rating_id}/messages", response={201: MessageOut, **PROBLEMS})
+@router.post("/ratings/{rating_id}/messages", response={201: RatingMessageOut, **PROBLEMS})
 def post_message(request, rating_id: str, payload: MessageIn):
     """F4, F5: the merchant's reply on a rating (also when it has no comment), optionally with a
     catalog gift (`gift_id`), which becomes the customer's gift offer. The customer is told by
