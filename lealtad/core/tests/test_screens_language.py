@@ -101,7 +101,9 @@ def patterns(resolver=None, prefix=""):
     """Every URL pattern of the screens, as (route, name)."""
     for entry in (resolver or get_resolver()).url_patterns:
         route = prefix + str(entry.pattern)
-        if route.startswith(("admin/", "api/", "i18n/", "healthz", "logout/")):
+        # The uploaded files' route (`^media/`, DEBUG's, when the URLconf was first imported
+        # before pytest-django turned DEBUG off) serves files, not a screen.
+        if route.startswith(("admin/", "api/", "i18n/", "healthz", "logout/", "^media/")):
             continue
         if isinstance(entry, URLResolver):
             yield from patterns(entry, route)
