@@ -12,6 +12,7 @@ from pydantic import StrictBool, StrictStr, StringConstraints
 from lealtad.api import paging
 from lealtad.api import schemas as s
 from lealtad.api.auth import merchant_actor
+from lealtad.core import inputs
 from lealtad.core.errors import NotFound, ValidationFailed
 from lealtad.network.models import Role
 from lealtad.webhooks import actions
@@ -221,7 +222,7 @@ def deliveries(
     endpoint = actions.get_endpoint(actor.merchant, endpoint_id)
     rows = Delivery.objects.filter(endpoint=endpoint).select_related("event")
     if before is not None:
-        if not before.isdigit() or len(before) > 18:
+        if not inputs.is_number(before) or len(before) > 18:
             message = _("A delivery id, as given in next_before.")
             raise ValidationFailed([{"field": "before", "message": message}])
         rows = rows.filter(pk__lt=int(before))
@@ -240,7 +241,7 @@ def retry(request, delivery_id: str):
     409 `webhook_endpoint_disabled`."""
     actor = _admin(request)
     found = None
-    if delivery_id.isdigit() and len(delivery_id) <= 18:
+    if inputs.is_number(delivery_id) and len(delivery_id) <= 18:
         found = (
             Delivery.objects.select_related("event")
             .filter(pk=int(delivery_id), endpoint__merchant=actor.merchant)

@@ -29,7 +29,7 @@ from lealtad.app.models import (
     SessionKind,
     SignInCode,
 )
-from lealtad.core import throttle
+from lealtad.core import inputs, throttle
 from lealtad.core.errors import LealtadError, ValidationFailed
 from lealtad.core.languages import language_for_country
 from lealtad.customers import documents
@@ -121,7 +121,7 @@ def _hash(kind: str, address: str, code: str) -> str:
 
 
 def _digits(code) -> str:
-    return "".join(ch for ch in str(code or "") if ch.isdigit())[:12]
+    return inputs.digits(code, 12)
 
 
 # --- codes ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from lealtad.app.auth import customer_required
 from lealtad.coins import causes, conversion_requests, vouchers
 from lealtad.coins.actions import wallet_of
 from lealtad.coins.models import Cause, Partner, PartnerConversion
+from lealtad.core import inputs
 from lealtad.core.errors import LealtadError, NotFound, ValidationFailed
 
 
@@ -75,11 +76,11 @@ def donate(request):
     values = {"cause": raw_cause, "coins": raw_coins}
     errors = {}
     cause = None
-    if raw_cause.isdigit() and len(raw_cause) <= 9:  # within the column's range
+    if inputs.is_number(raw_cause) and len(raw_cause) <= 9:  # within the column's range
         cause = Cause.objects.filter(pk=int(raw_cause)).first()
     if cause is None:
         errors["cause"] = _("Choose a cause.")
-    coins = int(raw_coins) if raw_coins.isdigit() and len(raw_coins) <= 12 else None
+    coins = int(raw_coins) if inputs.is_number(raw_coins) and len(raw_coins) <= 12 else None
     if coins is None:
         errors["coins"] = _("A whole number above zero.")
     if not errors:
@@ -105,9 +106,9 @@ def convert(request):
     raw_points = request.POST.get("partner_points", "").strip()
     values = {"partner": raw_partner, "partner_points": raw_points}
     errors = {}
-    if not raw_partner.isdigit() or len(raw_partner) > 18:
+    if not inputs.is_number(raw_partner) or len(raw_partner) > 18:
         errors["partner"] = _("Choose a program.")
-    points = int(raw_points) if raw_points.isdigit() and len(raw_points) <= 13 else None
+    points = int(raw_points) if inputs.is_number(raw_points) and len(raw_points) <= 13 else None
     if points is None:
         errors["partner_points"] = _("A whole number above zero.")
     if not errors:

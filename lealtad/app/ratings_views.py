@@ -10,6 +10,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods
 
 from lealtad.app.auth import customer_required
+from lealtad.core import inputs
 from lealtad.core.errors import AlreadyRated, NotFound, ValidationFailed
 from lealtad.ratings import actions
 
@@ -51,7 +52,7 @@ def rate(request, transaction_id):
         raw = request.POST.get("score", "")
         comment = request.POST.get("comment", "")
         context["values"] = {"score": raw, "comment": comment}
-        score = int(raw) if raw.isdigit() and len(raw) <= 2 else raw or None
+        score = int(raw) if inputs.is_number(raw) and len(raw) <= 2 else raw or None
         try:
             rating = actions.rate_visit(
                 visit, score=score, comment=comment, source="app", customer=request.customer

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from lealtad.cashier import forms
 from lealtad.cashier.views import _customer_context, _once, _page, _typed_amount, staff_view
-from lealtad.core import money
+from lealtad.core import inputs, money
 from lealtad.core.errors import LealtadError, ValidationFailed
 from lealtad.customers import actions as customers
 from lealtad.ledger import point_payments
@@ -108,7 +108,7 @@ def quote(request, customer_id):
                 most=most, most_value=_shown(merchant, point_payments.value_of(merchant, most))
             )
     typed = request.GET.get("pp-points", "").strip()[:14]
-    if typed.isdigit() and int(typed) > 0:
+    if inputs.is_number(typed) and int(typed) > 0:
         context.update(
             points=int(typed), value=_shown(merchant, point_payments.value_of(merchant, int(typed)))
         )

@@ -17,6 +17,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from lealtad.coins.models import OneTimeCode
+from lealtad.core import inputs
 from lealtad.core.errors import TooManyCodes
 from lealtad.customers.models import Customer
 
@@ -36,7 +37,7 @@ def _hash(purpose: str, binding: str, code: str) -> str:
 
 
 def normalize(code) -> str:
-    return "".join(ch for ch in str(code or "") if ch.isdigit())[:8]
+    return inputs.digits(code, 8)
 
 
 def codes_sent_today(customer: Customer, now) -> int:

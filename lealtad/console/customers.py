@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from lealtad.console import customer_forms as forms
 from lealtad.console.views import _page, admin_view
+from lealtad.core import inputs
 from lealtad.core.errors import (
     AlreadyReversed,
     InsufficientPoints,
@@ -160,7 +161,7 @@ def customer_new(request):
         step = min(max(int(post.get("step", 0)), 0), len(forms.STEPS) - 1)
     except ValueError:
         step = 0
-    visited = {int(v) for v in post.get("visited", "").split(",") if v.isdigit()}
+    visited = {int(v) for v in post.get("visited", "").split(",") if inputs.is_number(v)}
     go = post.get("go", "")
     existing = None
 

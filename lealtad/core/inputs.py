@@ -71,3 +71,15 @@ def fields_with_control(data, path: str = "") -> list[str]:
         elif isinstance(value, list):
             stack.extend((f"{where}.{i}" if where else str(i), v) for i, v in enumerate(value))
     return sorted(found)
+
+
+def is_number(text: str) -> bool:
+    """Whether int() reads the text: decimal digits only. str.isdigit() is not that test: it is
+    true for superscripts and other digit signs ("¹", "²") that int() refuses, which was a 500."""
+    return text.isdecimal()
+
+
+def digits(text, most: int) -> str:
+    """The decimal digits a person typed into a code, as ASCII ("１２３" from a phone's wide
+    keyboard is "123"), at most `most` of them; anything else is dropped."""
+    return "".join(str(int(ch)) for ch in str(text or "") if ch.isdecimal())[:most]

@@ -248,7 +248,7 @@ def _panama_readings(text: str) -> set[str]:
     value, readings = _compact(text), set()
     for province in _PANAMA_PROVINCES:
         rest = value[len(province) :]
-        if not value.startswith(province) or not rest.isdigit():
+        if not value.startswith(province) or not (rest.isascii() and rest.isdigit()):
             continue
         for cut in range(1, min(len(rest), 5)):
             with contextlib.suppress(InvalidDocument):

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from lealtad.audit import actions as audit
 from lealtad.audit.models import Action
+from lealtad.core import inputs
 from lealtad.core.errors import (
     ChangeClosed,
     ConfirmationRequired,
@@ -479,7 +480,7 @@ def _hash(change: IdentityChange, code: str, purpose: str = "new") -> str:
 
 
 def _digits(code) -> str:
-    return "".join(ch for ch in str(code or "") if ch.isdigit())[:6]
+    return inputs.digits(code, 6)
 
 
 def _codes_match(change: IdentityChange, code, owner_code) -> bool:

@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from lealtad.core import inputs
 from lealtad.core.errors import AlreadyRated, ValidationFailed
 from lealtad.ledger.models import Transaction
 from lealtad.notifications.actions import language_for
@@ -116,7 +117,7 @@ def page(request, token):
         return _closed(request, _expired())
     raw = request.POST.get("score", "")
     values = {"score": raw, "comment": request.POST.get("comment", "")}
-    score = int(raw) if raw.isdigit() and len(raw) <= 2 else raw or None
+    score = int(raw) if inputs.is_number(raw) and len(raw) <= 2 else raw or None
     try:
         actions.rate_visit(txn, score=score, comment=values["comment"], now=now)
     except ValidationFailed as exc:

@@ -48,3 +48,17 @@ def test_no_input_breaks_the_customer_screens():
             assert response.status_code < 500, (url, data)
 
     every_screen()
+
+
+def test_digit_signs_that_int_refuses_are_not_numbers():
+    """Hypothesis found it: "¹" is a digit to str.isdigit() and int() refuses it (a 500)."""
+    from lealtad.core import inputs
+
+    shop = testing.make_merchant()
+    client = Client(raise_request_exception=False)
+    client.force_login(shop.admin)
+    for visited in ("¹", "0,²", "³,1"):
+        response = client.post("/console/customers/new/", {"visited": visited})
+        assert response.status_code == 200, visited
+    assert not inputs.is_number("¹") and inputs.is_number("١٢")  # Arabic-Indic: int() reads it
+    assert inputs.digits("１２-³4 ", 8) == "124"  # a wide keyboard's digits count, "³" does not
