@@ -133,6 +133,14 @@ def _contexts(browser, base, world):  # noqa: F811
     return contexts
 
 
+def _park(page):
+    """Leaves a screen for a blank page, so that its polling (the till's POS invoices every
+    1.5 s, the app's payment QR) stops while the next screen loads in another context. On
+    SQLite the test server's threads share the in-memory database's one connection, and two
+    requests at once break it ("bad parameter or other API misuse"), a 500 of the test's own."""
+    page.goto("about:blank")
+
+
 def _settled_probe(page):
     """PROBE once the answer is on the page: a redirect followed, htmx's swap done."""
     from playwright.sync_api import Error
@@ -204,6 +212,7 @@ def test_no_payload_typed_anywhere_runs_on_any_screen(browser, live_server, sett
         holes += [f"{url}: {bad}" for bad in result["bad"]]
         if result["shown"]:
             shown.add(url)
+        _park(page)
     sent, walked_at = set(), time.monotonic()
     for url, who in walked:
         if url in NOT_SENT or who == "operator":  # the admin's forms are Django's own
@@ -219,6 +228,7 @@ def test_no_payload_typed_anywhere_runs_on_any_screen(browser, live_server, sett
             with page.expect_response(lambda r: r.request.method != "GET" or "?" in r.url):
                 page.evaluate(FILL_AND_SEND, [index, list(xss_world.PAYLOADS)])
             holes += [f"{url} form {index} sent: {bad}" for bad in _settled_probe(page)]
+            _park(page)
     problems = [p for page in pages.values() for p in page.problems]
     dialogs = [d for page in pages.values() for d in page.dialogs]
     print(f"\n{len(walked)} screens walked, {len(shown)} show a payload as text;")
