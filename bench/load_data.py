@@ -66,7 +66,13 @@ def load(customers: int, entries: int, seed: int = 7) -> dict:
     per_customer = max(entries // customers, 2)
     accruals = per_customer - 1  # and one redemption each
     raw = connection.connection  # the psycopg connection under Django's
-    ids = {"account": 0, "lot": 0, "entry": 0}
+    # Ids follow what the database holds already (a fresh bench database: none; the topology's
+    # primary, bench/topology.py: the demo network's), so the COPY never meets a taken id.
+    ids = {}
+    with connection.cursor() as cursor:
+        for key in ("account", "lot", "entry"):
+            cursor.execute(f"SELECT coalesce(max(id), 0) FROM ledger_{key}")
+            ids[key] = cursor.fetchone()[0]
     docs = []
     with raw.cursor() as cur:
         _skip_triggers(cur)
