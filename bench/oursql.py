@@ -116,7 +116,7 @@ def generate(cap: dict) -> str:
     parentheses so that a following cast still applies; integer ids outside literals."""
 
     def member(column):
-        return f"(SELECT {column}::text FROM {MEMBERS} WHERE n = :n)"
+        return f"(SELECT {column}::text FROM {MEMBERS} WHERE n = :n::int)"
 
     statements = [s.strip() for s in cap["statements"]]
     text = {}  # value as spelt in SQL → text expression
@@ -125,16 +125,16 @@ def generate(cap: dict) -> str:
         new_keys.update(NEW_KEY.findall(sql))
     for i, key in enumerate(sorted(new_keys)):
         if key.startswith("msg_"):
-            expression = f"('msg_{i}_' || :client_id || '_' || :r)"
+            expression = f"('msg_{i}_' || :client_id::bigint || '_' || :r::bigint)"
         else:
             expression = (
-                f"(lpad(to_hex(:client_id), 8, '0') || '-0000-4000-80{i:02x}-' "
-                "|| lpad(to_hex(:r), 12, '0'))"
+                f"(lpad(to_hex(:client_id::bigint), 8, '0') || '-0000-4000-80{i:02x}-' "
+                "|| lpad(to_hex(:r::bigint), 12, '0'))"
             )
         text.update(dict.fromkeys(_forms(key), expression))
     for column in ("customer_id", "membership_id"):
         text.update(dict.fromkeys(_forms(cap[column]), member(column)))
-    invoice = "('PGB-' || :client_id || '-' || :r)"
+    invoice = "('PGB-' || :client_id::bigint || '-' || :r::bigint)"
     text[cap["invoice"]] = invoice
     text[cap["invoice"].casefold()] = f"lower{invoice}"
     spelt = re.compile("|".join(re.escape(k) for k in sorted(text, key=len, reverse=True)))

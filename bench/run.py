@@ -6,9 +6,12 @@ latency of a code from its request to the SMS provider (bench/code_delivery.py) 
 payments created and confirmed with the code read from the fake SMS provider
 (bench/coin_payments.py); accruals/s with and without two webhook endpoints and the events'
 delivery latency (bench/webhooks.py); and one batch of 500 accruals' server time (bench/batch.py).
+`--topology` runs bench/topology.py instead: accruals/s through HAProxy with one and two nodes
+and the streaming replica's lag (issue 17, docs/scaling.md).
 
     make bench
     make bench BENCH_ARGS="--customers 200000 --entries 2000000 --duration 30 --clients 16"
+    make bench BENCH_ARGS="--topology --duration 15"
 
 Only 127.0.0.1 is ever targeted. Results are printed and written to bench/results/.
 """
@@ -294,6 +297,12 @@ def parse_args():
     parser.add_argument("--skip-load", action="store_true", help="reuse the loaded database")
     parser.add_argument("--only", help="comma-separated, of: " + ",".join(SECTIONS))
     parser.add_argument("--sqlite", action="store_true", help="--only sqlite")
+    parser.add_argument(
+        "--topology",
+        action="store_true",
+        help="only bench/topology.py: accruals/s through HAProxy with 1 and 2 nodes, the "
+        "replica's lag (deploy/topology.py; --duration and --clients apply)",
+    )
     parser.add_argument("--sweep", help="client counts, e.g. 1,2,4,8,16: accruals at each")
     parser.add_argument("--sweep-duration", type=int, default=5, help="seconds per sweep point")
     args = parser.parse_args()
@@ -310,6 +319,11 @@ def parse_args():
 
 def main() -> None:
     args = parse_args()
+    if args.topology:
+        import topology  # bench/topology.py: the multi-node topology of issue 17
+
+        topology.main(["--duration", str(args.duration), "--clients", str(args.clients)])
+        return
     wanted = args.wanted
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     env = server_env(db_url)

@@ -1,16 +1,16 @@
 """Issue 17: accruals/s through the load balancer with one node and with two, and the streaming
 replica's lag under that load.
 
-    .venv/bin/python bench/topology.py [--nodes 1,2] [--duration 15] [--clients 16]
+    .venv/bin/python bench/topology.py [--runs 1x2,2x2,1x4] [--duration 15] [--clients 16]
     make bench BENCH_ARGS="--topology --duration 15 --clients 16"
 
-For each node count it starts the test topology with `deploy/topology.py up` (HAProxy in front
-of N `lealtad serve` nodes, PgBouncer, a PostgreSQL primary and a streaming replica made with
-pg_basebackup, Redis, task workers), loads a bench data set into the primary the way
-`bench/run.py` does (`bench/load_data.py`: merchants by the real `create_merchant`, customers,
-memberships and their ledger by COPY; its POS API key and member ids), then drives
-`POST /api/v1/accruals` through HAProxy with wrk (bench/wrk/accruals.lua, unique invoices) and,
-every 0.2 s during the run, samples:
+For each topology asked (`--runs`: nodes × gunicorn workers per node) it starts the test topology
+with `deploy/topology.py up` (HAProxy in front of N `lealtad serve` nodes, PgBouncer, a PostgreSQL
+primary and a streaming replica made with pg_basebackup, Redis, task workers), loads a bench data
+set into the primary the way `bench/run.py` does (`bench/load_data.py`: merchants by the real
+`create_merchant`, customers, memberships and their ledger by COPY; its POS API key and member
+ids), then drives `POST /api/v1/accruals` through HAProxy with wrk (bench/wrk/accruals.lua, unique
+invoices) and, every 0.2 s during the run, samples:
 
 - on the primary `pg_current_wal_lsn()` and `pg_stat_replication.replay_lag`;
 - on the replica `pg_last_wal_receive_lsn()` and `pg_last_wal_replay_lsn()`;
@@ -103,11 +103,15 @@ def tree_cpu(root_pid: int) -> float:
 class Topology:
     """`deploy/topology.py up` for the with-block, `down` on the way out (also on failure)."""
 
-    def __init__(self, nodes: int, workers: int, ports: dict, env: dict):
+    def __init__(
+        self, nodes: int, web_workers: int, workers: int, ports: dict, env: dict, script=TOPOLOGY
+    ):
+        self.script = script
         self.dir = Path(tempfile.mkdtemp(prefix=f"lealtad-scaling-{nodes}n-"))
         os.chmod(self.dir, 0o755)  # the clusters run as `postgres` when we are root
-        self.args = [sys.executable, str(TOPOLOGY), "up", "--dir", str(self.dir)]
+        self.args = [sys.executable, str(script), "up", "--dir", str(self.dir)]
         self.args += ["--nodes", str(nodes), "--workers", str(workers)]
+        self.args += ["--web-workers", str(web_workers)]
         for name, port in ports.items():
             self.args += [f"--{name}-port", str(port)]
         self.env = env
@@ -127,7 +131,7 @@ class Topology:
 
     def __exit__(self, *exc):
         subprocess.run(
-            [sys.executable, str(TOPOLOGY), "down", "--dir", str(self.dir)],
+            [sys.executable, str(self.script), "down", "--dir", str(self.dir)],
             env=self.env,
             cwd=ROOT,
             capture_output=True,
@@ -321,19 +325,21 @@ def markdown(runs: list[dict], header: str) -> str:
     lines = [
         header,
         "",
-        "| nodes | accruals/s | p50 / p99 ms | replay lag p50 / p99 / max ms"
+        "| nodes × workers | accruals/s | p50 / p99 ms | replay lag p50 / p99 / max ms"
         " | bytes behind (replayed) p50 / p99 / max | PG primary CPU ms/accrual"
-        " | WAL bytes/accrual | machine busy | load before → after |",
-        "| ---: | ---: | --- | --- | --- | ---: | ---: | ---: | --- |",
+        " | WAL bytes/accrual | disk bytes/accrual | machine busy | load before → after |",
+        "| ---: | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for run in runs:
         wrk, lag = run["wrk"], run["lag"]
         rl, bb = lag["replay_lag_ms"], lag["bytes_behind_replay"]
         lines.append(
-            f"| {run['nodes']} | {_fmt(wrk['per_second'])} | {_fmt(wrk['p50_ms'])} / "
+            f"| {run['nodes']} × {run.get('web_workers', '?')} | {_fmt(wrk['per_second'])} | "
+            f"{_fmt(wrk['p50_ms'])} / "
             f"{_fmt(wrk['p99_ms'])} | {_fmt(rl['p50'])} / {_fmt(rl['p99'])} / "
             f"{_fmt(rl['max'])} | {_fmt(bb['p50'])} / {_fmt(bb['p99'])} / {_fmt(bb['max'])} | "
             f"{_fmt(run['primary_cpu_ms_per_accrual'])} | {_fmt(run['wal_bytes_per_accrual'])} | "
+            f"{_fmt(run['disk_bytes_per_accrual'])} | "
             f"{run['machine_busy']:.0%} | {run['loadavg_before'][0]:.1f} → "
             f"{run['loadavg_after'][0]:.1f} |"
         )
@@ -360,7 +366,12 @@ def markdown(runs: list[dict], header: str) -> str:
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--nodes", default="1,2", help="node counts to measure, e.g. 1,2")
+    parser.add_argument(
+        "--runs",
+        default="1x2,2x2,1x4",
+        help="topologies to measure, NODESxGUNICORN_WORKERS_PER_NODE: the default compares one "
+        "node and two nodes of 2 workers, and one node of 4 (as many processes as two nodes)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="task workers in the topology")
     parser.add_argument("--duration", type=int, default=15, help="seconds per measurement")
     parser.add_argument("--clients", type=int, default=16, help="wrk connections")
@@ -372,14 +383,15 @@ def parse_args(argv=None):
     parser.add_argument("--redis-port", type=int, default=6390)
     parser.add_argument("--primary-port", type=int, default=5464)
     parser.add_argument("--replica-port", type=int, default=5463)
+    parser.add_argument("--script", type=Path, default=TOPOLOGY, help="the topology script")
     parser.add_argument("--no-doc", action="store_true", help="do not append to docs/scaling.md")
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> list[dict]:
     args = parse_args(argv)
-    if not TOPOLOGY.exists():
-        sys.exit(f"{TOPOLOGY.relative_to(ROOT)} not found (the multi-node topology script)")
+    if not args.script.exists():
+        sys.exit(f"{args.script} not found (the multi-node topology script)")
     if not wrkload.available():
         sys.exit(wrkload.INSTALL)
     ports = {
@@ -395,13 +407,15 @@ def main(argv=None) -> list[dict]:
     env = {**os.environ, "API_RATE_LIMIT": "0", "REQUEST_LOG_LEVEL": "WARNING"}
     runs = []
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    for nodes in [int(n) for n in args.nodes.split(",")]:
-        print(f"topology with {nodes} node(s): up …", flush=True)
-        with Topology(nodes, args.workers, ports, env) as topo:
+    for spec in args.runs.split(","):
+        nodes, web_workers = (int(x) for x in spec.lower().split("x"))
+        print(f"topology with {nodes} node(s) × {web_workers} gunicorn workers: up …", flush=True)
+        with Topology(nodes, web_workers, args.workers, ports, env, args.script) as topo:
             print(f"  loading {args.customers:,} customers into the primary …", flush=True)
             data = load_data(topo["primary"], args.customers, args.entries)
             print(f"  accruals through {topo['lb']} for {args.duration} s …", flush=True)
             run = measure(topo, data, args.duration, args.clients)
+            run["web_workers"] = web_workers
             runs.append(run)
             print(
                 f"  {run['wrk']['per_second']} accruals/s, replay lag p99 "
