@@ -64,9 +64,19 @@ def pgbench(dsn: str, clients: int, duration: int, mode: str) -> dict:
     }
 
 
+def table_sizes(dsn: str) -> dict:
+    """Bytes per table with its indexes and TOAST (pg_total_relation_size)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT relname, pg_total_relation_size(relid) FROM pg_stat_user_tables"
+        ).fetchall()
+    return dict(rows)
+
+
 def one_run(dsn: str, clients: int, duration: int, mode: str, rows: bool) -> dict:
     postmaster = postmaster_pid(dsn)
     before_rows = table_writes(dsn) if rows else None
+    before_sizes = table_sizes(dsn) if rows else None
     cpu, wal, load = tree_cpu(postmaster), wal_position(dsn), os.getloadavg()[0]
     size = database_size(dsn)
     result = pgbench(dsn, clients, duration, mode)
@@ -82,6 +92,10 @@ def one_run(dsn: str, clients: int, duration: int, mode: str, rows: bool) -> dic
         loadavg=[round(load, 1), round(os.getloadavg()[0], 1)],
     )
     if rows:
+        grown = {t: b - before_sizes.get(t, 0) for t, b in table_sizes(dsn).items()}
+        result["bytes_per_accrual_by_table"] = {
+            t: round(b / n) for t, b in sorted(grown.items(), key=lambda x: -x[1]) if b
+        }
         time.sleep(STATS_FLUSH_WAIT)
         after = table_writes(dsn)
         result["rows_per_accrual"] = {
@@ -151,6 +165,9 @@ def main() -> None:
     print("rows per accrual (inserted, updated, deleted):")
     for table, moved in first["rows_per_accrual"].items():
         print(f"  {table}: {moved}")
+    print("bytes per accrual by table (with indexes and TOAST):")
+    for table, grown in first.get("bytes_per_accrual_by_table", {}).items():
+        print(f"  {table}: {grown:,}")
     print(f"results: {out.relative_to(ROOT)}")
 
 

@@ -138,6 +138,8 @@ class Topology:
             capture_output=True,
             timeout=180,
         )
+        if not any((self.dir / "pids").glob("*")):  # everything stopped: its files go too
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def django_env(db_url: str) -> dict:
