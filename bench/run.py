@@ -301,7 +301,7 @@ def parse_args():
         "--topology",
         action="store_true",
         help="only bench/topology.py: accruals/s through HAProxy with 1 and 2 nodes, the "
-        "replica's lag (deploy/topology.py; --duration applies)",
+        "replica's lag (deploy/topology.py; --duration and --clients apply)",
     )
     parser.add_argument("--sweep", help="client counts, e.g. 1,2,4,8,16: accruals at each")
     parser.add_argument("--sweep-duration", type=int, default=5, help="seconds per sweep point")
@@ -322,9 +322,8 @@ def main() -> None:
     if args.topology:
         import topology  # bench/topology.py: the multi-node topology of issue 17
 
-        # Its own client count (3 by default: see bench/topology.py's --clients); its other
-        # options (--runs, --clients, ports) by running it directly.
-        topology.main(["--duration", str(args.duration)])
+        # Its other options (--runs, ports…) by running it directly.
+        topology.main(["--duration", str(args.duration), "--clients", str(args.clients)])
         return
     wanted = args.wanted
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)

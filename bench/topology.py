@@ -402,9 +402,8 @@ def parse_args(argv=None):
     parser.add_argument(
         "--clients",
         type=int,
-        default=3,
-        help="wrk connections; fewer than a node's gunicorn workers, or its /healthz waits "
-        "behind accruals past HAProxy's check timeout and the node leaves rotation",
+        default=16,
+        help="wrk connections (HAProxy queues what a node's maxconn does not take)",
     )
     parser.add_argument("--customers", type=int, default=5_000)
     parser.add_argument("--entries", type=int, default=55_000)
