@@ -587,7 +587,12 @@ def _streamed(query, format_row) -> Iterator[list]:
     a transaction would take the write lock (IMMEDIATE) from the tills for the whole download."""
     postgres = connection.vendor == "postgresql"
     with transaction.atomic() if postgres else nullcontext():
-        for row in query.iterator(chunk_size=FETCH):
+        # Declared inside the transaction, the cursor ends with it, so it is also safe behind
+        # PgBouncer in transaction mode (issue 17): the export streams there too, although
+        # DB_TRANSACTION_POOLING sets DISABLE_SERVER_SIDE_CURSORS, which keeps `.iterator()`
+        # (here `_iterator(use_chunked_fetch=True)`, the same with the setting's test skipped)
+        # from declaring one that could be asked for its next rows on another server connection.
+        for row in query._iterator(True, FETCH):
             yield format_row(row)
 
 
