@@ -8,12 +8,15 @@ from django.core import checks
 PGBOUNCER_PORT = 6432  # PgBouncer's default listen_port
 
 
-@checks.register(checks.Tags.database, deploy=False)
+@checks.register()
 def pgbouncer(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    database = settings.DATABASES["default"]
-    if database["ENGINE"] != "django.db.backends.postgresql":
-        return []
+    return problems(settings.DATABASES["default"])
+
+
+def problems(database: dict) -> list[checks.CheckMessage]:
+    """What the settings say about `database` (the default one's settings dict)."""
     found = []
+    postgres = database["ENGINE"] == "django.db.backends.postgresql"
     pooling = getattr(settings, "DB_TRANSACTION_POOLING", False)
     if getattr(settings, "DB_PREPARED_STATEMENTS_REFUSED", False):
         found.append(
@@ -28,7 +31,7 @@ def pgbouncer(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="pgbouncer.E001",
             )
         )
-    if not pooling and str(database.get("PORT") or "") == str(PGBOUNCER_PORT):
+    if postgres and not pooling and str(database.get("PORT") or "") == str(PGBOUNCER_PORT):
         found.append(
             checks.Warning(
                 f"DATABASE_URL names port {PGBOUNCER_PORT}, PgBouncer's, and "
@@ -38,7 +41,7 @@ def pgbouncer(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 id="pgbouncer.W001",
             )
         )
-    if pooling and settings.DB_PREPARED_STATEMENTS:
+    if postgres and pooling and settings.DB_PREPARED_STATEMENTS:
         import psycopg
 
         if psycopg.pq.version() < 170000:
@@ -46,7 +49,7 @@ def pgbouncer(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 checks.Warning(
                     "PGBOUNCER_PREPARED_STATEMENTS=true with libpq "
                     f"{psycopg.pq.version()}: before libpq 17 psycopg deallocates a prepared "
-                    "statement with DEALLOCATE, which PgBouncer refuses.",
+                    "statement with DEALLOCATE, which PgBouncer does not support.",
                     hint="Install psycopg[binary] (it bundles a recent libpq) or libpq 17+, or "
                     "set DB_PREPARED_STATEMENTS=false.",
                     id="pgbouncer.W002",
