@@ -77,6 +77,10 @@ class Bouncer:
         return f"postgres://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def start(self, timeout: float = 20):
+        from lealtad.core.tests.crash_harness import port_is_free
+
+        if not port_is_free(self.port):
+            raise RuntimeError(f"port {self.port} is taken")
         prefix = ["runuser", "-u", "postgres", "--"] if self.as_root else []
         self.proc = subprocess.Popen(
             [*prefix, PGBOUNCER, str(self.ini)],
@@ -101,9 +105,15 @@ class Bouncer:
             return "(no log)"
 
     def admin(self):
-        """The admin console (database `pgbouncer`; the simple query protocol only)."""
+        """The admin console (database `pgbouncer`; the simple query protocol only), through
+        this PgBouncer's own socket directory: never another one on the same port."""
         return psycopg.connect(
-            self.dsn("pgbouncer"), autocommit=True, cursor_factory=psycopg.ClientCursor
+            host=str(self.home),
+            port=self.port,
+            user=self.user,
+            dbname="pgbouncer",
+            autocommit=True,
+            cursor_factory=psycopg.ClientCursor,
         )
 
     def show(self, what: str, database: str | None = None) -> list[dict]:
@@ -121,10 +131,24 @@ class Bouncer:
         except OSError:
             return []
 
+    @classmethod
+    def started(cls, ports, **options) -> "Bouncer":
+        """The first of `ports` a PgBouncer could listen on (tests in parallel take the next)."""
+        errors = []
+        for port in ports:
+            bouncer = cls(port, **options)
+            try:
+                return bouncer.start()
+            except RuntimeError as error:
+                bouncer.stop()
+                errors.append(f"{port}: {error}")
+        raise RuntimeError("no port for pgbouncer: " + "; ".join(errors))
+
     def stop(self):
         """SIGTERM to PgBouncer itself (under runuser, the child of our child) and to our child,
         then SIGKILL whatever is left; the directory is removed."""
         if self.proc is None:
+            shutil.rmtree(self.home, ignore_errors=True)
             return
         # Only PgBouncer: runuser, signalled, waits 2 s before it kills its child; it exits
         # as soon as its child does.

@@ -45,7 +45,7 @@ pytestmark = [
     # Most tests here speak to the test database only through PgBouncer, outside Django: they
     # need it created (django_db_setup), not emptied after them (transactional_db costs a flush).
 ]
-BOUNCER_PORT, SERVE_BOUNCER_PORT, HTTP_PORT = 6441, 6442, 8710
+BOUNCER_PORTS, HTTP_PORTS = range(6441, 6450), range(8710, 8720)
 
 
 def _database() -> str:
@@ -54,9 +54,9 @@ def _database() -> str:
 
 @pytest.fixture
 def bouncer(django_db_setup):
-    started = Bouncer(BOUNCER_PORT)
+    started = Bouncer.started(BOUNCER_PORTS)
     try:
-        yield started.start()
+        yield started
     finally:
         started.stop()
 
@@ -193,12 +193,12 @@ def _send(base, method, path, *, token=None, body=None, key=None, agent="", cook
 def served(tmp_path):
     """A private PgBouncer (2 server connections) and `lealtad serve` through it: 3 workers × 4
     threads, each thread a client connection of its own (DB_CONN_MAX_AGE)."""
-    if not port_is_free(HTTP_PORT):
-        pytest.skip(f"port {HTTP_PORT} is taken")
-    pool = Bouncer(SERVE_BOUNCER_PORT, pool_size=2)
-    server = None
+    http_port = next((port for port in HTTP_PORTS if port_is_free(port)), None)
+    if http_port is None:
+        pytest.skip(f"ports {HTTP_PORTS.start}–{HTTP_PORTS.stop - 1} are all taken")
+    pool = server = None
     try:
-        pool.start()
+        pool = Bouncer.started(BOUNCER_PORTS, pool_size=2)
         (tmp_path / "static").mkdir()
         env = {
             **os.environ,
@@ -216,13 +216,14 @@ def served(tmp_path):
             "WEB_THREADS": "4",
             "CACHE_URL": "",
         }
-        server = Server(env, HTTP_PORT, workers=3, log=tmp_path / "serve.log")
+        server = Server(env, http_port, workers=3, log=tmp_path / "serve.log")
         server.start()
-        yield pool, f"http://127.0.0.1:{HTTP_PORT}", tmp_path / "serve.log"
+        yield pool, f"http://127.0.0.1:{http_port}", tmp_path / "serve.log"
     finally:
         if server is not None:
             server.stop()
-        pool.stop()
+        if pool is not None:
+            pool.stop()
 
 
 @pytest.mark.django_db(transaction=True)
