@@ -25,9 +25,9 @@ def problems(database: dict) -> list[checks.CheckMessage]:
                 "transaction mode older than 1.21 hands each transaction to any server "
                 "connection, where the statement prepared on another does not exist "
                 '("prepared statement … does not exist").',
-                hint="Leave DB_PREPARED_STATEMENTS unset (off behind transaction pooling), or "
-                "set PGBOUNCER_PREPARED_STATEMENTS=true if the PgBouncer is 1.21 or newer with "
-                "max_prepared_statements > 0 (docs/deployment.md, PgBouncer).",
+                hint="Leave DB_PREPARED_STATEMENTS unset or false (off behind transaction "
+                "pooling), or set PGBOUNCER_PREPARED_STATEMENTS=true if the PgBouncer is 1.21 or "
+                "newer with max_prepared_statements > 0 (docs/deployment.md, PgBouncer).",
                 id="pgbouncer.E001",
             )
         )

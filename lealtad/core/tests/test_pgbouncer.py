@@ -204,7 +204,8 @@ def served(tmp_path):
             **os.environ,
             "DATABASE_URL": pool.dsn(_database()),
             "DB_TRANSACTION_POOLING": "true",
-            "DB_PREPARED_STATEMENTS": "",
+            "DB_PREPARED_STATEMENTS": "",  # the default: off behind the pooler
+            "PGBOUNCER_PREPARED_STATEMENTS": "",
             "DB_CONN_MAX_AGE": "60",
             "DEBUG": "false",
             "SECRET_KEY": settings.SECRET_KEY,  # the sessions and QR codes made here
