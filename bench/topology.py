@@ -170,6 +170,15 @@ def load_data(primary: str, customers: int, entries: int) -> dict:
         manifest.unlink(missing_ok=True)
     with _connect(primary) as conn:
         conn.execute("ANALYZE")
+    check = subprocess.run(
+        [sys.executable, "-m", "lealtad.cli", "ledger-check"],
+        env=django_env(primary),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if check.returncode != 0:  # the demo network and the bench data set side by side
+        raise SystemExit(f"ledger-check failed after the load:\n{check.stdout}{check.stderr}")
     return data
 
 
@@ -385,6 +394,9 @@ def markdown(runs: list[dict], header: str) -> str:
                 for r in runs
             )
             + ".",
+            "ledger-check after each run: "
+            + ", ".join("clean" if r.get("ledger_check_after") else "FAILED" for r in runs)
+            + ".",
         ]
     return "\n".join(lines) + "\n"
 
@@ -446,6 +458,14 @@ def main(argv=None) -> list[dict]:
             print(f"  accruals through {topo['lb']} for {args.duration} s …", flush=True)
             run = measure(topo, data, args.duration, args.clients)
             run["web_workers"] = web_workers
+            check = subprocess.run(
+                [sys.executable, "-m", "lealtad.cli", "ledger-check"],
+                env=django_env(topo["primary"]),
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+            )
+            run["ledger_check_after"] = check.returncode == 0
             runs.append(run)
             print(
                 f"  {run['wrk']['per_second']} accruals/s, replay lag p99 "
