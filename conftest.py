@@ -20,6 +20,10 @@ def pytest_collection_modifyitems(config, items):
     remote.modify_items(config, items)
 
 
+def pytest_terminal_summary(terminalreporter):
+    remote.terminal_summary(terminalreporter)
+
+
 if remote.API_URL:
 
     @pytest.fixture(scope="session")

@@ -55,10 +55,21 @@ CONTRACT_MODULES = [
     "lealtad/coins/tests/test_earning.py",
     "lealtad/coins/tests/test_wallet.py",
     "lealtad/coins/tests/test_partners.py",
-    "lealtad/coins/tests/test_payment_sms.py",
     "lealtad/coins/tests/test_conversion_requests.py",
     "lealtad/invoices/tests/test_api.py",
     "lealtad/ledger/tests/test_point_payments.py",
+]
+
+# A slice for the self-test (test_contract_remote.py): staff tokens and POS keys, the customer's
+# token and API, problem+json, idempotency, paging, webhooks endpoints.
+CONTRACT_SMOKE = [
+    "lealtad/api/tests/test_lookup.py",
+    "lealtad/api/tests/test_problem_fallback.py",
+    "lealtad/api/tests/test_ratings_api.py",
+    "lealtad/api/tests/test_limits_paging.py",
+    "lealtad/api/tests/test_idempotency_customer.py",
+    "lealtad/api/tests/test_webhooks_api.py",
+    "lealtad/app/tests/test_api.py",
 ]
 
 
@@ -74,6 +85,10 @@ class FastPBKDF2PasswordHasher(PBKDF2PasswordHasher):
 # --- the HTTP client -----------------------------------------------------------------------------
 
 MULTIPART = "multipart/form-data; boundary=BoUnDaRyStRiNg"
+
+
+# test node id -> requests it sent over HTTP (the summary line says how many tests spoke HTTP).
+_requests: dict[str, int] = {}
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -168,6 +183,8 @@ class RemoteClient:
         for key, value in extra.items():
             sent[_header_name(key)] = str(value)
         sent.update(headers or {})
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+        _requests[test] = _requests.get(test, 0) + 1
         request = urllib.request.Request(
             self._url(path, query), data=body, headers=sent, method=method
         )
@@ -301,6 +318,14 @@ def fast_flush():
         TransactionTestCase._fixture_teardown = original
 
 
+def terminal_summary(terminalreporter) -> None:
+    if API_URL:
+        terminalreporter.write_line(
+            f"remote: {len(_requests)} tests sent {sum(_requests.values())} HTTP requests to "
+            f"{API_URL}"
+        )
+
+
 # --- the runner ----------------------------------------------------------------------------------
 
 
@@ -331,9 +356,17 @@ def run_contract_suite(
 
 
 def summary(result: subprocess.CompletedProcess) -> dict[str, int]:
-    """{"passed": n, "failed": n, "deselected": n, …} from pytest's last line."""
+    """{"passed": n, "failed": n, "deselected": n, …, "over_http": tests that sent requests,
+    "requests": n} from pytest's output."""
     import re
 
-    lines = [line for line in result.stdout.splitlines() if line.strip()]
-    last = lines[-1] if lines else ""
-    return {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", last)}
+    found = {}
+    for line in result.stdout.splitlines():
+        if re.search(r"\d+ (passed|failed|errors?|skipped|deselected)\b", line) and " in " in line:
+            found = {word: int(n) for n, word in re.findall(r"(\d+) ([a-z]+)", line)}
+        remote = re.match(r"remote: (\d+) tests sent (\d+) HTTP requests", line)
+        if remote:
+            over_http, requests = map(int, remote.groups())
+    if "over_http" in locals():
+        found.update(over_http=over_http, requests=requests)
+    return found
