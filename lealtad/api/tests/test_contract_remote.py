@@ -1,11 +1,13 @@
 """The API contract over real HTTP (issue 17), proved against one real `lealtad serve`.
 
-A database of its own (lealtad_contract_live, beside the test database: a copy of it, then
-`lealtad migrate`), a gunicorn server on it, and `remote.run_contract_suite` running contract
-modules in a subprocess with LEALTAD_API_URL pointing at the server. The topology test runs the
-whole CONTRACT_MODULES through the load balancer; this one runs `remote.CONTRACT_SMOKE`, a slice
+A database of its own (lealtad_contract_live, beside the test database: a copy of it, or
+`lealtad migrate` on an empty one when the copy cannot be made), a gunicorn server on it, and
+`remote.run_contract_suite` running contract modules in a subprocess with LEALTAD_API_URL
+pointing at the server. The topology test runs the whole CONTRACT_MODULES through the load
+balancer; this one runs `remote.CONTRACT_SMOKE`, a slice
 that crosses every part of the mechanism (tokens and keys made through the ORM and seen by the
-server, customer tokens, problem+json, idempotency, paging), in well under a minute.
+server, customer tokens, problem+json, paging, ratings): about a minute on a loaded 2-core
+machine (the whole contract: 6 minutes), hence `slow`.
 """
 
 import contextlib
@@ -26,6 +28,7 @@ SECRET = "contract-self-test-secret-key-0123456789-abcdefghijklmnop"
 
 pytestmark = [
     pytest.mark.postgres,
+    pytest.mark.slow,
     pytest.mark.skipif(
         not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")),
         reason="needs PostgreSQL (a live server and the test process share one committed "
@@ -68,9 +71,13 @@ def live_server_env(django_db_setup, django_db_blocker, tmp_path):
     _drop(admin)
     with psycopg.connect(admin, autocommit=True) as conn:
         try:
+            # The test database, migrated by pytest-django: its copy is a migrated database in
+            # a second (`lealtad migrate` with nothing to apply costs 30 s here).
             conn.execute(f'CREATE DATABASE "{LIVE_DB}" TEMPLATE "{template}"')
+            copied = True
         except psycopg.errors.ObjectInUse:
             conn.execute(f'CREATE DATABASE "{LIVE_DB}"')  # another session on it: from scratch
+            copied = False
     env = {
         key: value
         for key, value in os.environ.items()
@@ -79,13 +86,21 @@ def live_server_env(django_db_setup, django_db_blocker, tmp_path):
     env.update(DATABASE_URL=_live_url(url), SECRET_KEY=SECRET, API_RATE_LIMIT="0")
     server = Server(env, PORT, workers=2, log=tmp_path / "serve.log")
     try:
-        lealtad(env, "migrate", "--no-input", "-v", "0")
+        began = time.monotonic()
+        if not copied:
+            lealtad(env, "migrate", "--no-input", "-v", "0")
         server.start()
+        print(
+            f"\nlive database {'copied' if copied else 'migrated'}, serving in "
+            f"{time.monotonic() - began:.0f}s"
+        )
         yield env
     finally:
+        began = time.monotonic()
         server.stop()
         with contextlib.suppress(psycopg.Error):
             _drop(admin)
+        print(f"server stopped, live database dropped in {time.monotonic() - began:.0f}s")
 
 
 def test_the_contract_passes_over_http_against_a_live_server(live_server_env):
@@ -103,6 +118,7 @@ def test_the_contract_passes_over_http_against_a_live_server(live_server_env):
     assert result.returncode == 0, output
     assert counts.get("failed", 0) == 0 and counts.get("errors", 0) == 0, output
     assert counts.get("passed", 0) >= 40, (counts, output)
-    # They spoke HTTP to the server, not to Django's test Client in their own process.
-    assert counts.get("over_http", 0) >= 40 and counts["requests"] >= 150, (counts, output)
+    # Most spoke HTTP to the server (the others call functions or Django's test Client in their
+    # own process, against the same committed database).
+    assert counts.get("over_http", 0) >= 28 and counts["requests"] >= 60, (counts, output)
     print(f"\ncontract smoke over HTTP: {counts} in {seconds:.0f}s")
