@@ -328,28 +328,29 @@ def terminal_summary(terminalreporter) -> None:
 
 
 def run_contract_suite(
-    api_url: str, database_url: str, env: dict | None = None, modules: list[str] | None = None
+    api_url: str,
+    database_url: str,
+    env: dict | None = None,
+    modules: list[str] | None = None,
+    timeout: float = 1800,
 ) -> subprocess.CompletedProcess:
-    """Runs the API contract tests (CONTRACT_MODULES, or `modules`) in a subprocess against the
-    server at `api_url` whose database is `database_url` (existing, migrated; its tables are
-    emptied after each test: never a database that holds anything to keep). `env` adds to this
-    process's environment (CACHE_URL, SECRET_KEY, … as the server has them). Output captured
-    (text); `summary(result)` reads the counts."""
-    run_env = {
-        **os.environ,
-        **(env or {}),
-        "LEALTAD_API_URL": api_url.rstrip("/"),
-        "DATABASE_URL": database_url,
-    }
-    run_env.pop("PYTEST_XDIST_WORKER", None)
-    run_env.pop("PYTEST_CURRENT_TEST", None)
+    """Runs the API contract tests (CONTRACT_MODULES, or `modules`) serially in a subprocess
+    against the server at `api_url` (its root: http://host:port) whose database is
+    `database_url` (existing, migrated; its tables are emptied after each test: never a database
+    that holds anything to keep). `env` adds to this process's environment (CACHE_URL,
+    SECRET_KEY, … as the server has them); this process's PYTEST_* variables are left out (no
+    xdist: two processes would empty each other's tables). Output captured (text);
+    `summary(result)` reads the counts."""
+    run_env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    run_env.update(env or {})
+    run_env.update(LEALTAD_API_URL=api_url.rstrip("/"), DATABASE_URL=database_url)
     command = [
         sys.executable,
         *("-m", "pytest", *(modules or CONTRACT_MODULES)),
         *("-p", "no:randomly", "-p", "no:cacheprovider", "-q"),
     ]
     return subprocess.run(
-        command, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=1800
+        command, cwd=ROOT, env=run_env, capture_output=True, text=True, timeout=timeout
     )
 
 
