@@ -339,9 +339,16 @@ def run_contract_suite(
     `database_url` (existing, migrated; its tables are emptied after each test: never a database
     that holds anything to keep). `env` adds to this process's environment (CACHE_URL,
     SECRET_KEY, … as the server has them); this process's PYTEST_* variables are left out (no
-    xdist: two processes would empty each other's tables). Output captured (text);
+    xdist: two processes would empty each other's tables), and its DATABASE_REPLICA_URL (the
+    tests read back what they wrote, from the primary) unless `env` gives one. Output captured
+    (text);
     `summary(result)` reads the counts."""
-    run_env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    run_env = {
+        key: value
+        for key, value in os.environ.items()
+        # The tests' own ORM reads and writes go to the primary, whatever the servers read from.
+        if not key.startswith("PYTEST_") and key != "DATABASE_REPLICA_URL"
+    }
     run_env.update(env or {})
     run_env.update(LEALTAD_API_URL=api_url.rstrip("/"), DATABASE_URL=database_url)
     command = [
