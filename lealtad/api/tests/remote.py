@@ -48,6 +48,8 @@ CONTRACT_MODULES = [
     "lealtad/api/tests/test_limits_lengths.py",
     "lealtad/api/tests/test_limits_paging.py",
     "lealtad/api/tests/test_problem_fallback.py",
+    "lealtad/api/tests/test_bad_input.py",
+    "lealtad/api/tests/test_exit_gate_api.py",
     "lealtad/api/tests/test_ratings_api.py",
     "lealtad/api/tests/test_webhooks_api.py",
     "lealtad/app/tests/test_api.py",
