@@ -16,8 +16,10 @@ unless
   or lock what it reads).
 
 Writes always go to the primary, also for an object read from the replica; migrations never run on
-the replica. A view that fails on a database error while reading from the replica is answered
-again from the primary, so a replica that dies mid-request costs a retry, never a 500.
+the replica; an object read from the primary (the signed-in user, the merchant) follows its
+relations on the primary. A view that fails on a database error while reading from the replica,
+or misses a row it has not replayed yet, is answered again from the primary: a replica that dies
+mid-request costs a retry, never a 500.
 Code that opens cursors itself (the reports' raw SQL) asks `read_alias()` which connection to use.
 """
 
@@ -32,6 +34,7 @@ import time
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db import Error as DatabaseError
 
@@ -52,10 +55,16 @@ def configured() -> bool:
     return REPLICA in connections.settings
 
 
+def in_transaction(conn) -> bool:
+    """Inside an atomic block of the code's own. A test case's wrapping transaction does not
+    count (Django's durable blocks reason the same way): there a test sees what a request sees."""
+    return any(not block._from_testcase for block in conn.atomic_blocks)
+
+
 def read_alias() -> str:
     """The alias a read should use here and now."""
     alias = _reading.get()
-    if alias != REPLICA or connections[DEFAULT].in_atomic_block:
+    if alias != REPLICA or in_transaction(connections[DEFAULT]):
         return DEFAULT
     return REPLICA
 
@@ -64,6 +73,11 @@ class ReplicaRouter:
     """DATABASE_ROUTERS: reads where `read_alias` says, writes and migrations on the primary."""
 
     def db_for_read(self, model, **hints):
+        instance = hints.get("instance")
+        if instance is not None and instance._state.db == DEFAULT:
+            # An object read from the primary (the signed-in user, their merchant) follows its
+            # relations there: the replica may not have the row it points to yet.
+            return DEFAULT
         return read_alias()
 
     def db_for_write(self, model, **hints):
@@ -155,8 +169,12 @@ def replica_usable() -> bool:
 
 
 def _close_quietly():
-    with contextlib.suppress(Exception):
-        connections[REPLICA].close()
+    """Drop a replica connection that failed, so the next use connects afresh (one inside an
+    atomic block, a test case's, is left to that block's end)."""
+    conn = connections[REPLICA]
+    if not conn.in_atomic_block:
+        with contextlib.suppress(Exception):
+            conn.close()
 
 
 # --- read-your-writes: who is pinned to the primary --------------------------------------------
@@ -239,8 +257,10 @@ def reads_from_replica(view):
             try:
                 return view(request, *args, **kwargs)
             except DatabaseError as exc:
-                health.down(f"{type(exc).__name__} during {request.path}")
+                health.down(f"{type(exc).__name__} during {request.path}: {exc}"[:300])
                 _close_quietly()
+            except ObjectDoesNotExist:
+                pass  # a row the replica does not have yet: the primary has it, or says so
             _reading.set(DEFAULT)
             return view(request, *args, **kwargs)
         finally:
@@ -279,11 +299,19 @@ class _WriteWatcher:
     def _committed(self):
         self.wrote = True
 
+    def committed(self, conn) -> bool:
+        if self.wrote or in_transaction(conn):
+            return self.wrote
+        # Only a test case's wrapping transaction is still open: its commit hooks never run, but
+        # a hook of ours still waiting there stands for a write its own block released, as a
+        # commit would have (a rolled-back block discards its hooks).
+        return any(hook[1] == self._committed for hook in conn.run_on_commit)
+
     def __call__(self, execute, sql, params, many, context):
         result = execute(sql, params, many, context)
         if not self.wrote and is_write(sql):
             conn = context["connection"]
-            if conn.in_atomic_block:
+            if in_transaction(conn):
                 transaction.on_commit(self._committed, using=conn.alias)
             else:
                 self.wrote = True
@@ -303,7 +331,7 @@ class ReadYourWritesMiddleware:
         watcher = _WriteWatcher()
         with connections[DEFAULT].execute_wrapper(watcher):
             response = self.get_response(request)
-        if watcher.wrote:
+        if watcher.committed(connections[DEFAULT]):
             person = person_of(request)
             if person is not None:
                 pin(request, response, person)
