@@ -35,7 +35,7 @@ from lealtad.core.tests.crash_harness import LEALTAD, ROOT, Cluster, Server, pos
 
 PRIMARY_PORT, STANDBY_PORT, SERVE_PORT = 5452, 5453, 8720
 PASSWORD = "replica-secret-1"
-PIN_SECONDS, MAX_LAG_SECONDS = 2, 4
+PIN_SECONDS, MAX_LAG_SECONDS = 2, 5
 MAKE_ADMINS = (
     "from lealtad.network.actions import create_merchant, create_staff\n"
     f"m = create_merchant(name='Réplica', country='CO', admin_username='ana.admin',"
@@ -253,19 +253,20 @@ def test_reports_read_the_standby_and_a_writer_reads_their_own_write(topology):
     with urllib.request.urlopen(token_request, timeout=15) as reply:
         token = json.loads(reply.read())["token"]
 
-    # Streaming works: a commit on the primary shows on the standby.
+    time.sleep(max(0.0, PIN_SECONDS + 0.3 - (time.monotonic() - signed_in)))  # sign-in pins gone
+    # Streaming works: a commit on the primary shows on the standby. The standby's lag counts
+    # from this commit, the last it replays before the pause.
+    probed = time.monotonic()
     _sql(primary.dsn, "INSERT INTO replica_probe VALUES (1)")
     _wait(
         "the standby replays",
         lambda: _sql(standby.dsn, "SELECT count(*) FROM replica_probe")[0][0] == 1,
     )
-    time.sleep(max(0.0, PIN_SECONDS + 0.3 - (time.monotonic() - signed_in)))  # sign-in pins gone
     _sql(standby.dsn, "SELECT pg_wal_replay_pause()")
     _wait(
         "replay paused",
         lambda: _sql(standby.dsn, "SELECT pg_get_wal_replay_pause_state()")[0][0] == "paused",
     )
-    paused = time.monotonic()
 
     document = "79512468"
     register = urllib.request.Request(
@@ -291,7 +292,7 @@ def test_reports_read_the_standby_and_a_writer_reads_their_own_write(topology):
     assert status == 200 and document in csv_ana  # Ana wrote it: she reads the primary
     status, csv_beto = beto.request(export)
     assert status == 200 and document not in csv_beto  # Beto reads the standby
-    assert time.monotonic() - paused < MAX_LAG_SECONDS  # all that within the allowed lag
+    assert time.monotonic() - probed < MAX_LAG_SECONDS  # all that within the allowed lag
 
     # The standby falls behind past REPLICA_MAX_LAG_SECONDS: everyone reads the primary.
     _wait(
@@ -305,7 +306,7 @@ def test_reports_read_the_standby_and_a_writer_reads_their_own_write(topology):
     _wait("the standby catches up", lambda: _sql(standby.dsn, on_standby, document)[0][0] == 1)
 
     standby.stop("immediate")  # gone: its connections in the workers die with it
-    for _ in range(4):
+    for _ in range(2):  # connections the workers held to it are dead, new ones refused
         status, csv_beto = beto.request(export)
         assert status == 200 and document in csv_beto
         status, _page = beto.request("/console/ratings/")
