@@ -7,13 +7,14 @@ test's uncommitted rows: routing is checked by alias, never by data. The real st
 
 import copy
 import time
+import zoneinfo
 
 import pytest
 from django.db import DatabaseError, connections, transaction
 from django.db.backends.signals import connection_created
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils.timezone import now
+from django.utils.timezone import localdate, now
 
 from lealtad.core import replica, testing
 from lealtad.core.env import BadSetting
@@ -23,8 +24,10 @@ from lealtad.ratings.models import AutoReply
 
 pytestmark = pytest.mark.django_db(databases=["default", "replica"])
 
+TODAY = localdate(timezone=zoneinfo.ZoneInfo("America/Bogota")).isoformat()  # the shop's today
 REPORTS = [
-    ("/console/dashboard/", "ledger_transaction"),  # this month: today is read live
+    # Today only: read live (closed days come from the roll-up, computed on the primary).
+    (f"/console/dashboard/?from={TODAY}&to={TODAY}", "ledger_transaction"),
     ("/console/exports/?from=2026-03-01&to=2026-03-31", "customers_membership"),
     ("/console/exports/customers.csv", "customers_membership"),
     ("/console/exports/movements.csv?from=2026-03-01&to=2026-03-31", "ledger_transaction"),
@@ -43,6 +46,7 @@ def _sqlite_reads_uncommitted(sender, connection, **kwargs):
 @pytest.fixture(scope="module", autouse=True)
 def replica_alias(django_db_setup):
     """The "replica" alias for this module only: the rest of the suite runs without one."""
+    configured = connections.settings.get(replica.REPLICA)  # a run with DATABASE_REPLICA_URL
     settings_dict = copy.deepcopy(connections[replica.DEFAULT].settings_dict)
     settings_dict["TEST"] = {**settings_dict["TEST"], "MIRROR": replica.DEFAULT}
     if settings_dict["ENGINE"].endswith("sqlite3"):
@@ -56,6 +60,8 @@ def replica_alias(django_db_setup):
     del connections.settings[replica.REPLICA]
     if hasattr(connections._connections, replica.REPLICA):
         delattr(connections._connections, replica.REPLICA)
+    if configured is not None:
+        connections.settings[replica.REPLICA] = configured
 
 
 @pytest.fixture(autouse=True)
