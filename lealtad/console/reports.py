@@ -586,8 +586,8 @@ def _streamed(query, format_row) -> Iterator[list]:
     or is abandoned (the response closes this generator). SQLite has no such cursors, and there
     a transaction would take the write lock (IMMEDIATE) from the tills for the whole download.
 
-    The connection is chosen now, in the view (the read replica when it reads from one): the
-    rows are read later, while the response streams, outside the view."""
+    The database is chosen now, in the view (the read replica when it reads from one: issue 17):
+    the rows are read later, while the response streams, outside the view."""
     alias = replica.read_alias()
     return _stream(query.using(alias), format_row, alias)
 
@@ -595,7 +595,12 @@ def _streamed(query, format_row) -> Iterator[list]:
 def _stream(query, format_row, alias) -> Iterator[list]:
     postgres = connections[alias].vendor == "postgresql"
     with transaction.atomic(using=alias) if postgres else nullcontext():
-        for row in query.iterator(chunk_size=FETCH):
+        # Declared inside the transaction, the cursor ends with it, so it is also safe behind
+        # PgBouncer in transaction mode (issue 17): the export streams there too, although
+        # DB_TRANSACTION_POOLING sets DISABLE_SERVER_SIDE_CURSORS, which keeps `.iterator()`
+        # (here `_iterator(use_chunked_fetch=True)`, the same with the setting's test skipped)
+        # from declaring one that could be asked for its next rows on another server connection.
+        for row in query._iterator(True, FETCH):
             yield format_row(row)
 
 
