@@ -25,6 +25,7 @@ in memory, out of other processes' reach.
 import asyncio
 import contextlib
 import email
+import itertools
 import os
 import signal
 import subprocess
@@ -37,6 +38,8 @@ from decimal import Decimal
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -371,3 +374,51 @@ def test_a_worker_killed_mid_send_the_other_finishes_each_message_once(settings,
     interrupted += sum(1 for row in deliveries.values() if row.attempts > 1)
     assert 1 <= interrupted <= len(dead)
     assert not DBTaskResult.objects.failed().exists()
+
+
+# --- the clock: the one thing a worker on another machine does not share -------------------
+
+
+def test_the_workers_clock_is_compared_with_the_databases(settings, monkeypatch):
+    settings.WORKER_MAX_CLOCK_SKEW_SECONDS = 2
+    if connection.vendor != "postgresql":
+        assert engine.clock_skew() is None  # SQLite: the database is on this machine
+        assert engine.check_clock() is None
+        return
+    assert abs(engine.clock_skew()) < 1  # the same machine's clock
+    real = time.time
+    monkeypatch.setattr(engine, "local_time", lambda: real() + 30)
+    assert engine.clock_skew() > 29
+    with pytest.raises(engine.ClockSkewed, match=r"30\.\d s ahead of the database's"):
+        engine.check_clock()
+    monkeypatch.setattr(engine, "local_time", lambda: real() - 5)
+    with pytest.raises(engine.ClockSkewed, match="behind"):
+        engine.check_clock()
+    with pytest.raises(CommandError, match=r"the worker does not start: .*NTP"):
+        call_command("worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+    settings.WORKER_MAX_CLOCK_SKEW_SECONDS = 0  # not checked
+    assert engine.check_clock() is None
+    call_command("worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
+
+
+def test_a_running_worker_whose_clock_drifts_stops(settings, monkeypatch):
+    """The scheduler thread checks the clock before every tick: a worker whose clock drifted
+    stops taking tasks (SIGTERM to itself: the task at hand finishes, then it exits)."""
+    skip_on_sqlite()
+    from lealtad.core.management.commands import worker
+
+    settings.WORKER_MAX_CLOCK_SKEW_SECONDS = 2
+    readings, real = itertools.count(), time.time
+    # Right for the first check (two readings), a minute ahead from the second on.
+    monkeypatch.setattr(engine, "local_time", lambda: real() + (60 if next(readings) >= 2 else 0))
+    monkeypatch.setattr(worker, "SCHEDULE_SECONDS", 0.05)
+    signals = []  # what it sends itself (here: not to the test's own process)
+    monkeypatch.setattr(os, "kill", lambda pid, sig: signals.append((pid, sig)))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker._schedule_forever, args=(stop,))
+    thread.start()
+    thread.join(timeout=20)
+    stop.set()
+    assert not thread.is_alive()
+    assert signals == [(os.getpid(), signal.SIGTERM)]
+    assert ScheduledRun.objects.exists()  # the first tick, with the clock right, ran

@@ -1,5 +1,8 @@
+import os
+import signal
 import threading
 
+from django.core.management.base import CommandError
 from django.db import close_old_connections, connection
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
@@ -12,7 +15,14 @@ IDLE_POLL_SECONDS = 0.2  # how often a worker looks for a periodic job whose per
 def _schedule_forever(stop: threading.Event) -> None:
     while not stop.is_set():
         try:
+            engine.check_clock()
             engine.tick()
+        except engine.ClockSkewed as exc:
+            # Its leases would be misjudged: stop taking tasks (SIGTERM: the task at hand
+            # finishes); a supervisor starts it again, and it starts once the clock is right.
+            engine.log.error("the worker stops: %s", exc)
+            stop.set()
+            os.kill(os.getpid(), signal.SIGTERM)
         except Exception:  # a database hiccup: the next tick tries again
             engine.log.exception("the scheduler's tick failed")
         finally:
@@ -42,6 +52,12 @@ class Command(DbWorker):
 
     def handle(self, *args, **options):
         no_schedule = options.pop("no_schedule")
+        try:
+            engine.check_clock()
+        except engine.ClockSkewed as exc:
+            raise CommandError(f"the worker does not start: {exc}") from None
+        finally:
+            close_old_connections()
         if no_schedule:
             return super().handle(*args, **options)
         if options.get("batch"):  # one pass: what is due now, then exit
