@@ -9,8 +9,8 @@ the actions that cause them before the workers start, so they race for a full qu
   automatic replies, the roll-up) are enqueued once per period however many workers tick,
   and a silent detractor's automatic reply, which its own task, a duplicate of it and the
   every-minute sweep all try at once, goes once;
-- a worker killed with SIGKILL in the middle of an SMS: the other one finishes the queue once
-  the dead one's leases run out. Every SMS still arrives exactly once (the one in doubt asks
+- then, with more work queued, the worker sending an SMS is killed with SIGKILL: the other two
+  finish the queue once the dead one's leases run out. Every SMS still arrives exactly once (the one in doubt asks
   the provider first), every webhook-id is delivered (a repeat only for a delivery the dead
   worker held, under the same webhook-id), an e-mail at most once more than it was
   interrupted, under its one Message-ID (docs/tasks.md, "The window that remains").
@@ -27,6 +27,7 @@ import contextlib
 import email
 import itertools
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -128,6 +129,11 @@ class Workers:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of the workers that have been waited for, so far."""
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
     def stop(self) -> None:
         for proc in self.procs.values():
             if proc.poll() is None:
@@ -157,12 +163,19 @@ def environment(inbox_port: int, twilio) -> dict:
     }
 
 
-def make_work(shop, members, hooks, accruals: int, codes: int) -> list:
-    """`accruals` accruals (each an e-mail and an `accrual.posted` webhook) and `codes` codes
-    by SMS, through the actions that cause them, in one transaction (cheap to write)."""
-    endpoint_on(hooks, merchant=shop.merchant)
+def make_work(shop, members, accruals: int, codes: int) -> list:
+    """`codes` codes by SMS, then `accruals` accruals (each an e-mail and an `accrual.posted`
+    webhook), through the actions that cause them, in one transaction (cheap to write).
+    Returns the accruals' transactions."""
     with transaction.atomic():
-        visits = [
+        for i in range(codes):
+            sms.send_code(
+                members[i % len(members)].customer,
+                merchant=shop.merchant,
+                text=f"Several workers code {OutgoingSms.objects.count():04d}",
+                purpose="several-workers",
+            )
+        return [
             ledger.accrue_points(
                 merchant=shop.merchant,
                 membership=members[i % len(members)],
@@ -171,14 +184,6 @@ def make_work(shop, members, hooks, accruals: int, codes: int) -> list:
             ).transaction
             for i in range(accruals)
         ]
-        for i in range(codes):
-            sms.send_code(
-                members[i % len(members)].customer,
-                merchant=shop.merchant,
-                text=f"Several workers code {i:04d}",
-                purpose="several-workers",
-            )
-    return visits
 
 
 def settled() -> bool:
@@ -229,7 +234,7 @@ def skip_on_sqlite():
         )
 
 
-def test_three_workers_share_the_queue_and_send_each_message_once(settings, tmp_path):
+def test_workers_share_the_queue_send_each_message_once_and_survive_a_kill(settings, tmp_path):
     skip_on_sqlite()
     accruals, codes, detractors = 80, 80, 8
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
@@ -237,11 +242,12 @@ def test_three_workers_share_the_queue_and_send_each_message_once(settings, tmp_
     with receivers(0) as (inbox, twilio, hooks):
         settings.SMS_URL = twilio.url(timeout=2)  # `send_code` picks SMS when one is set
         shop = testing.make_merchant(email_on_join=False, email_on_accrual=True)
+        endpoint_on(hooks, merchant=shop.merchant)
         ratings.save_auto_reply(
             shop.merchant, subject="¿Qué pasó?", body="Cuéntenos, por favor.", enabled=True
         )
         members = [testing.make_customer(shop).membership for _ in range(20)]
-        visits = make_work(shop, members, hooks, accruals, codes)
+        visits = make_work(shop, members, accruals, codes)
         # Silent detractors of some of those visits: each one's own auto-reply task, a
         # duplicate of it, and the workers' every-minute sweep race for it.
         for visit in visits[:detractors]:
@@ -250,24 +256,44 @@ def test_three_workers_share_the_queue_and_send_each_message_once(settings, tmp_
         assert OutgoingEmail.objects.count() == accruals  # the replies are not written yet
         queued = DBTaskResult.objects.ready().count()
 
-        started = time.monotonic()
         workers = Workers(environment(PORT_BASE, twilio), tmp_path / "workers.log")
         try:
+            # 1. Three workers start at once on a full queue.
+            started = time.monotonic()
             workers.start(3)
-            drained = wait_settled(60)
+            drained = wait_settled(90)
+            seconds = time.monotonic() - started
+            assert drained, f"left: {unsettled()[:20]}\n{workers.tail()}"
+            first_part(inbox, twilio, hooks, accruals, codes, detractors)
+            print(
+                f"\nseveral workers: {queued} tasks queued, 3 workers, drained in {seconds:.1f} s"
+            )
+
+            # 2. More work, each e-mail and SMS slow to be taken; the worker holding an SMS
+            # the provider is taking is killed (SIGKILL): the other two finish everything.
+            inbox.delay, twilio.hang_seconds = 0.05, 0.2
+            twilio.sending.clear()
+            make_work(shop, members, 20, 30)
+            killed_at, victim, dead = kill_mid_sms(workers, twilio)
+            drained = wait_settled(60, each=sweep_now())
+            seconds = time.monotonic() - killed_at
         finally:
             workers.stop()
-        seconds = time.monotonic() - started
-        delivered = hooks.delivered
+        cpu = workers.cpu_seconds()
+        assert drained, f"left: {unsettled()[:20]}\n{workers.tail()}"
+        second_part(inbox, twilio, hooks, dead)
+    print(
+        f"worker {victim} killed mid-SMS, the others finished in {seconds:.1f} s; "
+        f"{len(twilio.lookups)} SMS asked the provider first; the workers' CPU: {cpu:.1f} s"
+    )
 
-    assert drained, f"left: {unsettled()[:20]}\n{workers.tail()}"
+
+def first_part(inbox, twilio, hooks, accruals, codes, detractors):
+    """Every message exactly once; nothing queued or failed; each worker took a share; each
+    periodic job enqueued once per period."""
     emails, texts = list(OutgoingEmail.objects.all()), list(OutgoingSms.objects.all())
     events = set(Event.objects.values_list("pk", flat=True))
-    print(
-        f"\nseveral workers: {queued} tasks queued, 3 workers, drained in {seconds:.1f} s: "
-        f"{len(inbox.message_ids)} e-mails, {len(twilio.messages)} SMS, {len(delivered)} webhooks"
-    )
-    # Every message exactly once.
+    delivered = hooks.delivered
     assert len(emails) == accruals + detractors and len(texts) == codes
     assert Counter(inbox.message_ids) == Counter(row.message_id for row in emails)
     assert Counter(form["Body"] for form in twilio.messages) == Counter(row.body for row in texts)
@@ -279,97 +305,72 @@ def test_three_workers_share_the_queue_and_send_each_message_once(settings, tmp_
     # The silent detractors: one automatic reply each (a message and its e-mail).
     assert Message.objects.filter(automatic=True).count() == detractors
     assert OutgoingEmail.objects.filter(event=MailEvent.AUTO_REPLY).count() == detractors
-    # Nothing left queued, nothing failed; every worker took a share of the queue.
+    # Nothing left queued, nothing failed, no task run twice; every worker took a share.
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
-    runs = Counter(w for (ids,) in DBTaskResult.objects.values_list("worker_ids") for w in ids)
-    assert set(runs) == {"w0", "w1", "w2"}, runs
-    assert all(
-        len(ids) == 1 for ids in DBTaskResult.objects.values_list("worker_ids", flat=True)
-    )  # no task was run twice
+    ran = list(DBTaskResult.objects.values_list("worker_ids", flat=True))
+    assert all(len(ids) == 1 for ids in ran)
+    shares = Counter(ids[0] for ids in ran)
+    assert set(shares) == {"w0", "w1", "w2"}, shares
     # The periodic jobs: the three schedulers ticked, each job was enqueued once per period.
     taken = Counter(ScheduledRun.objects.values_list("job", flat=True))
     assert set(taken) == {job.name for job in engine.PERIODIC}
     for job in engine.PERIODIC:
         path = job.task_path.replace(":", ".")
         assert DBTaskResult.objects.filter(task_path=path).count() == taken[job.name], job.name
-        # the test lasts less than two minutes: one period, or two across a boundary
+        # This part lasts less than two minutes: one period, or two across a boundary.
         assert taken[job.name] <= (1 if job.every >= timedelta(minutes=10) else 2), job.name
 
 
-def test_a_worker_killed_mid_send_the_other_finishes_each_message_once(settings, tmp_path):
-    skip_on_sqlite()
-    accruals, codes = 40, 40
-    settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
-    with receivers(3, mail_delay=0.05, sms_delay=0.2) as (inbox, twilio, hooks):
-        settings.SMS_URL = twilio.url(timeout=2)
-        shop = testing.make_merchant(email_on_join=False, email_on_accrual=True)
-        members = [testing.make_customer(shop).membership for _ in range(10)]
-        make_work(shop, members, hooks, accruals, codes)
-        workers = Workers(environment(PORT_BASE + 3, twilio), tmp_path / "workers.log")
-        sweeps = [job for job in engine.PERIODIC if job.name in ("outbox-sweep", "webhook-sweep")]
-        minute = 0
+def kill_mid_sms(workers, twilio):
+    """SIGKILL the worker running an SMS task while the provider is taking an SMS; returns
+    when, which worker, and the tasks it held (left RUNNING for good, by django-tasks-db: they
+    are marked "dead" so that `settled` passes them over)."""
+    deadline, victim = time.monotonic() + 60, None
+    while victim is None and time.monotonic() < deadline:
+        if not twilio.sending.wait(5):
+            continue
+        twilio.sending.clear()
+        held = DBTaskResult.objects.running().filter(
+            task_path="lealtad.notifications.tasks.send_sms"
+        )
+        victim = next((ids[-1] for ids in held.values_list("worker_ids", flat=True)), None)
+    assert victim, workers.tail()
+    workers.kill(victim)
+    killed_at = time.monotonic()
+    dead = list(DBTaskResult.objects.running().filter(worker_ids__contains=[victim]))
+    for task in dead:
+        DBTaskResult.objects.filter(pk=task.pk).update(worker_ids=[victim, "dead"])
+    return killed_at, victim, dead
 
-        def sweep_now():
-            # The sweeps run every minute; the test moves the scheduler's clock a minute a
-            # time so they run now (the leases they look at run out in real time).
-            nonlocal minute
-            minute += 1
-            engine.tick(now=timezone.now() + timedelta(minutes=minute), jobs=sweeps)
 
-        try:
-            workers.start(2)
-            # Mid-batch and mid-send: the worker that holds an SMS the provider is taking.
-            assert twilio.sending.wait(30), workers.tail()
-            victim = None
-            deadline = time.monotonic() + 10
-            while victim is None and time.monotonic() < deadline:
-                twilio.sending.clear()
-                twilio.sending.wait(5)
-                held = DBTaskResult.objects.running().filter(
-                    task_path="lealtad.notifications.tasks.send_sms"
-                )
-                victim = next((ids[-1] for ids in held.values_list("worker_ids", flat=True)), None)
-            assert victim, workers.tail()
-            workers.kill(victim)
-            killed_at = time.monotonic()
-            survivor = ({"w0", "w1"} - {victim}).pop()
-            # Its tasks stay RUNNING for good (django-tasks-db): marked so `settled` skips them.
-            dead = list(DBTaskResult.objects.running().filter(worker_ids__contains=[victim]))
-            for task in dead:
-                DBTaskResult.objects.filter(pk=task.pk).update(worker_ids=[victim, "dead"])
-            drained = wait_settled(40, each=sweep_now)
-        finally:
-            workers.stop()
-        seconds = time.monotonic() - killed_at
-        delivered = hooks.delivered
+def sweep_now():
+    """The sweeps run every minute: each call moves the scheduler's clock one more minute, so
+    they run now (the leases they look at still run out in real time)."""
+    sweeps = [job for job in engine.PERIODIC if job.name in ("outbox-sweep", "webhook-sweep")]
+    minutes = itertools.count(1)
+    return lambda: engine.tick(now=timezone.now() + timedelta(minutes=next(minutes)), jobs=sweeps)
 
-    assert dead, "the killed worker held no task"
-    assert drained, f"left: {unsettled()[:20]}\n{workers.tail()}"
+
+def second_part(inbox, twilio, hooks, dead):
+    """After the kill: every SMS still exactly once (the one in doubt asked the provider
+    first), every webhook-id delivered (more than once only for a delivery the dead worker
+    held), every e-mail once or, only when interrupted, once more under its one Message-ID."""
     emails, texts = list(OutgoingEmail.objects.all()), list(OutgoingSms.objects.all())
     deliveries = {row.event_id: row for row in Delivery.objects.all()}
-    print(
-        f"\nworker {victim} killed mid-SMS; {survivor} finished in {seconds:.1f} s: "
-        f"{len(inbox.message_ids)} e-mails for {len(emails)}, {len(twilio.messages)} SMS for "
-        f"{len(texts)} ({len(twilio.lookups)} asked first), {len(hooks.requests)} webhook "
-        f"requests for {len(deliveries)}"
-    )
-    # SMS: exactly once each, the one in doubt (at least the one killed mid-send) asked first.
+    assert dead, "the killed worker held no task"
     assert Counter(form["Body"] for form in twilio.messages) == Counter(row.body for row in texts)
     doubted = {row.to for row in texts if row.interrupted}
     assert doubted and set(twilio.lookups) == doubted
-    # Webhooks: every webhook-id delivered; more than once only for a delivery the dead worker
-    # was sending (a second attempt), each time with its one webhook-id and body.
-    got = Counter(hook.id for hook in delivered)
+    got = Counter(hook.id for hook in hooks.delivered)
     assert set(got) == set(deliveries)
     for event_id, count in got.items():
         assert count == 1 or deliveries[event_id].attempts > 1, event_id
     assert sum(count - 1 for count in got.values()) <= len(dead)
-    # E-mails: once, or once more than interrupted (the SMTP window), under one Message-ID.
     mail = Counter(inbox.message_ids)
     assert set(mail) == {row.message_id for row in emails}
     for row in emails:
         assert 1 <= mail[row.message_id] <= 1 + row.interrupted, row.pk
-    # The dead worker held one task at a time: one message at most was interrupted.
+    # The dead worker ran one task at a time: one message at most was interrupted.
     interrupted = sum(row.interrupted for row in emails + texts)
     interrupted += sum(1 for row in deliveries.values() if row.attempts > 1)
     assert 1 <= interrupted <= len(dead)
