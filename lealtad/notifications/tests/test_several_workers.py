@@ -10,10 +10,11 @@ the actions that cause them before the workers start, so they race for a full qu
   and a silent detractor's automatic reply, which its own task, a duplicate of it and the
   every-minute sweep all try at once, goes once;
 - then, with more work queued, the worker sending an SMS is killed with SIGKILL: the other two
-  finish the queue once the dead one's leases run out. Every SMS still arrives exactly once (the one in doubt asks
-  the provider first), every webhook-id is delivered (a repeat only for a delivery the dead
-  worker held, under the same webhook-id), an e-mail at most once more than it was
-  interrupted, under its one Message-ID (docs/tasks.md, "The window that remains").
+  finish the queue once the dead one's leases run out. Every SMS still arrives exactly once
+  (the one in doubt asks the provider first), every webhook-id is delivered (a repeat only
+  for a delivery the dead worker held, under the same webhook-id), an e-mail at most once
+  more than it was interrupted, under its one Message-ID (docs/tasks.md, "The window that
+  remains").
 
 The machines are played by processes of this one: what a second machine changes is only that
 nothing is shared but the database, and these workers share nothing else either (no files, no
@@ -226,16 +227,16 @@ def unsettled() -> list:
     ]
 
 
-def skip_on_sqlite():
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "several workers share one PostgreSQL: SQLite is one machine by definition (and "
-            "pytest's SQLite test database is in memory, out of worker processes' reach)"
-        )
+# Decided before any fixture runs, so SQLite pays nothing for these tests.
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="several workers share one PostgreSQL: SQLite is one machine by definition (and "
+    "pytest's SQLite test database is in memory, out of worker processes' reach)",
+)
 
 
+@postgresql_only
 def test_workers_share_the_queue_send_each_message_once_and_survive_a_kill(settings, tmp_path):
-    skip_on_sqlite()
     accruals, codes, detractors = 80, 80, 8
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     settings.RATING_AUTO_REPLY_DELAY_SECONDS = 0
@@ -402,10 +403,10 @@ def test_the_workers_clock_is_compared_with_the_databases(settings, monkeypatch)
     call_command("worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
 
 
+@postgresql_only
 def test_a_running_worker_whose_clock_drifts_stops(settings, monkeypatch):
     """The scheduler thread checks the clock before every tick: a worker whose clock drifted
     stops taking tasks (SIGTERM to itself: the task at hand finishes, then it exits)."""
-    skip_on_sqlite()
     from lealtad.core.management.commands import worker
 
     settings.WORKER_MAX_CLOCK_SKEW_SECONDS = 2
