@@ -61,8 +61,6 @@ class Command(DbWorker):
             raise CommandError(f"the worker does not start: {exc}") from None
         except DatabaseError:  # the database is away: the worker's loop meets it as before,
             pass  # and the clock is checked again every SCHEDULE_SECONDS
-        finally:
-            close_old_connections()
         if options.get("batch"):  # one pass: what is due now, then exit
             if not no_schedule:
                 engine.tick()
