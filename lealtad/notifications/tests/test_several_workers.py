@@ -240,7 +240,7 @@ postgresql_only = pytest.mark.skipif(
 
 @postgresql_only
 def test_workers_share_the_queue_send_each_message_once_and_survive_a_kill(settings, tmp_path):
-    accruals, codes, detractors = 80, 80, 8
+    accruals, codes, detractors = 60, 60, 6
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     settings.RATING_AUTO_REPLY_DELAY_SECONDS = 0
     with receivers(0) as (inbox, twilio, hooks):
@@ -279,7 +279,7 @@ def test_workers_share_the_queue_send_each_message_once_and_survive_a_kill(setti
             twilio.sending.clear()
             make_work(shop, members, 20, 15)
             killed_at, victim, dead = kill_mid_sms(workers, twilio)
-            drained = wait_settled(60, each=sweep_now())
+            drained = wait_settled(60, each=sweep_now(), every=1.0)
             seconds = time.monotonic() - killed_at
         finally:
             workers.stop()
