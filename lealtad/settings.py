@@ -255,6 +255,9 @@ EMAIL_RETRY_MAX_SECONDS = envint("EMAIL_RETRY_MAX_SECONDS", 300, minimum=1)
 # Issue 16: how long a worker holds the e-mail or SMS it sends; a worker that dies holding one
 # leaves it to be sent again once this has passed. Must outlast the slowest send.
 OUTBOX_LEASE_SECONDS = envint("OUTBOX_LEASE_SECONDS", 60, minimum=1)
+# Issue 17: how far a task worker's clock may be off the database's (leases are judged by every
+# worker's clock); past it the worker does not start, or stops. docs/tasks.md, "Several workers".
+WORKER_MAX_CLOCK_SKEW_SECONDS = envint("WORKER_MAX_CLOCK_SKEW_SECONDS", 2, minimum=0)
 # Where the links in customers' e-mails point (the rating page): this site as customers reach it.
 SITE_URL = env("SITE_URL") or "http://127.0.0.1:8000"
 # F6: how long after a detractor's silent rating the automatic reply goes.
