@@ -89,6 +89,8 @@ INSTALLED_APPS = [
 # (lealtad/core/middleware.py says why that changes no answer).
 MIDDLEWARE = [
     "lealtad.core.middleware.RequestLogMiddleware",
+    # Issue 17: pins a person who just wrote to the primary (lealtad/core/replica.py).
+    "lealtad.core.replica.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     csp.MIDDLEWARE,
     "lealtad.core.middleware.ApiNoStoreMiddleware",
@@ -253,6 +255,9 @@ EMAIL_RETRY_MAX_SECONDS = envint("EMAIL_RETRY_MAX_SECONDS", 300, minimum=1)
 # Issue 16: how long a worker holds the e-mail or SMS it sends; a worker that dies holding one
 # leaves it to be sent again once this has passed. Must outlast the slowest send.
 OUTBOX_LEASE_SECONDS = envint("OUTBOX_LEASE_SECONDS", 60, minimum=1)
+# Issue 17: how far a task worker's clock may be off the database's (leases are judged by every
+# worker's clock); past it the worker does not start, or stops. docs/tasks.md, "Several workers".
+WORKER_MAX_CLOCK_SKEW_SECONDS = envint("WORKER_MAX_CLOCK_SKEW_SECONDS", 2, minimum=0)
 # Where the links in customers' e-mails point (the rating page): this site as customers reach it.
 SITE_URL = env("SITE_URL") or "http://127.0.0.1:8000"
 # F6: how long after a detractor's silent rating the automatic reply goes.
@@ -346,3 +351,20 @@ LOGGING = {
         "lealtad.requests": {"level": env("REQUEST_LOG_LEVEL", "INFO").upper()},
     },
 }
+
+# Issue 17, the read replica (lealtad/core/replica.py, docs/deployment.md "Read replica"): a
+# PostgreSQL streaming standby, read only by the views marked @reads_from_replica (reports,
+# exports, the ratings inbox). Built last, from DATABASES["default"] as every line above left it,
+# so that it copies default's OPTIONS and flags (pooling, prepared statements, cursors).
+from lealtad.core.replica_url import replica_database  # noqa: E402
+
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", "")
+_replica = _env(replica_database, DATABASES["default"], DATABASE_REPLICA_URL)
+if _replica is not None:
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["lealtad.core.replica.ReplicaRouter"]
+# Read-your-writes: after a request of theirs committed a write, a person (staff member or API
+# key) reads from the primary this many seconds. 0: never pinned.
+REPLICA_PIN_SECONDS = envint("REPLICA_PIN_SECONDS", 10, minimum=0)
+# A replica further behind than this (or unreachable) is not read; measured once a second.
+REPLICA_MAX_LAG_SECONDS = envint("REPLICA_MAX_LAG_SECONDS", 30, minimum=0)
