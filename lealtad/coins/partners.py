@@ -30,6 +30,7 @@ from lealtad.customers.documents import (
 from lealtad.customers.models import Customer
 from lealtad.ledger import ledger
 from lealtad.ledger.models import Kind, Transaction
+from lealtad.network import actorcache
 from lealtad.network.models import Network
 
 MAX_POINTS = 10**12
@@ -75,9 +76,11 @@ def issue_partner_key(partner: Partner, name: str = "API") -> tuple[PartnerKey, 
 
 
 def revoke_partner_key(key: PartnerKey, now=None) -> int:
-    return PartnerKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+    revoked = PartnerKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
         revoked_at=now or timezone.now()
     )
+    actorcache.forget_token_hashes([key.key_hash])  # refused at once on every node
+    return revoked
 
 
 def partner_for_secret(secret: str) -> Partner | None:

@@ -1,0 +1,109 @@
+"""Values every process and node shares through Django's cache (CACHE_URL: Redis, or each
+process's memory when empty), invalidated on change.
+
+Each cached value belongs to a *generation key*: the value is stored with the generation it was
+read under, and is good only while that key still holds the same generation. A change writes a new
+random generation (`invalidate`), so every process's next read misses at once. The value and its
+generation are read together, one `get_many` (one round trip to Redis).
+
+Why a generation and not a plain delete: a reader that has just read the database before a change
+committed, and writes its now stale value after the writer deleted the key, would leave that stale
+value for its whole lifetime. Here the reader fixes the generation *before* it reads the database;
+the writer sets a new one *after* its commit (and once before, for the writer's own process and
+for tests inside one transaction), so a stale write lands under a dead generation.
+
+A cache that is down never takes a request down: `get` then answers a miss (the caller reads the
+database), `remember` stores nothing, and the first failure of an outage is logged once per
+process. An invalidation that cannot reach the cache is logged as an error: other processes keep
+what they cached for at most its timeout.
+"""
+
+import logging
+import secrets
+
+from django.core.cache import cache
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+# Longer than any value's timeout, so a generation never expires under a value still stored.
+GENERATION_SECONDS = 3 * 24 * 3600
+UNAVAILABLE = object()  # `get`'s generation when the cache could not be read
+_down = False
+
+
+def _failed(what: str) -> None:
+    global _down
+    if not _down:
+        _down = True
+        logger.warning(
+            "shared cache unavailable (%s): reading the database instead", what, exc_info=True
+        )
+
+
+def _recovered() -> None:
+    global _down
+    if _down:
+        _down = False
+        logger.warning("shared cache available again")
+
+
+def get(key: str, generation_key: str):
+    """(value or None, generation): the value only when stored under the current generation.
+    Pass the generation on to `remember` after reading the database on a miss."""
+    try:
+        found = cache.get_many([key, generation_key])
+    except Exception:
+        _failed("read")
+        return None, UNAVAILABLE
+    _recovered()
+    generation, entry = found.get(generation_key), found.get(key)
+    if (
+        generation is not None
+        and isinstance(entry, tuple)
+        and len(entry) == 2
+        and entry[0] == generation
+    ):
+        return entry[1], generation
+    return None, generation
+
+
+def remember(key: str, generation_key: str, generation, value, timeout: int) -> None:
+    """Stores what was read from the database under the generation `get` saw before the read."""
+    if generation is UNAVAILABLE or timeout < 1:
+        return
+    try:
+        if generation is None:  # the first reader opens the generation (the others find it)
+            fresh = secrets.token_hex(8)
+            generation = fresh if cache.add(generation_key, fresh, GENERATION_SECONDS) else None
+            if generation is None:
+                generation = cache.get(generation_key)
+            if generation is None:
+                return
+        cache.set(key, (generation, value), timeout)
+    except Exception:
+        _failed("write")
+
+
+def invalidate(generation_keys) -> None:
+    """Every value under these generations is stale: now, and again once the transaction that
+    made the change commits (at once outside a transaction)."""
+    keys = sorted(set(generation_keys))
+    if not keys:
+        return
+    _bump(keys)
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(lambda: _bump(keys))
+
+
+def _bump(keys) -> None:
+    try:
+        cache.set_many({key: secrets.token_hex(8) for key in keys}, GENERATION_SECONDS)
+    except Exception:
+        logger.error(
+            "shared cache unavailable: %d cached entries (%s…) not invalidated; other processes "
+            "may use them until they expire",
+            len(keys),
+            keys[0],
+            exc_info=True,
+        )
