@@ -200,11 +200,16 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "var" / "static")
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", BASE_DIR / "var" / "media")
+# Each node serves MEDIA_ROOT at /media/ itself (lealtad/core/media.py): behind a load balancer
+# that cannot serve files, with MEDIA_ROOT on a path every node shares (docs/deployment.md).
+SERVE_MEDIA = envbool("SERVE_MEDIA", DEBUG)
 # Uploads that are nobody else's business (A7's invoice photos): never served by the web server,
 # only streamed by a view that checks who asks (lealtad/claims/storage.py).
 PRIVATE_MEDIA_ROOT = env_path("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # A7's invoice photos: PRIVATE_MEDIA_ROOT, never a URL (lealtad/claims/storage.py).
+    "private": {"BACKEND": "lealtad.claims.storage.PrivateFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
