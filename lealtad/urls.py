@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
@@ -31,7 +30,6 @@ urlpatterns = [
     path("app/", include("lealtad.app.urls")),
 ]
 
-if settings.SERVE_MEDIA:
-    # Uploaded prize pictures (MEDIA_ROOT) from every node (SERVE_MEDIA, by default with DEBUG):
-    # through the storage API, safe for any name (lealtad/core/media.py).
-    urlpatterns.append(re_path(r"^media/(?P<name>.+)\Z", media, name="media"))
+# Uploaded prize pictures (MEDIA_ROOT) from every node when SERVE_MEDIA is on (by default with
+# DEBUG; 404 otherwise): through the storage API, safe for any name (lealtad/core/media.py).
+urlpatterns.append(re_path(r"^media/(?P<name>.+)\Z", media, name="media"))

@@ -15,6 +15,7 @@ site.
 import contextlib
 import mimetypes
 
+from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
@@ -29,6 +30,8 @@ CACHE_SECONDS = 3600  # a picture's name is new for every upload: an hour is saf
 
 @require_safe
 def media(request, name: str):
+    if not settings.SERVE_MEDIA:
+        raise Http404
     if not name or name.endswith("/") or inputs.has_control(name) or "\\" in name:
         raise Http404
     parts = name.split("/")

@@ -50,36 +50,32 @@ def _recovered() -> None:
 
 def get(key: str, generation_key: str):
     """(value or None, generation): the value only when stored under the current generation.
-    Pass the generation on to `remember` after reading the database on a miss."""
+    On a miss, pass the generation on to `remember` after reading the database. A hit is one
+    round trip; a miss with no generation yet opens one first (before the caller's read)."""
     try:
         found = cache.get_many([key, generation_key])
+        generation, entry = found.get(generation_key), found.get(key)
+        if generation is None:
+            fresh = secrets.token_hex(8)
+            generation = fresh if cache.add(generation_key, fresh, GENERATION_SECONDS) else None
+            if generation is None:  # another process opened it meanwhile
+                generation = cache.get(generation_key)
+            return None, generation  # None still: nothing will be stored
     except Exception:
         _failed("read")
         return None, UNAVAILABLE
     _recovered()
-    generation, entry = found.get(generation_key), found.get(key)
-    if (
-        generation is not None
-        and isinstance(entry, tuple)
-        and len(entry) == 2
-        and entry[0] == generation
-    ):
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation:
         return entry[1], generation
     return None, generation
 
 
 def remember(key: str, generation_key: str, generation, value, timeout: int) -> None:
-    """Stores what was read from the database under the generation `get` saw before the read."""
-    if generation is UNAVAILABLE or timeout < 1:
+    """Stores what was read from the database under the generation `get` returned before the
+    read: a change committed since has replaced it, so a stale value is never seen."""
+    if generation is None or generation is UNAVAILABLE or timeout < 1:
         return
     try:
-        if generation is None:  # the first reader opens the generation (the others find it)
-            fresh = secrets.token_hex(8)
-            generation = fresh if cache.add(generation_key, fresh, GENERATION_SECONDS) else None
-            if generation is None:
-                generation = cache.get(generation_key)
-            if generation is None:
-                return
         cache.set(key, (generation, value), timeout)
     except Exception:
         _failed("write")

@@ -6,7 +6,6 @@ CACHE_URL on a real Redis, the two count one rate limit between them."""
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -147,31 +146,6 @@ def test_a_key_revoked_through_one_server_is_refused_by_the_other_at_once(two_se
     assert status == 302
     assert api_status(b, secret) == 401  # the other process, the very next request
     assert api_status(a, secret) == 401
-
-
-@pytest.fixture
-def redis_url():
-    """A real redis-server of our own on a free port, without persistence."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("needs redis-server (apt-get install redis-server); .ci/run installs it")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
