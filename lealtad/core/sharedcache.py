@@ -21,13 +21,17 @@ what they cached for at most its timeout.
 import logging
 import secrets
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 # Longer than any value's timeout, so a generation never expires under a value still stored.
 GENERATION_SECONDS = 3 * 24 * 3600
+# Without CACHE_URL each process has its own cache and an invalidation reaches only the process
+# that made the change: the others' entries then live at most this long (as before issue 17).
+LOCAL_SECONDS = 15
 UNAVAILABLE = object()  # `get`'s generation when the cache could not be read
 _down = False
 
@@ -75,6 +79,8 @@ def remember(key: str, generation_key: str, generation, value, timeout: int) -> 
     read: a change committed since has replaced it, so a stale value is never seen."""
     if generation is None or generation is UNAVAILABLE or timeout < 1:
         return
+    if isinstance(caches["default"], LocMemCache):
+        timeout = min(timeout, LOCAL_SECONDS)
     try:
         cache.set(key, (generation, value), timeout)
     except Exception:

@@ -3,6 +3,7 @@ with CACHE_URL) and follow every change at once; a cache that is down costs a da
 never a request. The same across real processes: test_revoke_across_processes.py."""
 
 import pickle
+import time
 
 import pytest
 from django.core.cache import cache, caches
@@ -64,6 +65,13 @@ def test_a_cached_token_costs_one_cache_round_trip_and_no_query(
     raw = pickle.dumps(stored)
     assert secret.encode() not in raw and carol.password.encode() not in raw
     assert "password" in actor.user.get_deferred_fields()
+    # Shared (Redis): ACTOR_CACHE_SECONDS. Each process's own memory, where an invalidation
+    # reaches only its own process: no longer than before issue 17.
+    key = cache.make_and_validate_key(actorcache.entry_key(StaffToken.hash(secret)))
+    if each_cache == "redis":
+        assert 55 <= cache._cache.get_client(key).ttl(key) <= auth.ACTOR_CACHE_SECONDS == 60
+    else:
+        assert 10 <= cache._expire_info[key] - time.time() <= sharedcache.LOCAL_SECONDS == 15
 
 
 def change_user(user, **fields):
@@ -130,7 +138,7 @@ def test_what_the_actor_carries_follows_its_user_merchant_and_branch(each_cache,
 def test_the_console_deactivating_a_cashier_refuses_their_token_at_once(alice_shop, carol):
     from django.test import Client
 
-    api = testing_api(testing.token_for(carol))
+    api = bearer_client(testing.token_for(carol))
     assert api.get("/api/v1/rewards").status_code == 200
     console = Client()
     console.force_login(alice_shop.admin)
@@ -138,14 +146,14 @@ def test_the_console_deactivating_a_cashier_refuses_their_token_at_once(alice_sh
     assert api.get("/api/v1/rewards").status_code == 401
 
 
-def testing_api(secret):
+def bearer_client(secret):
     from django.test import Client
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     return client
 
 
-def test_a_partner_key_revoked_or_its_partner_deactivated_is_refused_at_once(each_cache):
+def test_a_partner_key_revoked_or_its_partner_deactivated_is_refused_at_once(each_cache, db):
     from lealtad.coins import partners
     from lealtad.network.models import Network
 
@@ -205,8 +213,8 @@ def test_a_cache_that_is_down_costs_a_database_read_logged_once(
         }
     }
     monkeypatch.setattr(sharedcache, "_down", False)
-    api = testing_api(testing.token_for(carol))
-    pos = testing_api(alice_shop.api_key)
+    api = bearer_client(testing.token_for(carol))
+    pos = bearer_client(alice_shop.api_key)
     customer = testing.make_customer(alice_shop).customer
     try:
         assert [api.get("/api/v1/rewards").status_code for _ in range(3)] == [200, 200, 200]
