@@ -260,8 +260,9 @@ WEBHOOK_DISABLE_AFTER_HOURS = envint("WEBHOOK_DISABLE_AFTER_HOURS", 72, minimum=
 API_TOKEN_HOURS = envint("API_TOKEN_HOURS", 12, minimum=1)
 # Requests a minute per POS key, staff token or partner key (429 rate_limited past it); 0: none.
 API_RATE_LIMIT = envint("API_RATE_LIMIT", 600, minimum=0)
-# The cache the rate limit counts in: empty, each process's memory; redis://host:6379/0, one
-# count for every worker and node (lealtad/core/cache_url.py).
+# The Django cache (rate limits, throttles, cached credentials, the promotions flag): empty, each
+# process's memory; redis://host:6379/0, one cache for every worker and node
+# (lealtad/core/cache_url.py, docs/deployment.md "Several nodes").
 CACHE_URL = env("CACHE_URL", "")
 from lealtad.core.cache_url import caches_for  # noqa: E402
 
