@@ -53,7 +53,10 @@ def _fresh_actor_cache():
     # (local memory in the tests), must not leak into it.
     from django.core.cache import cache
 
+    from lealtad.core import sharedcache
+
     cache.clear()
+    sharedcache._down, sharedcache._retry_at = False, 0.0  # an earlier test's outage is over
 
 
 @pytest.fixture(autouse=True, scope="session")

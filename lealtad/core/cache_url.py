@@ -5,8 +5,9 @@ promotions flag (offers/promotions.py), invalidated on change (core/sharedcache.
 shared cache invalidates on every node.
 
 Empty or `locmem://`: each process's own memory (nothing to run; a key's limit is counted per
-worker process, and a change reaches the other processes' cached credentials within 15 s). `redis://[:password@]host:6379/0` or `rediss://…` (TLS): Django's Redis backend,
-one count for every worker and node. No Django imports: settings.py calls this.
+worker process, and a change reaches the other processes' cached credentials within 15 s).
+`redis://[:password@]host:6379/0` or `rediss://…` (TLS): Django's Redis backend, one count and
+one cache for every worker and node. No Django imports: settings.py calls this.
 """
 
 import urllib.parse

@@ -20,6 +20,7 @@ what they cached for at most its timeout.
 
 import logging
 import secrets
+import time
 
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
@@ -33,11 +34,16 @@ GENERATION_SECONDS = 3 * 24 * 3600
 # that made the change: the others' entries then live at most this long (as before issue 17).
 LOCAL_SECONDS = 15
 UNAVAILABLE = object()  # `get`'s generation when the cache could not be read
+# After a failure this process reads the database without trying the cache for a few seconds:
+# a Redis host that is gone costs one connect time-out per RETRY_SECONDS, not one per request.
+RETRY_SECONDS = 5
 _down = False
+_retry_at = 0.0
 
 
 def _failed(what: str) -> None:
-    global _down
+    global _down, _retry_at
+    _retry_at = time.monotonic() + RETRY_SECONDS
     if not _down:
         _down = True
         logger.warning(
@@ -56,6 +62,8 @@ def get(key: str, generation_key: str):
     """(value or None, generation): the value only when stored under the current generation.
     On a miss, pass the generation on to `remember` after reading the database. A hit is one
     round trip; a miss with no generation yet opens one first (before the caller's read)."""
+    if _down and time.monotonic() < _retry_at:
+        return None, UNAVAILABLE
     try:
         found = cache.get_many([key, generation_key])
         generation, entry = found.get(generation_key), found.get(key)
