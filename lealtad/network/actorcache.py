@@ -22,9 +22,13 @@ from django.utils import timezone
 
 from lealtad.core import sharedcache
 
+# Part of the entry's key: bump it when what is cached (api.auth.Actor, the models it carries)
+# changes shape, so nodes of a new release never unpickle an old release's entries.
+SHAPE = 1
+
 
 def entry_key(key_hash: str) -> str:
-    return f"actor:{key_hash}"
+    return f"actor:{SHAPE}:{key_hash}"
 
 
 def generation_key(key_hash: str) -> str:
