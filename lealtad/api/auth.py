@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -63,6 +64,9 @@ class Actor:
 ACTOR_CACHE_SECONDS = 60
 LAST_USED_EVERY = timedelta(minutes=1)
 CACHED_PREFIXES = ("lst_", "lpp_")  # staff tokens, partner keys
+# Credentials are read on the primary, never a replica (core/replica.py): a lagging replica would
+# accept a revoked key, and its answer would be cached under the generation the revocation set.
+PRIMARY = DEFAULT_DB_ALIAS
 
 
 def actor_for_token(token: str) -> Actor | None:
@@ -114,7 +118,8 @@ def _lookup(token: str) -> Actor | None:
         )
     if token.startswith("lpk_"):
         key = (
-            ApiKey.objects.select_related("merchant", "branch")
+            ApiKey.objects.using(PRIMARY)
+            .select_related("merchant", "branch")
             .filter(key_hash=ApiKey.hash(token), revoked_at__isnull=True, merchant__active=True)
             .first()
         )
@@ -123,7 +128,8 @@ def _lookup(token: str) -> Actor | None:
         _note_use(key, now)
         return Actor(key.merchant, key.branch, "pos", api_key=key, rate_key=f"k:{key.pk}")
     staff = (
-        StaffToken.objects.select_related("user__merchant", "user__branch")
+        StaffToken.objects.using(PRIMARY)
+        .select_related("user__merchant", "user__branch")
         .filter(key_hash=StaffToken.hash(token), expires_at__gt=now, user__is_active=True)
         .first()
     )

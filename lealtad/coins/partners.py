@@ -9,7 +9,7 @@ second credit, however many times and however simultaneously it is posted.
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -85,7 +85,8 @@ def revoke_partner_key(key: PartnerKey, now=None) -> int:
 
 def partner_for_secret(secret: str) -> Partner | None:
     key = (
-        PartnerKey.objects.select_related("partner")
+        PartnerKey.objects.using(DEFAULT_DB_ALIAS)  # the primary: never a lagging replica
+        .select_related("partner")
         .filter(key_hash=PartnerKey.hash(secret), revoked_at__isnull=True, partner__active=True)
         .first()
     )

@@ -17,6 +17,7 @@ The code that changes those rows with a queryset UPDATE calls `forget_*` itself:
 coins.partners.revoke_partner_key, network.coin_roles.set_coin_roles.
 """
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.utils import timezone
 
@@ -44,9 +45,11 @@ def forget_staff(**filters) -> None:
     """The staff tokens of the users matching `filters` (pk=…, merchant=…, branch=…)."""
     from lealtad.network.models import StaffToken
 
-    hashes = StaffToken.objects.filter(
-        expires_at__gt=timezone.now(), **{f"user__{k}": v for k, v in filters.items()}
-    ).values_list("key_hash", flat=True)
+    hashes = (
+        StaffToken.objects.using(DEFAULT_DB_ALIAS)
+        .filter(expires_at__gt=timezone.now(), **{f"user__{k}": v for k, v in filters.items()})
+        .values_list("key_hash", flat=True)
+    )
     forget_token_hashes(list(hashes))
 
 
@@ -54,7 +57,11 @@ def forget_partner(partner_id) -> None:
     from lealtad.coins.models import PartnerKey
 
     forget_token_hashes(
-        list(PartnerKey.objects.filter(partner_id=partner_id).values_list("key_hash", flat=True))
+        list(
+            PartnerKey.objects.using(DEFAULT_DB_ALIAS)
+            .filter(partner_id=partner_id)
+            .values_list("key_hash", flat=True)
+        )
     )
 
 

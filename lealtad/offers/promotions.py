@@ -8,6 +8,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Q
 
 from lealtad.core import money, sharedcache
@@ -131,13 +132,17 @@ def accrual_promotions_may_apply(merchant: Merchant, now) -> bool:
     hit, generation = sharedcache.get(key, _generation_key(merchant.pk))
     if hit is not None:
         return hit
-    value = Promotion.objects.filter(
-        merchant=merchant,
-        active=True,
-        kind__in=ACCRUAL_KINDS,
-        starts_on__lte=today,
-        ends_on__gte=today,
-    ).exists()
+    value = (
+        Promotion.objects.using(DEFAULT_DB_ALIAS)  # the primary, as the cached flag must be
+        .filter(
+            merchant=merchant,
+            active=True,
+            kind__in=ACCRUAL_KINDS,
+            starts_on__lte=today,
+            ends_on__gte=today,
+        )
+        .exists()
+    )
     sharedcache.remember(key, _generation_key(merchant.pk), generation, value, CACHE_SECONDS)
     return value
 
