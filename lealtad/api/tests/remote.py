@@ -282,6 +282,19 @@ def api_paths_over_http():
         Client.request = original
 
 
+def needs_the_servers_cache():
+    """Marks a test whose change must reach the server's cache (a revocation bumping a cached
+    key's generation): against a live server it needs the server's CACHE_URL in this process
+    too, and is skipped without one."""
+    import pytest
+
+    return pytest.mark.skipif(
+        bool(API_URL) and not os.environ.get("CACHE_URL"),
+        reason="against a live server, this process reaches the server's cache only through the "
+        "same CACHE_URL: set it",
+    )
+
+
 # --- the pytest side (root conftest.py calls these) ----------------------------------------------
 
 
