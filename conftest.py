@@ -34,7 +34,7 @@ if remote.API_URL:
 
     @pytest.fixture(autouse=True, scope="session")
     def _remote_fast_flush():
-        with remote.fast_flush():
+        with remote.fast_flush(), remote.api_paths_over_http():
             yield
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
+from lealtad.api.tests import remote
 from lealtad.api.tests.conftest import Api
 from lealtad.coins import actions as coins
 from lealtad.coins import partners
@@ -190,9 +191,9 @@ def test_the_same_conversion_posted_by_ten_threads_at_once_credits_once(postgres
     assert check_ledger() == [] and coin_identity() == []
 
 
-@pytest.mark.in_process
+@remote.needs_the_servers_cache()
 def test_the_operator_defines_a_partner_and_issues_its_key_in_the_admin(customer):
-    """In process only (in_process): it clears this process's actor cache, not a live server's."""
+    """Against a live server: the revocation made here reaches its cache through CACHE_URL."""
     import re
 
     from django.test import Client
