@@ -227,11 +227,16 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "var" / "static")
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", BASE_DIR / "var" / "media")
+# Each node serves MEDIA_ROOT at /media/ itself (lealtad/core/media.py): behind a load balancer
+# that cannot serve files, with MEDIA_ROOT on a path every node shares (docs/deployment.md).
+SERVE_MEDIA = envbool("SERVE_MEDIA", DEBUG)
 # Uploads that are nobody else's business (A7's invoice photos): never served by the web server,
 # only streamed by a view that checks who asks (lealtad/claims/storage.py).
 PRIVATE_MEDIA_ROOT = env_path("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # A7's invoice photos: PRIVATE_MEDIA_ROOT, never a URL (lealtad/claims/storage.py).
+    "private": {"BACKEND": "lealtad.claims.storage.PrivateFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -285,8 +290,9 @@ WEBHOOK_DISABLE_AFTER_HOURS = envint("WEBHOOK_DISABLE_AFTER_HOURS", 72, minimum=
 API_TOKEN_HOURS = envint("API_TOKEN_HOURS", 12, minimum=1)
 # Requests a minute per POS key, staff token or partner key (429 rate_limited past it); 0: none.
 API_RATE_LIMIT = envint("API_RATE_LIMIT", 600, minimum=0)
-# The cache the rate limit counts in: empty, each process's memory; redis://host:6379/0, one
-# count for every worker and node (lealtad/core/cache_url.py).
+# The Django cache (rate limits, throttles, cached credentials, the promotions flag): empty, each
+# process's memory; redis://host:6379/0, one cache for every worker and node
+# (lealtad/core/cache_url.py, docs/deployment.md "Several nodes").
 CACHE_URL = env("CACHE_URL", "")
 from lealtad.core.cache_url import caches_for  # noqa: E402
 

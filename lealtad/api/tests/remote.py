@@ -1,7 +1,8 @@
 """The API contract over real HTTP (issue 17): the API tests run against a live server.
 
 With `LEALTAD_API_URL` set (e.g. http://127.0.0.1:8800), `Api` (conftest.py) sends its requests
-to that URL with urllib instead of Django's test Client, and the suite runs against the server's
+to that URL with urllib instead of Django's test Client, as does Django's test Client itself for
+/api/ paths (api_paths_over_http), and the suite runs against the server's
 own database as it stands (DATABASE_URL, already migrated: no test_ database is created): every
 test that touches the database runs as a transactional test, so what it makes through the ORM is
 committed and the server sees it; the tables are emptied after each test. Tests that can only
@@ -54,6 +55,8 @@ CONTRACT_MODULES = [
     "lealtad/api/tests/test_webhooks_api.py",
     "lealtad/app/tests/test_api.py",
     "lealtad/app/tests/test_home_api.py",
+    "lealtad/app/tests/test_more_api.py",
+    "lealtad/api/tests/test_openapi_links.py",
     "lealtad/coins/tests/test_earning.py",
     "lealtad/coins/tests/test_wallet.py",
     "lealtad/coins/tests/test_partners.py",
@@ -240,6 +243,58 @@ class RemoteClient:
         return self.request(method, path, body, content_type, **extra)
 
 
+@contextlib.contextmanager
+def api_paths_over_http():
+    """While it lasts, Django's test Client (the `client` fixture, `Client()` in a test) sends
+    its requests for /api/ paths over HTTP to LEALTAD_API_URL too, so the tests that build
+    their requests by hand (headers of their own, multipart, the tenancy matrix) reach the live
+    server as well. Screens stay in this process."""
+    from django.test.client import Client
+
+    original = Client.request
+    sender = RemoteClient(API_URL)
+
+    def request(self, **request):
+        environ = self._base_environ(**request)
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith("/api/"):
+            return original(self, **request)
+        if environ.get("REMOTE_ADDR", "127.0.0.1") != "127.0.0.1":
+            raise TypeError("a client address of the test's own cannot travel over HTTP")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        extra = {
+            key: value
+            for key, value in environ.items()
+            if key.startswith("HTTP_") and key != "HTTP_HOST"
+        }
+        if environ.get("CONTENT_TYPE"):
+            extra["CONTENT_TYPE"] = environ["CONTENT_TYPE"]
+        raw_path = urllib.parse.quote(path.encode("iso-8859-1"), safe="/:@!$&'()*+,;=~")
+        query = environ.get("QUERY_STRING") or ""
+        method = environ["REQUEST_METHOD"]
+        return sender.request(method, raw_path, body, None, query=query, **extra)
+
+    Client.request = request
+    try:
+        yield
+    finally:
+        Client.request = original
+
+
+def needs_the_servers_cache():
+    """Marks a test whose change must reach the server's cache (a revocation bumping a cached
+    key's generation): against a live server it needs the server's CACHE_URL in this process
+    too, and is skipped without one."""
+    import pytest
+
+    return pytest.mark.skipif(
+        bool(API_URL) and not os.environ.get("CACHE_URL"),
+        reason="against a live server, this process reaches the server's cache only through the "
+        "same CACHE_URL: set it",
+    )
+
+
 # --- the pytest side (root conftest.py calls these) ----------------------------------------------
 
 
@@ -343,8 +398,7 @@ def run_contract_suite(
     SECRET_KEY, … as the server has them); this process's PYTEST_* variables are left out (no
     xdist: two processes would empty each other's tables), and its DATABASE_REPLICA_URL (the
     tests read back what they wrote, from the primary) unless `env` gives one. Output captured
-    (text);
-    `summary(result)` reads the counts."""
+    (text); `summary(result)` reads the counts."""
     run_env = {
         key: value
         for key, value in os.environ.items()
