@@ -92,8 +92,9 @@ def postgres_copy(url: str, name: str) -> str:
     it); drops one left by an interrupted run first. Returns its URL; drop it with `drop`."""
     import psycopg
 
-    server, base = _server(url)
-    template = f"{base}_live_tpl_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    server = _server(url)[0]
+    # One template per test process: several runs (xdist workers, other checkouts) share a server.
+    template = f"lealtad_live_template_{os.getpid()}"
     with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
         if "postgres" not in _made:
             admin.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
