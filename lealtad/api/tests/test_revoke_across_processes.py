@@ -18,8 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from lealtad.core.tests import live
-
 ROOT = Path(__file__).resolve().parents[3]
 LEALTAD = [sys.executable, "-m", "lealtad.cli"]
 ADMIN = ["--admin", "dos.admin", "--admin-password", "dos-secret-1"]
@@ -82,15 +80,17 @@ def server_env():
 def two_servers(tmp_path, server_env):
     env = {
         **os.environ,
-        "DATABASE_URL": live.sqlite_copy(tmp_path / "two.sqlite3"),  # migrated once a session
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'two.sqlite3'}",
         "DEBUG": "false",
         "SECRET_KEY": "two-servers-" + "k" * 50,
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "STATIC_ROOT": live.static_root(),  # collected once a session
+        "STATIC_ROOT": str(tmp_path / "static"),
         "EMAIL_URL": "console://",
         **server_env,
     }
+    for command in (["migrate", "-v", "0"], ["collectstatic", "--no-input", "-v", "0"]):
+        subprocess.run([*LEALTAD, *command], env=env, cwd=ROOT, check=True, timeout=180)
     made = subprocess.run(
         [*LEALTAD, "create-merchant", "--name", "Dos", "--country", "CO", *ADMIN],
         env=env,
