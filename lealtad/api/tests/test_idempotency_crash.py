@@ -17,6 +17,8 @@ import psycopg
 import pytest
 from django.conf import settings
 
+from lealtad.core.tests import live
+
 ROOT = Path(__file__).resolve().parents[3]
 PORTS = range(8120, 8130)  # the ports this project's test servers may take
 
@@ -80,23 +82,22 @@ def served(tmp_path):
     if db["PASSWORD"]:
         server_dsn += f" password={db['PASSWORD']}"
     name = f"{db['NAME']}_crash"
-    with psycopg.connect(server_dsn, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
     password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
     address = f"{db['HOST']}:{db['PORT'] or 5432}"
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}{password}@{address}/{name}",
+        # A copy of a database migrated once a session (CREATE DATABASE … TEMPLATE).
+        "DATABASE_URL": live.postgres_copy(
+            f"postgres://{db['USER']}{password}@{address}/postgres", name
+        ),
         "DEBUG": "false",
         "SECRET_KEY": "crash-test-" + "k" * 50,
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "STATIC_ROOT": str(tmp_path / "static"),
+        # Collected once a session; `serve` below collects again (its own step).
+        "STATIC_ROOT": live.static_root(),
     }
     lealtad = [sys.executable, "-m", "lealtad.cli"]
-    for command in (["migrate", "-v", "0"], ["collectstatic", "--no-input", "-v", "0"]):
-        subprocess.run([*lealtad, *command], env=env, cwd=ROOT, check=True, timeout=180)
     created = subprocess.run(
         [
             *lealtad,

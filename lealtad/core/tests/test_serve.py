@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lealtad.core.tests import live
+
 ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -61,16 +63,15 @@ def server(tmp_path, inbox):
     env = {
         "EMAIL_URL": inbox.url,
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        "DATABASE_URL": live.sqlite_copy(tmp_path / "serve.sqlite3"),  # migrated once a session
         "DEBUG": "false",
         "SECRET_KEY": "serve-test-" + "k" * 50,
         "SECURE_SSL_REDIRECT": "false",
         "ALLOWED_HOSTS": "127.0.0.1",
-        "STATIC_ROOT": str(tmp_path / "static"),
+        # Collected once a session; `serve` below collects again (its own step, tested here).
+        "STATIC_ROOT": live.static_root(),
     }
     lealtad = [sys.executable, "-m", "lealtad.cli"]
-    for command in (["migrate", "-v", "0"], ["collectstatic", "--no-input", "-v", "0"]):
-        subprocess.run([*lealtad, *command], env=env, cwd=ROOT, check=True, timeout=120)
     out = subprocess.run(
         [
             *lealtad,

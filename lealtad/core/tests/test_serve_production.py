@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from lealtad.core.tests import live
+
 ROOT = Path(__file__).resolve().parents[3]
 PORTS = iter(range(8130, 8136))
 LEALTAD = [sys.executable, "-m", "lealtad.cli"]
@@ -47,8 +49,7 @@ def production_env(tmp_path_factory):
 
     url = _postgres_url()
     name = f"lealtad_serve_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+    migrated = live.postgres_copy(url, name)  # a copy of a database migrated once a session
     static = tmp_path_factory.mktemp("static")
     env = {
         **{k: v for k, v in os.environ.items() if k not in env_file(ROOT / ".env.example")},
@@ -56,11 +57,10 @@ def production_env(tmp_path_factory):
         # What the operator fills in for production; everything else stays as .env.example has it.
         "DEBUG": "false",
         "SECRET_KEY": "production-test-" + "s" * 50,
-        "DATABASE_URL": url.rsplit("/", 1)[0] + f"/{name}",
+        "DATABASE_URL": migrated,
         "ALLOWED_HOSTS": "127.0.0.1",
         "STATIC_ROOT": str(static),  # not the worktree's var/static, which other runs share
     }
-    subprocess.run([*LEALTAD, "migrate", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=300)
     yield env
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
