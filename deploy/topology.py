@@ -563,6 +563,11 @@ def up(args) -> dict:
     taken = [p for p in ports if not port_is_free(p)]
     if taken:
         raise TopologyError(f"ports already taken: {taken}")
+    # What an earlier run left (its processes are gone: no pid files) is not reused.
+    for sub in ("pg", "pgbouncer", "redis", "media", "private", "logs"):
+        shutil.rmtree(directory / sub, ignore_errors=True)
+    for name in ("topology.json", "state.json", "haproxy.cfg"):
+        (directory / name).unlink(missing_ok=True)
     for sub in ("media", "private", "static"):
         (directory / sub).mkdir(parents=True, exist_ok=True)
     directory.chmod(0o755)  # PostgreSQL and PgBouncer (the postgres account) live under it
@@ -642,14 +647,14 @@ def up(args) -> dict:
 def down(directory: Path):
     top = Topology(directory)
     # Everything but PostgreSQL at once (SIGTERM, then SIGKILL after 5 s), then the replica and
-    # the primary (pg_ctl stop -m fast).
+    # the primary (pg_ctl stop -m immediate: the next `up` starts from a new cluster anyway).
     names = [p.stem for p in top.pids.glob("*.pid")] if top.pids.exists() else []
     top.stop_all([name for name in names if name not in ("primary", "replica")])
     for name in ("replica", "primary"):
         data = top.dir / "pg" / name
         if (data / "postmaster.pid").exists():
             with contextlib.suppress(TopologyError, subprocess.SubprocessError):
-                pg_ctl(data, top.logs / f"{name}.log", "stop", "-m", "fast", timeout=60)
+                pg_ctl(data, top.logs / f"{name}.log", "stop", "-m", "immediate", timeout=60)
         top.stop(name, grace=1.0)  # whatever pg_ctl could not stop
 
 

@@ -1,0 +1,522 @@
+"""Issue 17 on this machine: the topology of deploy/topology.py (HAProxy in front of two
+`lealtad serve` nodes, PgBouncer in transaction mode, a PostgreSQL primary and its streaming
+replica, Redis, two task workers), started once for the module through the script's own CLI.
+
+- the load balancer spreads requests over both nodes (HAProxy's stats count them);
+- what one node writes the other reads at once: a revoked POS key, a deactivated cashier, a
+  prize picture, a screen session, an accrual;
+- a node killed with -9 mid-load (clients retrying with the same Idempotency-Key) loses no
+  acknowledged request and doubles none; the survivor carries on; the node restarted rejoins;
+- e-mails sent through the topology arrive once each with two workers on the queue;
+- the API contract passes through the load balancer.
+
+Needs PostgreSQL (DATABASE_URL=postgres://…) and Debian's haproxy, pgbouncer, redis-server and
+PostgreSQL server binaries; skips naming what is missing. TOPOLOGY_PORT_BASE moves every port.
+"""
+
+import email
+import http.cookiejar
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from aiosmtpd.controller import Controller
+from django.conf import settings
+
+from lealtad.core.tests.crash_harness import Counter, call, is_final
+
+ROOT = Path(__file__).resolve().parents[3]
+SCRIPT = ROOT / "deploy" / "topology.py"
+sys.path.insert(0, str(ROOT / "deploy"))
+import topology  # noqa: E402  (deploy/topology.py: stdlib and psycopg only)
+
+BASE = int(os.environ.get("TOPOLOGY_PORT_BASE", "8800"))
+PORTS = {
+    "--lb-port": BASE,
+    "--node-port": BASE + 1,
+    "--pgbouncer-port": int(os.environ.get("TOPOLOGY_PGBOUNCER_PORT", "6432")),
+    "--redis-port": int(os.environ.get("TOPOLOGY_REDIS_PORT", "6380")),
+    "--primary-port": int(os.environ.get("TOPOLOGY_PRIMARY_PORT", "5434")),
+    "--replica-port": int(os.environ.get("TOPOLOGY_REPLICA_PORT", "5433")),
+}
+SMTP_PORT = BASE + 5
+PASSWORD = "topology-secret-1"
+MISSING = topology.missing_binaries()
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+        reason="the topology is PostgreSQL's (set DATABASE_URL=postgres://…)",
+    ),
+    pytest.mark.skipif(bool(MISSING), reason=f"the topology needs {', '.join(MISSING)}"),
+]
+
+
+class Inbox:
+    def __init__(self):
+        self.messages: list[tuple[str, list[str], str]] = []  # (Message-ID, rcpt, subject)
+
+    async def handle_DATA(self, server, session, envelope):
+        parsed = email.message_from_bytes(envelope.original_content)
+        self.messages.append(
+            (parsed["Message-ID"] or "", list(envelope.rcpt_tos), parsed["Subject"] or "")
+        )
+        return "250 OK"
+
+
+class Topo:
+    """The running topology: topology.json, plus what the tests made in it."""
+
+    def __init__(self, directory: Path, info: dict, inbox: Inbox):
+        self.dir, self.info, self.inbox = directory, info, inbox
+        self.lb, self.stats = info["lb"], info["stats"]
+        self.node1, self.node2 = info["nodes"]
+        self.env = {**json.loads((directory / "state.json").read_text())["env"]}
+        self.env["DATABASE_URL"] = info["primary"]  # commands of the tests go straight there
+        self.env.pop("DATABASE_REPLICA_URL", None)
+
+    def lealtad(self, *args) -> dict:
+        return json.loads(topology.lealtad_run(self.env, [list(args)], timeout=120)[0])
+
+    def cli(self, *args) -> str:
+        done = subprocess.run(
+            [sys.executable, SCRIPT, *args, "--dir", self.dir],
+            capture_output=True,
+            text=True,
+            timeout=150,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def db(self):
+        return psycopg.connect(self.info["primary"], autocommit=True)
+
+
+@pytest.fixture(scope="module")
+def topo():
+    inbox = Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=SMTP_PORT)
+    smtp.start()
+    # Not pytest's tmp_path: its folders are 0700, and PostgreSQL runs as `postgres` under it.
+    directory = Path(tempfile.mkdtemp(prefix="lealtad-topology-"))
+    began = time.monotonic()
+    try:
+        ports = [str(a) for item in PORTS.items() for a in item]
+        done = subprocess.run(
+            [
+                *(sys.executable, SCRIPT, "up", "--dir", directory, *ports),
+                *("--no-demo", "--no-fsync", "--email-url", f"smtp://127.0.0.1:{SMTP_PORT}"),
+                *("--env", "REQUEST_LOG_LEVEL=WARNING"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+        if done.returncode:
+            logs = "\n".join(
+                f"--- {log.name}\n{log.read_text(errors='replace')[-1500:]}"
+                for log in sorted((directory / "logs").glob("*.log"))
+            )
+            pytest.fail(f"topology up failed: {done.stderr}\n{logs}")
+        info = json.loads(done.stdout)
+        print(f"\ntopology up in {time.monotonic() - began:.1f}s: {info['seconds']}")
+        yield Topo(directory, info, inbox)
+    finally:
+        ended = time.monotonic()
+        subprocess.run(
+            [sys.executable, SCRIPT, "down", "--dir", directory], timeout=120, check=False
+        )
+        print(f"topology down in {time.monotonic() - ended:.1f}s")
+        smtp.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """A person at a screen: cookies (shared by every port of 127.0.0.1, as a browser would
+    share them behind one host name), CSRF from the cookie, redirects not followed."""
+
+    def __init__(self):
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
+        )
+
+    def open(self, url, data=None, headers=None):
+        request = urllib.request.Request(url, data=data, headers=headers or {})
+        try:
+            with self.opener.open(request, timeout=20) as reply:
+                return reply.status, reply.read(), dict(reply.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, error.read(), dict(error.headers)
+
+    def csrf(self) -> str:
+        return next(cookie.value for cookie in self.jar if cookie.name == "csrftoken")
+
+    def post(self, url, fields: dict, files: dict | None = None):
+        fields = {**fields, "csrfmiddlewaretoken": self.csrf()}
+        if not files:
+            body = urllib.parse.urlencode(fields).encode()
+            kind = "application/x-www-form-urlencoded"
+        else:
+            boundary = uuid.uuid4().hex
+            parts = []
+            for name, value in fields.items():
+                parts.append(
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+                    f"{value}\r\n".encode()
+                )
+            for name, (filename, content, mime) in files.items():
+                parts.append(
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+                    f'filename="{filename}"\r\nContent-Type: {mime}\r\n\r\n'.encode()
+                    + content
+                    + b"\r\n"
+                )
+            body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+            kind = f"multipart/form-data; boundary={boundary}"
+        return self.open(url, body, {"Content-Type": kind})
+
+    def sign_in(self, base: str, username: str):
+        status, _body, _h = self.open(base + "/login/")
+        assert status == 200
+        status, body, headers = self.post(
+            base + "/login/", {"username": username, "password": PASSWORD}
+        )
+        assert status == 302, (status, body[:300])
+        return headers["Location"]
+
+
+def _get(base: str, path: str, token: str):
+    return call(base, path, None, token)
+
+
+@pytest.fixture(scope="module")
+def world(topo):
+    """One merchant (admin, cashier, its POS key) and customers, made through the load balancer
+    (the merchant by the CLI on the primary)."""
+    merchant = topo.lealtad(
+        *("create-merchant", "--name", "Topología", "--country", "CO", "--point-value", "1"),
+        *("--admin", "topo-admin", "--admin-password", PASSWORD),
+    )
+    customers = []
+    for i in range(6):
+        body = {
+            "document_type": "CC",
+            "document_number": str(71_000_000 + i),
+            "country": "CO",
+            "email": f"topo{i}@example.com",
+            "first_name": "Ana",
+            "last_name": f"Topo {i}",
+        }
+        status, raw, _h = call(topo.lb, "/api/v1/customers", body, merchant["api_key"])
+        assert status == 201, raw
+        customers.append(json.loads(raw)["id"])
+    return {**merchant, "customers": customers}
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_the_load_balancer_uses_both_nodes(topo):
+    def served():
+        rows = topology.haproxy_stats(topo.stats)
+        return {
+            r["svname"]: int(r["stot"] or 0)
+            for r in rows
+            if r["pxname"] == "nodes" and r["svname"].startswith("node")
+        }
+
+    before = served()
+    for _ in range(10):
+        status, raw, _h = _get(topo.lb, "/healthz", "")
+        assert status == 200 and json.loads(raw)["status"] == "ok"
+    after = served()
+    assert {name: after[name] - before[name] for name in after} == {"node1": 5, "node2": 5}
+    assert topology.haproxy_servers(topo.stats) == {"node1": "UP", "node2": "UP"}
+    # The replica streams (the migration reached it that way) and answers reads.
+    with psycopg.connect(topo.info["replica"], autocommit=True) as replica:
+        assert replica.execute("SELECT pg_is_in_recovery()").fetchone() == (True,)
+        assert replica.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 50
+
+
+def test_a_key_revoked_on_one_node_is_refused_on_the_other(topo, world):
+    key = topo.lealtad("create-api-key", "--merchant", world["merchant_id"], "--name", "Caja 9")
+    path = f"/api/v1/customers/{world['customers'][0]}"
+    for _ in range(2):  # both gunicorn workers of node 2 have seen it work
+        status, raw, _h = _get(topo.node2, path, key["api_key"])
+        assert status == 200, raw
+    admin = Browser()
+    admin.sign_in(topo.node1, "topo-admin")
+    status, _b, _h = admin.post(f"{topo.node1}/console/api-keys/{key['id']}/revoke/", {})
+    assert status == 302
+    for _ in range(4):
+        status, raw, _h = _get(topo.node2, path, key["api_key"])
+        assert status == 401, raw
+
+
+def test_a_cashier_deactivated_on_one_node_is_refused_on_the_other(topo, world):
+    cashier = topo.lealtad(
+        *("create-staff", "--merchant", world["merchant_id"], "--username", "topo-caja"),
+        *("--password", PASSWORD, "--role", "cashier"),
+    )
+    status, raw, _h = call(
+        topo.node2, "/api/v1/auth/token", {"username": "topo-caja", "password": PASSWORD}, ""
+    )
+    assert status == 200, raw
+    token = json.loads(raw)["token"]
+    path = f"/api/v1/customers/{world['customers'][0]}"
+    for _ in range(2):
+        status, raw, _h = _get(topo.node2, path, token)
+        assert status == 200, raw
+    admin = Browser()
+    admin.sign_in(topo.node1, "topo-admin")
+    status, _b, _h = admin.post(f"{topo.node1}/console/staff/{cashier['user_id']}/active/", {})
+    assert status == 302
+    for _ in range(4):
+        status, raw, _h = _get(topo.node2, path, token)
+        assert status == 401, raw
+
+
+def test_a_picture_uploaded_on_one_node_is_served_by_the_other(topo, world):
+    admin = Browser()
+    admin.sign_in(topo.node1, "topo-admin")
+    picture = _png()
+    name = f"Premio {uuid.uuid4().hex[:6]}"
+    status, body, _h = admin.post(
+        f"{topo.node1}/console/prizes/new/",
+        {"name": name, "description": "", "points_cost": "10", "stock": "", "active": "on"},
+        files={"picture": ("premio.png", picture, "image/png")},
+    )
+    assert status == 302, body[:2000]
+    with topo.db() as db:
+        (stored,) = db.execute(
+            "SELECT picture FROM program_reward WHERE name = %s", [name]
+        ).fetchone()
+    assert stored
+    status, served, _h = Browser().open(f"{topo.node2}/media/{stored}")
+    assert status == 200 and served == picture
+
+
+def test_a_screen_session_from_one_node_works_on_the_other(topo, world):
+    admin = Browser()
+    landing = admin.sign_in(topo.node1, "topo-admin")
+    status, body, _h = admin.open(topo.node2 + "/console/")
+    assert status == 200, (landing, status)
+    assert b"topo-admin" in body or "Topología".encode() in body
+    # And a form posted on node 2 with the CSRF token node 1 gave is accepted.
+    status, _b, headers = admin.post(topo.node2 + "/logout/", {})
+    assert status == 302
+    status, _b, headers = admin.open(topo.node1 + "/console/")
+    assert status == 302 and "/login/" in headers["Location"]
+
+
+def test_an_accrual_on_one_node_is_read_on_the_other(topo, world):
+    customer = world["customers"][1]
+    body = {"customer_id": customer, "amount": "1234.00"}
+    status, raw, _h = call(topo.node1, "/api/v1/accruals", body, world["api_key"], "topo-read-1")
+    assert status == 201, raw
+    balance = json.loads(raw)["balance"]["available"]
+    status, raw, _h = _get(topo.node2, f"/api/v1/customers/{customer}", world["api_key"])
+    assert status == 200 and json.loads(raw)["points"]["available"] == balance > 0
+    status, raw, _h = _get(topo.node2, f"/api/v1/customers/{customer}/statement", world["api_key"])
+    assert status == 200 and json.loads(raw)["results"][-1]["balance"] == balance
+
+
+class Load:
+    """Clients sending accruals through the load balancer, each with its own Idempotency-Key,
+    retried with the same key and body on a connection error or a non-final answer."""
+
+    def __init__(self, base, api_key, customers):
+        self.base, self.api_key, self.customers = base, api_key, customers
+        self.stop = threading.Event()
+        self.counts = Counter()
+        self.lock = threading.Lock()
+        self.sent = []
+        self.acked_at: list[float] = []
+
+    def send(self, item, limit=30):
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            item["attempts"] += 1
+            try:
+                status, raw, _h = call(
+                    self.base, "/api/v1/accruals", item["body"], self.api_key, item["key"]
+                )
+            except OSError:
+                self.counts.add("connection_errors")
+            else:
+                if status >= 500:
+                    self.counts.add(f"http_{status}")
+                if is_final(status, raw):
+                    item["final"] = (status, raw)
+                    if 200 <= status < 300:
+                        with self.lock:
+                            self.acked_at.append(time.monotonic())
+                    return
+            time.sleep(0.1)
+
+    def client(self, index):
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            customer = self.customers[(index + n) % len(self.customers)]
+            item = {
+                "key": f"topo-kill-{index}-{n}",
+                "body": {"customer_id": customer, "amount": f"{100 + n}.00"},
+                "attempts": 0,
+                "final": None,
+            }
+            with self.lock:
+                self.sent.append(item)
+            self.send(item)
+
+
+def _wait(what, check, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return time.monotonic()
+        time.sleep(0.1)
+    raise AssertionError(f"{what}: not within {timeout} s")
+
+
+def test_a_node_killed_mid_load_loses_nothing_and_rejoins(topo, world):
+    with topo.db() as db:
+        (since,) = db.execute("SELECT now()").fetchone()
+    load = Load(topo.lb, world["api_key"], world["customers"])
+    threads = [threading.Thread(target=load.client, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        time.sleep(2)
+        master = int((topo.dir / "pids" / "node1.pid").read_text())
+        os.kill(master, signal.SIGKILL)  # its gunicorn workers die with it (PDEATHSIG)
+        killed = time.monotonic()
+        out_at = _wait(
+            "node1 out of rotation",
+            lambda: topology.haproxy_servers(topo.stats).get("node1", "").startswith("DOWN"),
+            5,
+        )
+        time.sleep(2)
+        survived = sum(1 for at in load.acked_at if at > out_at)
+        restart = json.loads(topo.cli("start-node", "--index", "1"))
+        back_at = _wait(
+            "node1 back in rotation",
+            lambda: topology.haproxy_servers(topo.stats).get("node1") == "UP",
+            10,
+        )
+        time.sleep(1)
+    finally:
+        load.stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+    print(
+        f"\nkill -9 of node1: out of rotation after {out_at - killed:.2f}s, "
+        f"{survived} accruals acknowledged by node2 alone, node1 restarted (pid "
+        f"{restart['pid']}) and back {back_at - killed:.1f}s after the kill; "
+        f"{len(load.sent)} requests, counts {load.counts.counts}"
+    )
+    assert survived > 0
+    unanswered = [item["key"] for item in load.sent if item["final"] is None]
+    assert not unanswered
+    acked = {
+        item["key"]: json.loads(item["final"][1])["id"]
+        for item in load.sent
+        if item["final"][0] == 201
+    }
+    refused = [item["final"] for item in load.sent if item["final"][0] != 201]
+    assert not refused, refused[:3]
+    with topo.db() as db:
+        movements = {
+            str(tid)
+            for (tid,) in db.execute(
+                "SELECT id FROM ledger_transaction WHERE merchant_id = %s AND kind = 'accrual' "
+                "AND created_at >= %s",
+                [world["merchant_id"], since],
+            ).fetchall()
+        }
+        stored = dict(
+            db.execute(
+                "SELECT key, status_code FROM api_idempotencyrecord WHERE key LIKE 'topo-kill-%%'"
+            ).fetchall()
+        )
+    # Every acknowledged accrual is in the ledger, once; nothing else is.
+    assert len(set(acked.values())) == len(acked)
+    assert movements == set(acked.values())
+    assert set(stored) == set(acked) and set(stored.values()) == {201}
+    # node1 serves again through the load balancer.
+    before = {r["svname"]: int(r["stot"]) for r in topology.haproxy_stats(topo.stats)}
+    for _ in range(6):
+        assert _get(topo.lb, "/healthz", "")[0] == 200
+    after = {r["svname"]: int(r["stot"]) for r in topology.haproxy_stats(topo.stats)}
+    assert after["node1"] > before["node1"]
+
+
+def test_emails_through_the_topology_arrive_once(topo, world):
+    with topo.db() as db:
+        db.execute(
+            "UPDATE network_merchant SET email_on_accrual = true WHERE id = %s",
+            [world["merchant_id"]],
+        )
+    try:
+        started = len(topo.inbox.messages)
+        sent = []
+        for i, customer in enumerate(world["customers"][2:6]):
+            body = {"customer_id": customer, "amount": "5000.00"}
+            status, raw, _h = call(
+                topo.lb, "/api/v1/accruals", body, world["api_key"], f"topo-mail-{i}"
+            )
+            assert status == 201, raw
+            sent.append(f"topo{i + 2}@example.com")
+        _wait("the e-mails", lambda: len(topo.inbox.messages) - started >= len(sent), 30)
+        time.sleep(1.5)  # a second worker sending one again would show by now
+    finally:
+        with topo.db() as db:
+            db.execute(
+                "UPDATE network_merchant SET email_on_accrual = false WHERE id = %s",
+                [world["merchant_id"]],
+            )
+    got = topo.inbox.messages[started:]
+    assert sorted(r for _mid, rcpt, _s in got for r in rcpt) == sorted(sent)
+    assert len({mid for mid, _r, _s in got}) == len(sent)
+    with topo.db() as db:
+        rows = db.execute(
+            "SELECT count(*), count(sent_at), sum(attempts) FROM notifications_outgoingemail "
+            'WHERE "to" = ANY(%s)',
+            [sent],
+        ).fetchone()
+    assert rows[:2] == (len(sent), len(sent)), rows
+    print(f"\ne-mails: {rows[0]} sent in {rows[2]} attempts")
+
+
+def test_the_api_contract_passes_through_the_load_balancer(topo):
+    try:
+        from lealtad.api.tests.remote import run_contract_suite
+    except ImportError:
+        pytest.skip("contract-through-LB: waiting for remote.py")
+    done = run_contract_suite(topo.lb + "/api/v1", topo.info["pgbouncer"])
+    assert done.returncode == 0, (done.stdout or "")[-4000:] + (done.stderr or "")[-2000:]
