@@ -405,11 +405,16 @@ frontend lealtad
 backend nodes
     balance roundrobin
     # A node is in rotation while GET /healthz answers 200 (its database answers too): checked
-    # every 300 ms, out after 2 failures and back after 2 successes, so a dead node leaves
-    # within about a second.
+    # every 300 ms, out after 2 failures and back after 2 successes, so a dead node (refused
+    # connections) leaves within about a second. A check may take up to 2 s: a busy node's
+    # /healthz waits for a free gunicorn worker, and must not be taken for a dead one.
     option httpchk GET /healthz
     http-check expect status 200
-    default-server check inter 300ms fastinter 200ms downinter 500ms fall 2 rise 2
+    timeout check 2s
+    # At most `maxconn` requests in flight per node (its gunicorn workers, and as many
+    # waiting); the rest wait here, where a node going down sends them to the other.
+    timeout queue 30s
+    default-server check inter 300ms fastinter 200ms downinter 500ms fall 2 rise 2 maxconn {maxconn}
     # Retries, to another node (redispatch), only of what is safe to send twice:
     # - conn-failure: the connection to the node failed, so it never saw the request: always
     #   safe, whatever the method;
@@ -442,7 +447,13 @@ def start_haproxy(top: Topology, lb_port: int, stats_port: int, node_ports: list
     )
     cfg = top.dir / "haproxy.cfg"
     cfg.write_text(
-        HAPROXY_CFG.format(dir=top.dir, lb_port=lb_port, stats_port=stats_port, servers=servers)
+        HAPROXY_CFG.format(
+            dir=top.dir,
+            lb_port=lb_port,
+            stats_port=stats_port,
+            servers=servers,
+            maxconn=2 * int(top.state()["web_workers"]),
+        )
     )
     check = subprocess.run(
         [_which("haproxy"), "-c", "-q", "-f", cfg], capture_output=True, text=True
