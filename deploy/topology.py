@@ -495,9 +495,9 @@ def haproxy_servers(stats_url: str) -> dict[str, str]:
 # ----------------------------------------------------------------------------- commands
 
 
-def lealtad_run(env: dict, commands: list[list], timeout=600) -> list[str]:
-    """`lealtad` commands side by side; their outputs (a failure raises)."""
-    procs = [
+def lealtad_start(env: dict, commands: list[list]) -> list[subprocess.Popen]:
+    """`lealtad` commands started side by side (lealtad_wait collects them)."""
+    return [
         subprocess.Popen(
             [*LEALTAD, *map(str, args)],
             env=env,
@@ -508,13 +508,22 @@ def lealtad_run(env: dict, commands: list[list], timeout=600) -> list[str]:
         )
         for args in commands
     ]
+
+
+def lealtad_wait(procs: list[subprocess.Popen], timeout=600) -> list[str]:
+    """Their outputs, in order; a failure raises naming the command."""
     outputs = []
-    for args, proc in zip(commands, procs, strict=True):
+    for proc in procs:
         out, err = proc.communicate(timeout=timeout)
         if proc.returncode:
-            raise TopologyError(f"lealtad {' '.join(map(str, args))} failed:\n{out}\n{err}")
+            raise TopologyError(f"{' '.join(proc.args[3:])} failed:\n{out}\n{err}")
         outputs.append(out)
     return outputs
+
+
+def lealtad_run(env: dict, commands: list[list], timeout=600) -> list[str]:
+    """`lealtad` commands side by side; their outputs (a failure raises)."""
+    return lealtad_wait(lealtad_start(env, commands), timeout)
 
 
 def node_env(args, directory: Path, secret: str) -> dict:
@@ -600,24 +609,54 @@ def up(args) -> dict:
 
     primary = start_primary(top, args.primary_port, fsync=not args.no_fsync)
     mark("primary")
-    # The replica is cloned from the empty database: the migration and the demo then reach it
-    # by streaming, which proves the streaming at once (and the base backup is small).
-    replica = start_replica(top, args.primary_port, args.replica_port)
-    mark("replica")
     # Schema and data go straight to the primary (DDL and the demo's bulk work need no pool);
-    # collectstatic needs no database and runs beside them.
+    # collectstatic needs no database. Both run while the replica is cloned: the base backup
+    # streams the WAL made meanwhile (-X stream), and the rest arrives by streaming replication.
     setup = {**env, "DATABASE_URL": primary["dsn"]}
     setup.pop("DATABASE_REPLICA_URL")
-    lealtad_run(setup, [["migrate", "--no-input", "-v", "0"], ["collectstatic", "--no-input"]])
-    mark("migrate")
-    if not args.no_demo:
-        lealtad_run(setup, [["demo"]])
-        mark("demo")
-    pgbouncer = start_pgbouncer(top, args.pgbouncer_port, args.primary_port)
-    redis = start_redis(top, args.redis_port)
-    mark("pgbouncer+redis")
-    pids = {"primary": top.pid("primary"), "replica": top.pid("replica")}
-    pids["pgbouncer"], pids["redis"] = top.pid("pgbouncer"), top.pid("redis")
+    background = lealtad_start(
+        setup, [["migrate", "--no-input", "-v", "0"], ["collectstatic", "--no-input"]]
+    )
+    try:
+        replica = start_replica(top, args.primary_port, args.replica_port)
+        mark("replica")
+        pgbouncer = start_pgbouncer(top, args.pgbouncer_port, args.primary_port)
+        redis = start_redis(top, args.redis_port)
+        mark("pgbouncer+redis")
+        lealtad_wait(background)
+        mark("migrate")
+        # The demo's data is loaded while the nodes start; `up` returns once it is in.
+        background = [] if args.no_demo else lealtad_start(setup, [["demo"]])
+        info = _up_rest(args, top, env, node_ports, mark)
+        if background:
+            (top.dir / "demo.txt").write_text(lealtad_wait(background)[0])  # its logins
+            mark("demo")
+    finally:
+        for proc in background:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    info.update(
+        pgbouncer=pgbouncer,
+        primary=primary["dsn"],
+        replica=replica["dsn"],
+        redis=redis,
+        seconds=times,
+    )
+    info["pids"] = {
+        "primary": top.pid("primary"),
+        "replica": top.pid("replica"),
+        "pgbouncer": top.pid("pgbouncer"),
+        "redis": top.pid("redis"),
+        **info["pids"],
+    }
+    (directory / "topology.json").write_text(json.dumps(info, indent=2))
+    return info
+
+
+def _up_rest(args, top, env, node_ports, mark) -> dict:
+    """The nodes, the workers and HAProxy."""
+    pids = {}
     # The nodes start side by side (each waits for its own /healthz).
     procs = []
     for i in range(1, args.nodes + 1):
@@ -639,20 +678,13 @@ def up(args) -> dict:
         pids[f"worker{i}"] = start_worker(top, i)
     pids["haproxy"] = start_haproxy(top, args.lb_port, args.lb_port + 9, node_ports)
     mark("haproxy")
-    info = {
+    return {
         "lb": f"http://127.0.0.1:{args.lb_port}",
         "stats": f"http://127.0.0.1:{args.lb_port + 9}/",
         "nodes": [f"http://127.0.0.1:{port}" for port in node_ports],
-        "pgbouncer": pgbouncer,
-        "primary": primary["dsn"],
-        "replica": replica["dsn"],
-        "redis": redis,
-        "dir": str(directory),
+        "dir": str(top.dir),
         "pids": pids,
-        "seconds": times,
     }
-    (directory / "topology.json").write_text(json.dumps(info, indent=2))
-    return info
 
 
 def down(directory: Path):
