@@ -418,14 +418,14 @@ backend nodes
     # Retries, to another node (redispatch), only of what is safe to send twice:
     # - conn-failure: the connection to the node failed, so it never saw the request: always
     #   safe, whatever the method;
-    # - empty-response / response-timeout: the node may have done the work and died before
-    #   answering. Sending it again is safe for GET/HEAD (they change nothing) and for a POST
-    #   with an Idempotency-Key: the key's stored response is written in the same transaction as
-    #   the effect, so a retry either finds it (and replays it) or finds nothing done (and does
-    #   it once). Every other request (a POST without a key, a form) is not retried at layer 7:
-    #   `disable-l7-retry` leaves it only the connection-failure retry, and its client sees the
-    #   error rather than a doubled movement.
-    retry-on conn-failure empty-response response-timeout
+    # - empty-response / junk-response / response-timeout: the node may have done the work and
+    #   died before answering (or half-way through the answer). Sending it again is safe for
+    #   GET/HEAD (they change nothing) and for a POST with an Idempotency-Key: the key's stored
+    #   response is written in the same transaction as the effect, so a retry either finds it
+    #   (and replays it) or finds nothing done (and does it once). Every other request (a POST
+    #   without a key, a form) is not retried at layer 7: `disable-l7-retry` leaves it only the
+    #   connection-failure retry, and its client sees the error rather than a doubled movement.
+    retry-on conn-failure empty-response junk-response response-timeout
     retries 3
     option redispatch 1
     acl safe_method method GET HEAD OPTIONS
