@@ -172,7 +172,7 @@ class Topology:
             os.waitpid(pid, os.WNOHANG)
         (self.pids / f"{name}.pid").unlink(missing_ok=True)
 
-    def stop_all(self, names: list[str], grace: float = 5.0):
+    def stop_all(self, names: list[str], grace: float = 4.0):
         """`stop` for several at once: SIGTERM to all, SIGKILL to those left after `grace`."""
         pids = {name: self.pid(name) for name in names}
         for pid in pids.values():
@@ -689,7 +689,7 @@ def _up_rest(args, top, env, node_ports, mark) -> dict:
 
 def down(directory: Path):
     top = Topology(directory)
-    # Everything but PostgreSQL at once (SIGTERM, then SIGKILL after 5 s), then the replica and
+    # Everything but PostgreSQL at once (SIGTERM, then SIGKILL after 4 s), then the replica and
     # the primary (pg_ctl stop -m immediate: the next `up` starts from a new cluster anyway).
     names = [p.stem for p in top.pids.glob("*.pid")] if top.pids.exists() else []
     top.stop_all([name for name in names if name not in ("primary", "replica")])

@@ -150,9 +150,9 @@ def topo():
         subprocess.run(
             [sys.executable, SCRIPT, "down", "--dir", directory], timeout=120, check=False
         )
-        print(f"topology down in {time.monotonic() - ended:.1f}s")
         smtp.stop()
         shutil.rmtree(directory, ignore_errors=True)
+        print(f"topology down and removed in {time.monotonic() - ended:.1f}s")
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
