@@ -60,7 +60,11 @@ ADMIN = f"topo-admin-{RUN}"
 MISSING = topology.missing_binaries()
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.postgres,
+    # One topology for the module: under pytest-xdist its tests stay in one process
+    # (`--dist loadgroup`, as .ci/run runs the suite).
+    pytest.mark.xdist_group("topology"),
     pytest.mark.skipif(
         settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
         reason="the topology is PostgreSQL's (set DATABASE_URL=postgres://…)",
@@ -110,7 +114,12 @@ class Topo:
 
 
 @pytest.fixture(scope="module")
-def topo():
+def topo(request):
+    if os.environ.get("PYTEST_XDIST_WORKER") and request.config.getoption("dist") != "loadgroup":
+        pytest.skip(
+            "the topology's tests share one topology on fixed ports: under pytest-xdist run "
+            "with --dist loadgroup (as .ci/run does), or without -n"
+        )
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=SMTP_PORT)
     smtp.start()
