@@ -1,6 +1,7 @@
 """Issue 17 on this machine: the topology of deploy/topology.py (HAProxy in front of two
 `lealtad serve` nodes, PgBouncer in transaction mode, a PostgreSQL primary and its streaming
-replica, Redis, two task workers), started once for the module through the script's own CLI.
+replica, Redis, two task workers), started once through the script's own CLI, and one test,
+test_topology, running every check against it (each check runs even when one before failed):
 
 - the load balancer spreads requests over both nodes (HAProxy's stats count them);
 - what one node writes the other reads at once: a revoked POS key, a deactivated cashier, a
@@ -10,8 +11,13 @@ replica, Redis, two task workers), started once for the module through the scrip
 - e-mails sent through the topology arrive once each with two workers on the queue;
 - the API contract passes through the load balancer.
 
+One test, not one per check: the topology's ports are fixed (one topology per machine), and a
+single test stays in one pytest-xdist process whatever the --dist mode (loadgroup did not keep
+a group together under this pytest).
+
 Needs PostgreSQL (DATABASE_URL=postgres://…) and Debian's haproxy, pgbouncer, redis-server and
-PostgreSQL server binaries; skips naming what is missing. TOPOLOGY_PORT_BASE moves every port.
+PostgreSQL server binaries; skips naming what is missing. TOPOLOGY_PORT_BASE moves the HTTP
+ports, TOPOLOGY_*_PORT the others; TOPOLOGY_DIR=<dir> runs against a topology already up.
 """
 
 import email
@@ -62,9 +68,6 @@ MISSING = topology.missing_binaries()
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.postgres,
-    # One topology for the module: under pytest-xdist its tests stay in one process
-    # (`--dist loadgroup`, as .ci/run runs the suite).
-    pytest.mark.xdist_group("topology"),
     pytest.mark.skipif(
         settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
         reason="the topology is PostgreSQL's (set DATABASE_URL=postgres://…)",
@@ -114,12 +117,7 @@ class Topo:
 
 
 @pytest.fixture(scope="module")
-def topo(request):
-    if os.environ.get("PYTEST_XDIST_WORKER") and request.config.getoption("dist") != "loadgroup":
-        pytest.skip(
-            "the topology's tests share one topology on fixed ports: under pytest-xdist run "
-            "with --dist loadgroup (as .ci/run does), or without -n"
-        )
+def topo():
     inbox = Inbox()
     smtp = Controller(inbox, hostname="127.0.0.1", port=SMTP_PORT)
     smtp.start()
@@ -236,6 +234,19 @@ def world(topo):
         *("create-merchant", "--name", "Topología", "--country", "CO", "--point-value", "1"),
         *("--admin", ADMIN, "--admin-password", PASSWORD),
     )
+    # A second key (revoked by a test) and a cashier (deactivated by one), side by side.
+    made = topology.lealtad_run(
+        topo.env,
+        [
+            ["create-api-key", "--merchant", merchant["merchant_id"], "--name", "Caja 9"],
+            [
+                *("create-staff", "--merchant", merchant["merchant_id"]),
+                *("--username", f"topo-caja-{RUN}", "--password", PASSWORD, "--role", "cashier"),
+            ],
+        ],
+        timeout=120,
+    )
+    spare_key, cashier = (json.loads(out) for out in made)
     customers = []
     for i in range(6):
         body = {
@@ -249,7 +260,7 @@ def world(topo):
         status, raw, _h = call(topo.lb, "/api/v1/customers", body, merchant["api_key"])
         assert status == 201, raw
         customers.append(json.loads(raw)["id"])
-    return {**merchant, "customers": customers}
+    return {**merchant, "customers": customers, "spare_key": spare_key, "cashier": cashier}
 
 
 def _png() -> bytes:
@@ -260,7 +271,7 @@ def _png() -> bytes:
     return out.getvalue()
 
 
-def test_the_load_balancer_uses_both_nodes(topo):
+def check_the_load_balancer_uses_both_nodes(topo, world):
     def served():
         rows = topology.haproxy_stats(topo.stats)
         return {
@@ -282,8 +293,8 @@ def test_the_load_balancer_uses_both_nodes(topo):
         assert replica.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 50
 
 
-def test_a_key_revoked_on_one_node_is_refused_on_the_other(topo, world):
-    key = topo.lealtad("create-api-key", "--merchant", world["merchant_id"], "--name", "Caja 9")
+def check_a_key_revoked_on_one_node_is_refused_on_the_other(topo, world):
+    key = world["spare_key"]
     path = f"/api/v1/customers/{world['customers'][0]}"
     for _ in range(2):  # both gunicorn workers of node 2 have seen it work
         status, raw, _h = _get(topo.node2, path, key["api_key"])
@@ -297,11 +308,8 @@ def test_a_key_revoked_on_one_node_is_refused_on_the_other(topo, world):
         assert status == 401, raw
 
 
-def test_a_cashier_deactivated_on_one_node_is_refused_on_the_other(topo, world):
-    cashier = topo.lealtad(
-        *("create-staff", "--merchant", world["merchant_id"], "--username", f"topo-caja-{RUN}"),
-        *("--password", PASSWORD, "--role", "cashier"),
-    )
+def check_a_cashier_deactivated_on_one_node_is_refused_on_the_other(topo, world):
+    cashier = world["cashier"]
     status, raw, _h = call(
         topo.node2, "/api/v1/auth/token", {"username": f"topo-caja-{RUN}", "password": PASSWORD}, ""
     )
@@ -320,7 +328,7 @@ def test_a_cashier_deactivated_on_one_node_is_refused_on_the_other(topo, world):
         assert status == 401, raw
 
 
-def test_a_picture_uploaded_on_one_node_is_served_by_the_other(topo, world):
+def check_a_picture_uploaded_on_one_node_is_served_by_the_other(topo, world):
     admin = Browser()
     admin.sign_in(topo.node1, ADMIN)
     picture = _png()
@@ -340,7 +348,7 @@ def test_a_picture_uploaded_on_one_node_is_served_by_the_other(topo, world):
     assert status == 200 and served == picture
 
 
-def test_a_screen_session_from_one_node_works_on_the_other(topo, world):
+def check_a_screen_session_from_one_node_works_on_the_other(topo, world):
     admin = Browser()
     landing = admin.sign_in(topo.node1, ADMIN)
     status, body, _h = admin.open(topo.node2 + "/console/")
@@ -353,7 +361,7 @@ def test_a_screen_session_from_one_node_works_on_the_other(topo, world):
     assert status == 302 and "/login/" in headers["Location"]
 
 
-def test_an_accrual_on_one_node_is_read_on_the_other(topo, world):
+def check_an_accrual_on_one_node_is_read_on_the_other(topo, world):
     customer = world["customers"][1]
     body = {"customer_id": customer, "amount": "1234.00"}
     status, raw, _h = call(
@@ -425,7 +433,7 @@ def _wait(what, check, timeout):
     raise AssertionError(f"{what}: not within {timeout} s")
 
 
-def test_a_node_killed_mid_load_loses_nothing_and_rejoins(topo, world):
+def check_a_node_killed_mid_load_loses_nothing_and_rejoins(topo, world):
     with topo.db() as db:
         (since,) = db.execute("SELECT now()").fetchone()
     load = Load(topo.lb, world["api_key"], world["customers"])
@@ -508,7 +516,7 @@ def test_a_node_killed_mid_load_loses_nothing_and_rejoins(topo, world):
     _wait("node1 serving through the load balancer again", rejoined, 10)
 
 
-def test_emails_through_the_topology_arrive_once(topo, world):
+def check_emails_through_the_topology_arrive_once(topo, world):
     """Two workers on one queue: each accrual's e-mail reaches the SMTP server once."""
     with topo.db() as db:
         db.execute(
@@ -554,10 +562,46 @@ def test_emails_through_the_topology_arrive_once(topo, world):
     print(f"\ne-mails: {len(rows)} sent in {sum(a for _m, _t, a in rows)} attempts")
 
 
-def test_the_api_contract_passes_through_the_load_balancer(topo):
+def _contract_suite():
     try:
         from lealtad.api.tests.remote import run_contract_suite
     except ImportError:
-        pytest.skip("contract-through-LB: waiting for remote.py")
+        return None
+    return run_contract_suite
+
+
+def check_the_api_contract_passes_through_the_load_balancer(topo, world):
+    run_contract_suite = _contract_suite()
     done = run_contract_suite(topo.lb + "/api/v1", topo.info["pgbouncer"])
     assert done.returncode == 0, (done.stdout or "")[-4000:] + (done.stderr or "")[-2000:]
+
+
+if _contract_suite() is None:
+    # TODO(issue 17): the contract suite over HTTP (lealtad/api/tests/remote.py) has not landed;
+    # the check above joins the run of test_topology once it has.
+    @pytest.mark.skip(reason="contract-through-LB: waiting for remote.py")
+    def test_contract_through_the_load_balancer():
+        pass  # never runs: skipped, it only marks what is missing
+
+
+def test_topology(topo, world):
+    """Every check against the one topology, in one test (the topology's fixed ports allow one
+    per machine, and one test keeps it in one pytest-xdist process); each runs even when one
+    before it failed, and the failures are reported together."""
+    checks = [
+        (name, fn) for name, fn in globals().items() if name.startswith("check_") and callable(fn)
+    ]
+    if _contract_suite() is None:
+        checks = [(n, f) for n, f in checks if "contract" not in n]
+    failures = []
+    for name, fn in checks:
+        began = time.monotonic()
+        try:
+            fn(topo, world)
+        except Exception as exc:  # reported with the others below
+            failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:1500]}")
+            outcome = "FAILED"
+        else:
+            outcome = "ok"
+        print(f"\n{name}: {outcome} in {time.monotonic() - began:.1f}s")
+    assert not failures, "\n\n".join(failures)
