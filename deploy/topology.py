@@ -324,7 +324,8 @@ def start_pgbouncer(top: Topology, port: int, primary_port: int) -> str:
     (home / "userlist.txt").write_text('"postgres" ""\n')
     # Transaction pooling: a server connection is the client's for one transaction only, so the
     # app keeps no session state on it (DB_TRANSACTION_POOLING=true) and, PgBouncer 1.18 being
-    # older than 1.21, sends no prepared statement (DB_PREPARED_STATEMENTS=false).
+    # older than 1.21, sends no prepared statement (which that setting implies). The production
+    # example with its sizes explained: deploy/pgbouncer.ini.
     (home / "pgbouncer.ini").write_text(
         "[databases]\n"
         f"lealtad = host=127.0.0.1 port={primary_port} dbname=lealtad\n"
@@ -537,10 +538,9 @@ def node_env(args, directory: Path, secret: str) -> dict:
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:{args.pgbouncer_port}/lealtad",
             "DATABASE_REPLICA_URL": f"postgres://postgres@127.0.0.1:{args.replica_port}/lealtad",
             "CACHE_URL": f"redis://127.0.0.1:{args.redis_port}/0",
-            # PgBouncer in transaction mode: no session state, no server-side cursors; 1.18
-            # carries no prepared statement.
+            # PgBouncer in transaction mode: no session state, no server-side cursors, and (1.18
+            # carries none) no prepared statements: DB_TRANSACTION_POOLING turns them off.
             "DB_TRANSACTION_POOLING": "true",
-            "DB_PREPARED_STATEMENTS": "false",
             # Empty means the default (the replica router's own settings).
             "REPLICA_PIN_SECONDS": os.environ.get("REPLICA_PIN_SECONDS", ""),
             "REPLICA_MAX_LAG_SECONDS": os.environ.get("REPLICA_MAX_LAG_SECONDS", ""),

@@ -136,14 +136,39 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+_POSTGRES = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+# Issue 17: DATABASE_URL names a PgBouncer in transaction pooling mode (docs/deployment.md,
+# "PgBouncer"). Each transaction may run on another server connection, so nothing may outlive a
+# transaction on the connection: no server-side cursor declared outside one (Django's
+# `.iterator()` in autocommit declares it WITH HOLD), no prepared statement (a PgBouncer older
+# than 1.21 does not carry them from one server connection to the next), no session SET.
+DB_TRANSACTION_POOLING = _POSTGRES and envbool("DB_TRANSACTION_POOLING", False)
+# The operator's word that their PgBouncer carries protocol-level prepared statements: 1.21 or
+# newer with max_prepared_statements > 0 (psycopg closes them with the protocol's Close message,
+# libpq 17+). Only then may DB_PREPARED_STATEMENTS stay on behind transaction pooling.
+PGBOUNCER_PREPARED_STATEMENTS = envbool("PGBOUNCER_PREPARED_STATEMENTS", False)
 # Issue 15: server-side parameter binding, and psycopg prepares a statement the second time a
 # connection runs it, so PostgreSQL parses and plans each hot statement once per connection:
 # measured at 45 % less PostgreSQL CPU per accrual (docs/benchmark.md); the customer lookup
-# prepares its one query too (customers/lookup.py). Switch it off (DB_PREPARED_STATEMENTS=false)
-# behind a transaction-mode PgBouncer older than 1.21, which cannot carry prepared statements.
-DB_PREPARED_STATEMENTS = DATABASES["default"][
-    "ENGINE"
-] == "django.db.backends.postgresql" and envbool("DB_PREPARED_STATEMENTS", True)
+# prepares its one query too (customers/lookup.py). Under DB_TRANSACTION_POOLING they are off
+# unless PGBOUNCER_PREPARED_STATEMENTS says the PgBouncer carries them (an explicit
+# DB_PREPARED_STATEMENTS=true without it fails the check pgbouncer.E001, lealtad/core/checks.py).
+DB_PREPARED_STATEMENTS = (
+    _POSTGRES
+    and envbool("DB_PREPARED_STATEMENTS", True)
+    and (not DB_TRANSACTION_POOLING or PGBOUNCER_PREPARED_STATEMENTS)
+)
+# Asked for in so many words (DB_PREPARED_STATEMENTS=true) and refused: the check says so.
+DB_PREPARED_STATEMENTS_REFUSED = (
+    DB_TRANSACTION_POOLING
+    and not PGBOUNCER_PREPARED_STATEMENTS
+    and bool(env("DB_PREPARED_STATEMENTS"))
+    and envbool("DB_PREPARED_STATEMENTS", True)
+)
+if DB_TRANSACTION_POOLING:
+    # QuerySet.iterator() then reads with an ordinary cursor; the exports keep their streaming
+    # server-side cursor because they declare it inside their transaction (console/reports.py).
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 if DB_PREPARED_STATEMENTS:
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True, prepare_threshold=2

@@ -8,13 +8,13 @@ audit entries on both engines. Two sanctioned ways through, both narrow and both
   function, so its UPDATE fails too).
 - `flushing()`: `lealtad flush` (and the tests' flush between transactional tests) empties every
   table. PostgreSQL flushes with TRUNCATE, which the trigger also refuses unless
-  `lealtad.audit_flush` is set for the session; SQLite deletes the rows under the flag.
+  `lealtad.audit_flush` is set in the transaction; SQLite deletes the rows under the flag.
 """
 
 import threading
 from contextlib import contextmanager
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.backends.signals import connection_created
 
 _permit = threading.local()
@@ -63,15 +63,17 @@ def redacting(using: str = "default"):
 
 @contextmanager
 def flushing(using: str = "default"):
+    """The permit lasts one transaction (`set_config(…, true)`, SET LOCAL), which the flush's
+    own TRUNCATE joins: it cannot outlive it on the server connection. A session-wide setting
+    would, behind PgBouncer in transaction mode (issue 17), stay on whichever server connection
+    took it, for the next client handed that connection, and the TRUNCATE could run on another
+    one without it."""
     conn = connections[using]
     if conn.vendor == "postgresql":
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT set_config('lealtad.audit_flush', 'on', false)")
-        try:
-            yield
-        finally:
+        with transaction.atomic(using=using):
             with conn.cursor() as cursor:
-                cursor.execute("SELECT set_config('lealtad.audit_flush', '', false)")
+                cursor.execute("SELECT set_config('lealtad.audit_flush', 'on', true)")
+            yield
         return
     _permit.flush = True
     try:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django import forms
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import formats, timezone
@@ -585,9 +585,15 @@ def _streamed(query, format_row) -> Iterator[list]:
     start, and the file is one consistent snapshot. The transaction ends when the download ends
     or is abandoned (the response closes this generator). SQLite has no such cursors, and there
     a transaction would take the write lock (IMMEDIATE) from the tills for the whole download."""
-    postgres = connection.vendor == "postgresql"
-    with transaction.atomic() if postgres else nullcontext():
-        for row in query.iterator(chunk_size=FETCH):
+    database = query.db  # the router's choice (a read replica, when there is one)
+    postgres = connections[database].vendor == "postgresql"
+    with transaction.atomic(using=database) if postgres else nullcontext():
+        # Declared inside the transaction, the cursor ends with it, so it is also safe behind
+        # PgBouncer in transaction mode (issue 17): the export streams there too, although
+        # DB_TRANSACTION_POOLING sets DISABLE_SERVER_SIDE_CURSORS, which keeps `.iterator()`
+        # (here `_iterator(use_chunked_fetch=True)`, the same with the setting's test skipped)
+        # from declaring one that could be asked for its next rows on another server connection.
+        for row in query._iterator(True, FETCH):
             yield format_row(row)
 
 

@@ -50,6 +50,15 @@ def engine(connect: bool = True) -> str:
     vendor = connection.vendor
     if vendor not in DATABASE_MEMBER:
         raise CommandError(f"backups support SQLite and PostgreSQL, not {vendor}")
+    if vendor == "postgresql" and getattr(settings, "DB_TRANSACTION_POOLING", False):
+        # pg_dump and pg_restore set session settings (search_path = '' first of all) that,
+        # through PgBouncer in transaction mode, would stay on the pooled server connection
+        # they ran on, for the application's next transaction there (issue 17).
+        raise CommandError(
+            "DB_TRANSACTION_POOLING is on: run backup and restore against PostgreSQL itself "
+            "(DATABASE_URL naming the server, not PgBouncer, and DB_TRANSACTION_POOLING unset): "
+            "pg_dump's and pg_restore's session settings would stay on a pooled connection"
+        )
     if not connect:
         return vendor
     try:

@@ -139,7 +139,10 @@ _prepared_cursor = None
 
 
 def _prepared_rows(sql: str, params: dict) -> list[tuple[Customer, dict]]:
-    """PostgreSQL with DB_PREPARED_STATEMENTS (the default): the statement is sent with
+    """PostgreSQL with DB_PREPARED_STATEMENTS (the default; off behind a transaction-mode
+    PgBouncer, DB_TRANSACTION_POOLING, unless PGBOUNCER_PREPARED_STATEMENTS says it carries
+    prepared statements, since the next transaction may run on another server connection,
+    where this one was never prepared): the statement is sent with
     server-side parameters and prepared, once per connection and shape (the number of
     alternatives), so a lookup does not pay the planner again on every request. It asks to be
     prepared at once (`prepare=True`) rather than at the connection's threshold; the cursor is

@@ -5,6 +5,9 @@ const VERSION = /*VERSION*/"dev";
 const CACHE = "lealtad-app-" + VERSION;
 const SHELL = /*SHELL*/[];
 const KEEP = new Set(["/app/", "/app/qr/"]);  // pages refreshed in the cache each visit
+// Counts sign-outs: a page fetched before one is not kept after it (its copy would land after the
+// forgetting and bring the customer's page back).
+let signOuts = 0;
 
 self.addEventListener("install", (event) => {
   // Static files first; the pages are kept on their first signed-in visit (a page fetched
@@ -24,6 +27,7 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("message", (event) => {
   // Signed out: forget the pages kept for this customer.
   if (event.data === "signed-out") {
+    signOuts += 1;
     event.waitUntil(caches.open(CACHE).then((cache) => Promise.all([...KEEP].map((url) => cache.delete(url)))));
   }
 });
@@ -37,11 +41,12 @@ self.addEventListener("fetch", (event) => {
     return;
   }
   if (!url.pathname.startsWith("/app/")) return;
+  const before = signOuts;
   event.respondWith(
     fetch(request).then((response) => {
       if (KEEP.has(url.pathname) && response.ok && !response.redirected && !url.search) {
         const copy = response.clone();
-        caches.open(CACHE).then((cache) => cache.put(url.pathname, copy));
+        event.waitUntil(caches.open(CACHE).then((cache) => (before === signOuts ? cache.put(url.pathname, copy) : null)));
       }
       return response;
     }).catch(() =>
