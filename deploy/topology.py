@@ -416,6 +416,8 @@ backend nodes
     # waiting); the rest wait here, where a node going down sends them to the other.
     timeout queue 30s
     default-server check inter 300ms fastinter 200ms downinter 500ms fall 2 rise 2 maxconn {maxconn}
+    # A connection refused to real traffic takes the node out at once, before its next check.
+    default-server observe layer4 error-limit 1 on-error mark-down
     # Retries, to another node (redispatch), only of what is safe to send twice:
     # - conn-failure: the connection to the node failed, so it never saw the request: always
     #   safe, whatever the method;

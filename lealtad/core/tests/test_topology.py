@@ -99,9 +99,6 @@ class Topo:
         self.env["DATABASE_URL"] = info["primary"]  # commands of the tests go straight there
         self.env.pop("DATABASE_REPLICA_URL", None)
 
-    def lealtad(self, *args) -> dict:
-        return json.loads(topology.lealtad_run(self.env, [list(args)], timeout=120)[0])
-
     def cli(self, *args) -> str:
         done = subprocess.run(
             [sys.executable, SCRIPT, *args, "--dir", self.dir],
@@ -157,6 +154,7 @@ def topo():
         subprocess.run(
             [sys.executable, SCRIPT, "down", "--dir", directory], timeout=120, check=False
         )
+        print(f"topology down in {time.monotonic() - ended:.1f}s")
         smtp.stop()
         shutil.rmtree(directory, ignore_errors=True)
         print(f"topology down and removed in {time.monotonic() - ended:.1f}s")
@@ -230,23 +228,24 @@ def _get(base: str, path: str, token: str):
 def world(topo):
     """One merchant (admin, cashier, its POS key) and customers, made through the load balancer
     (the merchant by the CLI on the primary)."""
-    merchant = topo.lealtad(
-        *("create-merchant", "--name", "Topología", "--country", "CO", "--point-value", "1"),
-        *("--admin", ADMIN, "--admin-password", PASSWORD),
-    )
-    # A second key (revoked by a test) and a cashier (deactivated by one), side by side.
-    made = topology.lealtad_run(
-        topo.env,
-        [
-            ["create-api-key", "--merchant", merchant["merchant_id"], "--name", "Caja 9"],
-            [
-                *("create-staff", "--merchant", merchant["merchant_id"]),
-                *("--username", f"topo-caja-{RUN}", "--password", PASSWORD, "--role", "cashier"),
-            ],
-        ],
-        timeout=120,
-    )
-    spare_key, cashier = (json.loads(out) for out in made)
+    # The merchant (with its admin and POS key), a second key (revoked by a check) and a
+    # cashier (deactivated by one): the commands in one process on the primary.
+    script = f"""
+import io, json
+from django.core.management import call_command
+def run(*args):
+    out = io.StringIO()
+    call_command(*args, stdout=out)
+    return json.loads(out.getvalue())
+m = run("create_merchant", "--name", "Topología", "--country", "CO", "--point-value", "1",
+        "--admin", "{ADMIN}", "--admin-password", "{PASSWORD}")
+key = run("create_api_key", "--merchant", m["merchant_id"], "--name", "Caja 9")
+cashier = run("create_staff", "--merchant", m["merchant_id"], "--username", "topo-caja-{RUN}",
+              "--password", "{PASSWORD}", "--role", "cashier")
+print(json.dumps([m, key, cashier]))
+"""
+    out = topology.lealtad_run(topo.env, [["shell", "-c", script]], timeout=120)[0]
+    merchant, spare_key, cashier = json.loads(out.strip().splitlines()[-1])
     customers = []
     for i in range(6):
         body = {
