@@ -246,7 +246,7 @@ print(json.dumps([m, key, cashier]))
 """
     out = topology.lealtad_run(topo.env, [["shell", "-c", script]], timeout=120)[0]
     merchant, spare_key, cashier = json.loads(out.strip().splitlines()[-1])
-    customers = []
+    customers, documents = [], []
     for i in range(6):
         body = {
             "document_type": "CC",
@@ -259,7 +259,14 @@ print(json.dumps([m, key, cashier]))
         status, raw, _h = call(topo.lb, "/api/v1/customers", body, merchant["api_key"])
         assert status == 201, raw
         customers.append(json.loads(raw)["id"])
-    return {**merchant, "customers": customers, "spare_key": spare_key, "cashier": cashier}
+        documents.append(body["document_number"])
+    return {
+        "documents": documents,
+        **merchant,
+        "customers": customers,
+        "spare_key": spare_key,
+        "cashier": cashier,
+    }
 
 
 def _png() -> bytes:
@@ -370,6 +377,12 @@ def check_an_accrual_on_one_node_is_read_on_the_other(topo, world):
     balance = json.loads(raw)["balance"]["available"]
     status, raw, _h = _get(topo.node2, f"/api/v1/customers/{customer}", world["api_key"])
     assert status == 200 and json.loads(raw)["points"]["available"] == balance > 0
+    status, raw, _h = _get(
+        topo.node2, f"/api/v1/customers?q={world['documents'][1]}", world["api_key"]
+    )
+    assert status == 200, raw
+    (found,) = json.loads(raw)["results"]
+    assert found["id"] == customer and found["points"]["available"] == balance
     status, raw, _h = _get(topo.node2, f"/api/v1/customers/{customer}/statement", world["api_key"])
     assert status == 200 and json.loads(raw)["results"][-1]["balance"] == balance
 
