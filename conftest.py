@@ -4,6 +4,8 @@ import pytest
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
+from lealtad.api.tests import remote
+
 # Hypothesis's 200 ms deadline per example measures the machine, not the code: on a busy CI
 # runner a database round trip can take longer. The properties still run every example.
 hypothesis_settings.register_profile("lealtad", deadline=None)
@@ -12,6 +14,28 @@ hypothesis_settings.load_profile("lealtad")
 
 def pytest_configure(config):
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lealtad.settings")
+
+
+def pytest_collection_modifyitems(config, items):
+    remote.modify_items(config, items)
+
+
+def pytest_terminal_summary(terminalreporter):
+    remote.terminal_summary(terminalreporter)
+
+
+if remote.API_URL:
+
+    @pytest.fixture(scope="session")
+    def django_db_setup():
+        """The API contract against a live server (LEALTAD_API_URL, lealtad/api/tests/remote.py):
+        the server's database (DATABASE_URL) as it is, migrated by whoever started the server; no
+        test_ database is made or dropped."""
+
+    @pytest.fixture(autouse=True, scope="session")
+    def _remote_fast_flush():
+        with remote.fast_flush():
+            yield
 
 
 @pytest.fixture
@@ -23,7 +47,11 @@ def postgres_only(db):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Argon2 is deliberately slow; tests create hundreds of users.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = (
+        ["lealtad.api.tests.remote.FastPBKDF2PasswordHasher"]
+        if remote.API_URL
+        else ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    )
 
 
 @pytest.fixture(autouse=True, scope="session")

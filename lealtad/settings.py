@@ -89,6 +89,8 @@ INSTALLED_APPS = [
 # (lealtad/core/middleware.py says why that changes no answer).
 MIDDLEWARE = [
     "lealtad.core.middleware.RequestLogMiddleware",
+    # Issue 17: pins a person who just wrote to the primary (lealtad/core/replica.py).
+    "lealtad.core.replica.ReadYourWritesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     csp.MIDDLEWARE,
     "lealtad.core.middleware.ApiNoStoreMiddleware",
@@ -346,3 +348,20 @@ LOGGING = {
         "lealtad.requests": {"level": env("REQUEST_LOG_LEVEL", "INFO").upper()},
     },
 }
+
+# Issue 17, the read replica (lealtad/core/replica.py, docs/deployment.md "Read replica"): a
+# PostgreSQL streaming standby, read only by the views marked @reads_from_replica (reports,
+# exports, the ratings inbox). Built last, from DATABASES["default"] as every line above left it,
+# so that it copies default's OPTIONS and flags (pooling, prepared statements, cursors).
+from lealtad.core.replica_url import replica_database  # noqa: E402
+
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", "")
+_replica = _env(replica_database, DATABASES["default"], DATABASE_REPLICA_URL)
+if _replica is not None:
+    DATABASES["replica"] = _replica
+DATABASE_ROUTERS = ["lealtad.core.replica.ReplicaRouter"]
+# Read-your-writes: after a request of theirs committed a write, a person (staff member or API
+# key) reads from the primary this many seconds. 0: never pinned.
+REPLICA_PIN_SECONDS = envint("REPLICA_PIN_SECONDS", 10, minimum=0)
+# A replica further behind than this (or unreachable) is not read; measured once a second.
+REPLICA_MAX_LAG_SECONDS = envint("REPLICA_MAX_LAG_SECONDS", 30, minimum=0)

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 from lealtad.console.reports import EARLIEST, LATEST, _without_jit, branches_of
 from lealtad.console.views import _page, admin_view
 from lealtad.core.errors import LealtadError, ValidationFailed
+from lealtad.core.replica import reads_from_replica
 from lealtad.customers.models import Membership
 from lealtad.offers.models import Gift, GiftKind, GiftOffer, GiftStatus
 from lealtad.ratings import actions, inbox
@@ -180,6 +181,7 @@ def _list_context(request, filters: InboxFilters, *, customer=None) -> dict:
 
 
 @admin_view
+@reads_from_replica  # the list and its counters; opening a rating writes (read marks)
 def inbox_list(request):
     filters = InboxFilters(request.GET, merchant=request.merchant)
     response = _page(request, "console/ratings.html", **_list_context(request, filters))

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from lealtad.console import rollup
-from lealtad.core import money
+from lealtad.core import money, replica
 from lealtad.core.spreadsheet import cell
 from lealtad.customers.models import Membership
 from lealtad.ledger.models import Account, AccountKind, Kind, Status, Transaction
@@ -318,7 +318,7 @@ def _per_day_sql(sql: str, branch_column: str, merchant, period, branch) -> list
         "branch": branch.pk if branch is not None else None,
     }
     where = f"AND {branch_column} = %(branch)s" if branch is not None else ""
-    with connection.cursor() as cursor:
+    with connections[replica.read_alias()].cursor() as cursor:
         cursor.execute(sql.format(branch=where), params)
         return cursor.fetchall()
 
@@ -584,10 +584,17 @@ def _streamed(query, format_row) -> Iterator[list]:
     computes the whole result before the first row leaves; inside one, rows stream from the
     start, and the file is one consistent snapshot. The transaction ends when the download ends
     or is abandoned (the response closes this generator). SQLite has no such cursors, and there
-    a transaction would take the write lock (IMMEDIATE) from the tills for the whole download."""
-    database = query.db  # the router's choice (a read replica, when there is one)
-    postgres = connections[database].vendor == "postgresql"
-    with transaction.atomic(using=database) if postgres else nullcontext():
+    a transaction would take the write lock (IMMEDIATE) from the tills for the whole download.
+
+    The database is chosen now, in the view (the read replica when it reads from one: issue 17):
+    the rows are read later, while the response streams, outside the view."""
+    alias = replica.read_alias()
+    return _stream(query.using(alias), format_row, alias)
+
+
+def _stream(query, format_row, alias) -> Iterator[list]:
+    postgres = connections[alias].vendor == "postgresql"
+    with transaction.atomic(using=alias) if postgres else nullcontext():
         # Declared inside the transaction, the cursor ends with it, so it is also safe behind
         # PgBouncer in transaction mode (issue 17): the export streams there too, although
         # DB_TRANSACTION_POOLING sets DISABLE_SERVER_SIDE_CURSORS, which keeps `.iterator()`

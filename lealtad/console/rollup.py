@@ -25,12 +25,13 @@ from collections import defaultdict
 from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from lealtad.console.models import DayFigures, StaleHour
+from lealtad.core import replica
 from lealtad.customers.models import Membership
 from lealtad.ledger.models import Status, Transaction
 from lealtad.network.models import Merchant
@@ -45,11 +46,14 @@ DELETE_BATCH = 400
 @contextmanager
 def without_jit():
     """PostgreSQL's JIT compiler judges the per-day queries by the planner's guess that a
-    generate_series makes 1,000 rows, and spends 50–150 ms compiling a query that runs in 10."""
-    if connection.vendor != "postgresql":
+    generate_series makes 1,000 rows, and spends 50–150 ms compiling a query that runs in 10.
+    On the connection the reads go to (inside a report, the replica: lealtad/core/replica.py)."""
+    alias = replica.read_alias()
+    conn = connections[alias]
+    if conn.vendor != "postgresql":
         yield
         return
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(using=alias), conn.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         yield
 
@@ -104,7 +108,7 @@ CROSS JOIN LATERAL (
 
 
 def _raw(sql, params) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with connections[replica.read_alias()].cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 

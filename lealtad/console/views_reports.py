@@ -1,7 +1,8 @@
 """The console's reports: the dashboard (D1) and the CSV exports (D2), for merchant admins only.
 
 Like the rest of the console, every query is scoped by the admin's own merchant; a branch of
-another merchant is 404. Invalid dates come back as messages next to the fields.
+another merchant is 404. Invalid dates come back as messages next to the fields. They read from the
+read replica when there is one (@reads_from_replica, lealtad/core/replica.py).
 """
 
 from urllib.parse import urlencode
@@ -14,6 +15,7 @@ from lealtad.console import nps_charts, ratings_export, reports
 from lealtad.console.views import _page, admin_view
 from lealtad.core.ids import parse_id
 from lealtad.core.money import minor_units
+from lealtad.core.replica import reads_from_replica
 
 
 def _branch(request, branches):
@@ -36,6 +38,7 @@ def _filters(request):
 
 
 @admin_view
+@reads_from_replica
 def dashboard(request):
     merchant = request.merchant
     form, branches, branch = _filters(request)
@@ -95,6 +98,7 @@ def _exports_page(request, form, branches, branch, status=200):
 
 
 @admin_view
+@reads_from_replica
 def exports(request):
     form, branches, branch = _filters(request)
     return _exports_page(request, form, branches, branch)
@@ -109,6 +113,7 @@ def _csv(chunks, filename: str) -> StreamingHttpResponse:
 
 
 @admin_view
+@reads_from_replica
 def export_customers(request):
     merchant = request.merchant
     header, rows = reports.customer_rows(merchant)
@@ -117,6 +122,7 @@ def export_customers(request):
 
 
 @admin_view
+@reads_from_replica
 def export_transactions(request):
     form, branches, branch = _filters(request)
     period = form.period
@@ -128,6 +134,7 @@ def export_transactions(request):
 
 
 @admin_view
+@reads_from_replica
 def export_ratings(request):
     form, branches, branch = _filters(request)
     period = form.period

@@ -1,14 +1,16 @@
 import pytest
 from django.test import Client
 
+from lealtad.api.tests.remote import API_URL, RemoteClient
 from lealtad.core import testing
 
 
 class Api:
-    """A JSON client that speaks as one token."""
+    """A JSON client that speaks as one token: Django's test Client, or real HTTP to the server
+    at LEALTAD_API_URL when it is set (remote.py)."""
 
     def __init__(self, token=None):
-        self.client = Client()
+        self.client = RemoteClient(API_URL) if API_URL else Client()
         self.token = token
 
     def _headers(self, headers):

@@ -345,7 +345,10 @@ class TestAccruals:
             "not_found",
         )
 
+    @pytest.mark.in_process
     def test_accrual_query_count_is_flat(self, pos_api, django_assert_num_queries):
+        """In process only (in_process): it counts the queries of this process; a live server's are
+        its own."""
         customer = registered(pos_api)
         pos_api.post("/accruals", {"customer_id": customer["id"], "amount": "1000"})
         # the API key (read on every request: revocation is immediate; its last use was written
@@ -692,8 +695,11 @@ class TestIdempotency:
             cashier_api.post("/accruals", {}, idempotency_key="k" * 256), 422, "validation_error"
         )
 
+    @pytest.mark.in_process
     @pytest.mark.parametrize("key", ["k\x00", "k\x1f1", "\x7f"])
     def test_key_with_a_control_character_is_refused(self, cashier_api, key):
+        """In process only (in_process): a control character cannot travel in an HTTP header
+        (gunicorn answers its own 400 before the app)."""
         customer = registered(cashier_api)
         payload = {"customer_id": customer["id"], "amount": "5000"}
         response = cashier_api.post("/accruals", payload, idempotency_key=key)

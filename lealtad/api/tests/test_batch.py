@@ -152,9 +152,11 @@ def test_a_batch_longer_than_a_chunk_keeps_order_and_invoice_numbers(pos_api, al
     assert check_ledger() == []
 
 
+@pytest.mark.in_process
 def test_a_batch_cut_short_keeps_its_committed_chunks_and_its_retry_finishes(
     pos_api, alice_shop, monkeypatch
 ):
+    """In process only (in_process): it patches a function in this process, not in a live server."""
     people = [member(alice_shop) for _ in range(4)]
     size = batch_module.CHUNK + 10
     items = [
@@ -187,7 +189,10 @@ def test_a_batch_cut_short_keeps_its_committed_chunks_and_its_retry_finishes(
     assert check_ledger() == []
 
 
+@pytest.mark.in_process
 def test_a_retried_batch_is_answered_from_its_keys_in_one_query(pos_api, alice_shop):
+    """In process only (in_process): it counts the queries of this process; a live server's are its
+    own."""
     people = [member(alice_shop) for _ in range(10)]
     items = [
         {"customer_id": p, "amount": "3000", "invoice_number": f"R-{n}", "idempotency_key": f"r{n}"}
@@ -327,7 +332,10 @@ def test_staff_tokens_and_pos_keys_both_work(pos_api, cashier_api, admin_api, an
     assert Api("not-a-token").post("/accruals/batch", {"accruals": []}).status_code == 401
 
 
+@pytest.mark.in_process
 def test_memberships_are_loaded_once_for_the_whole_batch(pos_api, alice_shop, charlie_shop):
+    """In process only (in_process): it counts the queries of this process; a live server's are its
+    own."""
     ids = [member(alice_shop) for _ in range(6)] + [member(charlie_shop) for _ in range(3)]
     items = [{"customer_id": i, "amount": "1000"} for i in ids]
     batch(pos_api, [{"customer_id": ids[0], "amount": "1000"}])  # the key resolved, rules known

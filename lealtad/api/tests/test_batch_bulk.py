@@ -228,8 +228,10 @@ def _record(record, items, name) -> tuple:
     return (record.key, record.status_code, record.path, record.content_type, signed, str(answer))
 
 
+@pytest.mark.in_process
 @pytest.mark.parametrize("promotion", ["none", "running", "limited"])
 def test_the_set_based_path_answers_and_writes_what_the_per_item_path_does(monkeypatch, promotion):
+    """In process only (in_process): it patches a function in this process, not in a live server."""
     from django_tasks_db.models import DBTaskResult
 
     states, tasks, posted = [], [], []
@@ -263,7 +265,10 @@ def test_the_set_based_path_answers_and_writes_what_the_per_item_path_does(monke
     assert check_ledger() == []
 
 
+@pytest.mark.in_process
 def test_a_chunk_of_50_costs_a_fixed_number_of_statements(pos_api, alice_shop):
+    """In process only (in_process): it counts the queries of this process; a live server's are its
+    own."""
     people = [str(testing.make_customer(alice_shop).customer.pk) for _ in range(50)]
     pos_api.post("/accruals/batch", {"accruals": [{"customer_id": people[0], "amount": "1000"}]})
     items = [
@@ -364,9 +369,11 @@ def test_concurrent_batches_and_single_accruals_keep_balances_exact():
     assert check_ledger() == []
 
 
+@pytest.mark.in_process
 def test_a_number_the_constraint_refuses_sends_the_window_per_item(
     pos_api, alice_shop, monkeypatch
 ):
+    """In process only (in_process): it patches a function in this process, not in a live server."""
     people = [str(testing.make_customer(alice_shop).customer.pk) for _ in range(4)]
     first = pos_api.post(
         "/accruals", {"customer_id": people[0], "amount": "5000", "invoice_number": "Z-1"}
@@ -386,12 +393,15 @@ def test_a_number_the_constraint_refuses_sends_the_window_per_item(
     assert check_ledger() == []
 
 
+@pytest.mark.in_process
 def test_a_batch_cut_short_in_its_second_window_keeps_the_first_and_its_retry_finishes(
     monkeypatch,
 ):
     """A worker dying while it writes the second set-based window: the first window stays
     committed, nothing of the second is written, and the retry answers the first window from
-    its keys and posts the rest."""
+    its keys and posts the rest.
+
+    In process only (in_process): it patches a function in this process, not in a live server."""
     from lealtad.api import batch as batch_module
 
     shop = testing.make_merchant()

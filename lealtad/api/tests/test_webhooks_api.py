@@ -94,7 +94,9 @@ def test_a_url_that_may_not_receive_webhooks_is_422(admin_api, url):
     assert not Endpoint.objects.exists()
 
 
+@pytest.mark.in_process
 def test_private_targets_are_allowed_when_the_server_says_so(admin_api, settings):
+    """In process only (in_process): it changes a setting in this process, not in a live server."""
     settings.WEBHOOK_ALLOW_PRIVATE_NETWORKS = True
     assert create(admin_api, url="http://127.0.0.1:18137/hooks").status_code == 201
 
@@ -226,8 +228,11 @@ def test_patch_changes_what_is_given_and_stops_and_starts(admin_api):
     assert (endpoint.url, endpoint.events, endpoint.active) == (PUBLIC, ["coins.earned"], True)
 
 
+@pytest.mark.in_process
 @pytest.mark.django_db(transaction=True)
 def test_an_accrual_through_the_api_reaches_a_verifying_receiver(receiver):  # noqa: F811
+    """In process only (in_process): it changes a setting in this process, never in a live server.
+    The worker it runs is this process's too."""
     shop = testing.make_merchant("Café", admin="alicia")
     admin = Api(testing.token_for(shop.admin))
     created = create(admin, url=receiver.url).json()

@@ -190,7 +190,9 @@ def test_the_same_conversion_posted_by_ten_threads_at_once_credits_once(postgres
     assert check_ledger() == [] and coin_identity() == []
 
 
+@pytest.mark.in_process
 def test_the_operator_defines_a_partner_and_issues_its_key_in_the_admin(customer):
+    """In process only (in_process): it clears this process's actor cache, not a live server's."""
     import re
 
     from django.test import Client

@@ -16,7 +16,9 @@ from lealtad.notifications.tests.fake_sms import fake_twilio  # noqa: F401
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.in_process
 def test_the_code_goes_by_sms_and_the_code_read_there_pays(settings, fake_twilio):  # noqa: F811
+    """In process only (in_process): it changes a setting in this process, not in a live server."""
     settings.SMS_URL = fake_twilio.url()
     issuer = testing.make_merchant("Café", coin_issuer=True, cashback_rate="1")
     acceptor = testing.make_merchant("Librería", coin_acceptor=True)
