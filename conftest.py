@@ -76,16 +76,15 @@ def _default_language():
 
 @pytest.fixture(autouse=True)
 def _fresh_actor_cache():
-    # Each test has its own database: tokens cached by an earlier test must not leak into it.
-    from lealtad.api import auth
-    from lealtad.offers import promotions
-
-    auth._actors.clear()
-    promotions.forget_running()
-    # The API's rate-limit counts (the local-memory cache) belong to the test that made them.
+    # Each test has its own database: the actors and promotion flags cached by an earlier test
+    # (lealtad/core/sharedcache.py) and the API's rate-limit counts, all in the Django cache
+    # (local memory in the tests), must not leak into it.
     from django.core.cache import cache
 
+    from lealtad.core import sharedcache
+
     cache.clear()
+    sharedcache._down, sharedcache._retry_at = False, 0.0  # an earlier test's outage is over
 
 
 @pytest.fixture(autouse=True, scope="session")

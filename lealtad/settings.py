@@ -227,11 +227,16 @@ STATIC_URL = "/static/"
 STATIC_ROOT = env_path("STATIC_ROOT", BASE_DIR / "var" / "static")
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", BASE_DIR / "var" / "media")
+# Each node serves MEDIA_ROOT at /media/ itself (lealtad/core/media.py): behind a load balancer
+# that cannot serve files, with MEDIA_ROOT on a path every node shares (docs/deployment.md).
+SERVE_MEDIA = envbool("SERVE_MEDIA", DEBUG)
 # Uploads that are nobody else's business (A7's invoice photos): never served by the web server,
 # only streamed by a view that checks who asks (lealtad/claims/storage.py).
 PRIVATE_MEDIA_ROOT = env_path("PRIVATE_MEDIA_ROOT", BASE_DIR / "var" / "private")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # A7's invoice photos: PRIVATE_MEDIA_ROOT, never a URL (lealtad/claims/storage.py).
+    "private": {"BACKEND": "lealtad.claims.storage.PrivateFileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -255,6 +260,9 @@ EMAIL_RETRY_MAX_SECONDS = envint("EMAIL_RETRY_MAX_SECONDS", 300, minimum=1)
 # Issue 16: how long a worker holds the e-mail or SMS it sends; a worker that dies holding one
 # leaves it to be sent again once this has passed. Must outlast the slowest send.
 OUTBOX_LEASE_SECONDS = envint("OUTBOX_LEASE_SECONDS", 60, minimum=1)
+# Issue 17: how far a task worker's clock may be off the database's (leases are judged by every
+# worker's clock); past it the worker does not start, or stops. docs/tasks.md, "Several workers".
+WORKER_MAX_CLOCK_SKEW_SECONDS = envint("WORKER_MAX_CLOCK_SKEW_SECONDS", 2, minimum=0)
 # Where the links in customers' e-mails point (the rating page): this site as customers reach it.
 SITE_URL = env("SITE_URL") or "http://127.0.0.1:8000"
 # F6: how long after a detractor's silent rating the automatic reply goes.
@@ -282,8 +290,9 @@ WEBHOOK_DISABLE_AFTER_HOURS = envint("WEBHOOK_DISABLE_AFTER_HOURS", 72, minimum=
 API_TOKEN_HOURS = envint("API_TOKEN_HOURS", 12, minimum=1)
 # Requests a minute per POS key, staff token or partner key (429 rate_limited past it); 0: none.
 API_RATE_LIMIT = envint("API_RATE_LIMIT", 600, minimum=0)
-# The cache the rate limit counts in: empty, each process's memory; redis://host:6379/0, one
-# count for every worker and node (lealtad/core/cache_url.py).
+# The Django cache (rate limits, throttles, cached credentials, the promotions flag): empty, each
+# process's memory; redis://host:6379/0, one cache for every worker and node
+# (lealtad/core/cache_url.py, docs/deployment.md "Several nodes").
 CACHE_URL = env("CACHE_URL", "")
 from lealtad.core.cache_url import caches_for  # noqa: E402
 

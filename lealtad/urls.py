@@ -1,12 +1,11 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from lealtad.api.api import api
 from lealtad.cashier import views as cashier_views
 from lealtad.console.signup import signup
+from lealtad.core.media import media
 from lealtad.core.views import favicon, healthz, home
 
 # A failure outside a view (a middleware's query): problem+json on the API, 503 while the
@@ -31,6 +30,6 @@ urlpatterns = [
     path("app/", include("lealtad.app.urls")),
 ]
 
-if settings.DEBUG:
-    # Uploaded prize pictures in development; production serves MEDIA_ROOT from the web server.
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Uploaded prize pictures (MEDIA_ROOT) from every node when SERVE_MEDIA is on (by default with
+# DEBUG; 404 otherwise): through the storage API, safe for any name (lealtad/core/media.py).
+urlpatterns.append(re_path(r"^media/(?P<name>.+)\Z", media, name="media"))

@@ -9,17 +9,21 @@ credential 403.
 Each credential is rate-limited (api/ratelimit.py): `rate_key` names what is counted.
 """
 
-import time
+import copy
+import dataclasses
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja.security import HttpBearer
 
 from lealtad.api import ratelimit
+from lealtad.core import sharedcache
 from lealtad.core.errors import Forbidden
+from lealtad.network import actorcache
 from lealtad.network.models import ApiKey, Branch, Merchant, Role, StaffToken, User
 
 
@@ -30,7 +34,7 @@ class Actor:
     role: str
     user: User | None = None
     api_key: ApiKey | None = None
-    cacheable: bool = True
+    cache_seconds: int = 0  # how long the shared cache may keep it (0: not cached)
     partner: object | None = None  # lealtad.coins.models.Partner, for a partner key
     rate_key: str = ""  # the credential the rate limit counts: "k:<key id>", "t:<token id>"…
 
@@ -46,27 +50,51 @@ class Actor:
             raise Forbidden()
 
 
-# Staff tokens and partner keys are remembered per worker process for a few seconds (a deactivated
-# user stops at most ACTOR_CACHE_SECONDS later; a token never outlives its expiry). POS keys are
-# not: a revoked key must be refused at once on every worker and node, so each request reads the
-# key by its unique hash, one indexed query (docs/security.md, "Revoking an API key").
-ACTOR_CACHE_SECONDS = 15
+# Staff tokens and partner keys are remembered in the shared cache (Django's cache: Redis with
+# CACHE_URL, shared by every worker and node), keyed by the secret's SHA-256, never the secret.
+# Each entry lives under a generation of its own (core/sharedcache.py) that every change to what
+# it was read from replaces after its commit: the token deleted, its user saved (deactivated,
+# another role, merchant or branch, a new password), the user's merchant or branch saved, a
+# partner key revoked or its partner saved (network/actorcache.py, wired to the models' signals).
+# So a change is refused at once on every process and node; the entry's timeout
+# (ACTOR_CACHE_SECONDS, never past the token's expiry) only bounds what an invalidation lost to a
+# cache outage leaves behind. A hit is one cache round trip and no database query. POS keys are
+# not cached: each request reads the key by its unique hash, one indexed query, which also keeps
+# `last_used_at` (docs/security.md, "Revoking an API key").
+ACTOR_CACHE_SECONDS = 60
 LAST_USED_EVERY = timedelta(minutes=1)
-_actors: dict[str, tuple[float, "Actor"]] = {}
+CACHED_PREFIXES = ("lst_", "lpp_")  # staff tokens, partner keys
+# Credentials are read on the primary, never a replica (core/replica.py): a lagging replica would
+# accept a revoked key, and its answer would be cached under the generation the revocation set.
+PRIMARY = DEFAULT_DB_ALIAS
 
 
 def actor_for_token(token: str) -> Actor | None:
     if not token or len(token) > 200:
         return None
-    cached = _actors.get(token)
-    if cached and cached[0] > time.monotonic():
-        return cached[1]
+    if not token.startswith(CACHED_PREFIXES):
+        return _lookup(token)
+    key_hash = StaffToken.hash(token)  # the same SHA-256 as PartnerKey.hash
+    entry, generation_key = actorcache.entry_key(key_hash), actorcache.generation_key(key_hash)
+    actor, generation = sharedcache.get(entry, generation_key)
+    if actor is not None:
+        return actor
     actor = _lookup(token)
-    if actor is not None and actor.cacheable:
-        if len(_actors) > 10_000:
-            _actors.clear()
-        _actors[token] = (time.monotonic() + ACTOR_CACHE_SECONDS, actor)
+    if actor is not None and actor.cache_seconds:
+        sharedcache.remember(
+            entry, generation_key, generation, _for_cache(actor), actor.cache_seconds
+        )
     return actor
+
+
+def _for_cache(actor: Actor) -> Actor:
+    """What is stored: the same actor without the user's password hash (left deferred: reading it
+    would fetch it, and a save would leave it alone)."""
+    if actor.user is None:
+        return actor
+    user = copy.copy(actor.user)
+    user.__dict__.pop("password", None)
+    return dataclasses.replace(actor, user=user)
 
 
 PARTNER = "partner"
@@ -80,21 +108,28 @@ def _lookup(token: str) -> Actor | None:
         partner = partner_for_secret(token)
         if partner is None:
             return None
-        return Actor(None, None, PARTNER, partner=partner, rate_key=f"p:{ApiKey.hash(token)[:24]}")
+        return Actor(
+            None,
+            None,
+            PARTNER,
+            partner=partner,
+            cache_seconds=ACTOR_CACHE_SECONDS,
+            rate_key=f"p:{ApiKey.hash(token)[:24]}",
+        )
     if token.startswith("lpk_"):
         key = (
-            ApiKey.objects.select_related("merchant", "branch")
+            ApiKey.objects.using(PRIMARY)
+            .select_related("merchant", "branch")
             .filter(key_hash=ApiKey.hash(token), revoked_at__isnull=True, merchant__active=True)
             .first()
         )
         if key is None:
             return None
         _note_use(key, now)
-        return Actor(
-            key.merchant, key.branch, "pos", api_key=key, cacheable=False, rate_key=f"k:{key.pk}"
-        )
+        return Actor(key.merchant, key.branch, "pos", api_key=key, rate_key=f"k:{key.pk}")
     staff = (
-        StaffToken.objects.select_related("user__merchant", "user__branch")
+        StaffToken.objects.using(PRIMARY)
+        .select_related("user__merchant", "user__branch")
         .filter(key_hash=StaffToken.hash(token), expires_at__gt=now, user__is_active=True)
         .first()
     )
@@ -109,7 +144,7 @@ def _lookup(token: str) -> Actor | None:
         user.branch,
         user.role,
         user=user,
-        cacheable=seconds_left >= ACTOR_CACHE_SECONDS,
+        cache_seconds=max(0, min(ACTOR_CACHE_SECONDS, int(seconds_left))),
         rate_key=f"t:{staff.key_hash[:24]}",
     )
 

@@ -462,10 +462,10 @@ def _tell(claim: Claim, now) -> OutgoingEmail | None:
     )
 
 
-def photo_path(claim: Claim):
+def open_photo(claim: Claim):
     if not claim.photo:
         raise FileNotFoundError("erased")
-    return storage.path_of(claim.photo)
+    return storage.open_photo(claim.photo)
 
 
 def erase_photos(customer: Customer) -> int:

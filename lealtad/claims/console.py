@@ -47,7 +47,7 @@ def photo(request, claim_id):
     """The claim's picture, for this merchant's admins only: never a public /media/ address."""
     claim = actions.get_claim_for(request.merchant, claim_id)
     try:
-        handle = open(actions.photo_path(claim), "rb")  # noqa: SIM115 - FileResponse closes it
+        handle = actions.open_photo(claim)  # FileResponse closes it
     except OSError:
         raise Http404 from None
     response = FileResponse(handle, content_type=claim.photo_type)

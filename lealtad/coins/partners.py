@@ -9,7 +9,7 @@ second credit, however many times and however simultaneously it is posted.
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,6 +30,7 @@ from lealtad.customers.documents import (
 from lealtad.customers.models import Customer
 from lealtad.ledger import ledger
 from lealtad.ledger.models import Kind, Transaction
+from lealtad.network import actorcache
 from lealtad.network.models import Network
 
 MAX_POINTS = 10**12
@@ -75,14 +76,17 @@ def issue_partner_key(partner: Partner, name: str = "API") -> tuple[PartnerKey, 
 
 
 def revoke_partner_key(key: PartnerKey, now=None) -> int:
-    return PartnerKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+    revoked = PartnerKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
         revoked_at=now or timezone.now()
     )
+    actorcache.forget_token_hashes([key.key_hash])  # refused at once on every node
+    return revoked
 
 
 def partner_for_secret(secret: str) -> Partner | None:
     key = (
-        PartnerKey.objects.select_related("partner")
+        PartnerKey.objects.using(DEFAULT_DB_ALIAS)  # the primary: never a lagging replica
+        .select_related("partner")
         .filter(key_hash=PartnerKey.hash(secret), revoked_at__isnull=True, partner__active=True)
         .first()
     )

@@ -1,9 +1,13 @@
 """CACHE_URL → Django's CACHES. What uses the cache: the API's per-key rate limit
-(lealtad/api/ratelimit.py), whose counts must be shared by every worker to mean one limit.
+(lealtad/api/ratelimit.py) and the throttles (core/throttle.py), whose counts must be shared by
+every worker to mean one limit; the cached staff tokens and partner keys (api/auth.py) and the
+promotions flag (offers/promotions.py), invalidated on change (core/sharedcache.py), which only a
+shared cache invalidates on every node.
 
 Empty or `locmem://`: each process's own memory (nothing to run; a key's limit is counted per
-worker process). `redis://[:password@]host:6379/0` or `rediss://…` (TLS): Django's Redis backend,
-one count for every worker and node. No Django imports: settings.py calls this.
+worker process, and a change reaches the other processes' cached credentials within 15 s).
+`redis://[:password@]host:6379/0` or `rediss://…` (TLS): Django's Redis backend, one count and
+one cache for every worker and node. No Django imports: settings.py calls this.
 """
 
 import urllib.parse

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from lealtad.core.errors import NotCoinAcceptor, NotCoinIssuer, ValidationFailed
+from lealtad.network import actorcache
 from lealtad.network.models import Merchant
 
 
@@ -68,6 +69,7 @@ def set_coin_roles(
         Merchant.objects.filter(pk=merchant.pk).update(
             coin_issuer=issuer, coin_acceptor=acceptor, cashback_rate=rate
         )
+        actorcache.forget_staff(merchant=merchant.pk)  # the cached actors carry the merchant
     merchant.coin_issuer, merchant.coin_acceptor, merchant.cashback_rate = issuer, acceptor, rate
     return merchant
 

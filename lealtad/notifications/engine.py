@@ -9,10 +9,12 @@ is one line in `PERIODIC`.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 try:  # Django 6
@@ -20,7 +22,7 @@ try:  # Django 6
 except ImportError:  # Django 5.2: the backport
     from django_tasks import task
 
-__all__ = ["PERIODIC", "Periodic", "task", "tick"]
+__all__ = ["PERIODIC", "ClockSkewed", "Periodic", "check_clock", "clock_skew", "task", "tick"]
 
 log = logging.getLogger("lealtad.tasks")
 
@@ -85,3 +87,52 @@ def tick(now=None, jobs=None) -> list[str]:
             continue
         started.append(job.name)
     return started
+
+
+# Issue 17: workers on several machines. Every lease (an e-mail's, an SMS's, a webhook
+# delivery's) is written by one worker with its own clock and judged run out by another with
+# its own, so the machines' clocks must agree to well within the leases' margin. The database's
+# clock is the one every worker shares: each compares itself with it at start-up and at every
+# scheduler tick, and a worker whose clock is off by more than WORKER_MAX_CLOCK_SKEW_SECONDS
+# does not start, or stops (a supervisor restarts it, and it starts again once the clock is
+# right).
+local_time = time.time  # this machine's clock (a test moves it)
+
+
+class ClockSkewed(Exception):
+    pass
+
+
+def clock_skew() -> float | None:
+    """How many seconds this machine's clock is proven ahead of the database's (negative:
+    behind), or None when there is no other clock (SQLite is on this machine). Proven: the
+    database read its clock between our two readings, so only what lies outside that round
+    trip counts; a slow answer never looks like a skew."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        before = local_time()
+        cursor.execute("SELECT extract(epoch FROM clock_timestamp())")
+        database = float(cursor.fetchone()[0])
+        after = local_time()
+    if before > database:
+        return before - database
+    if after < database:
+        return after - database
+    return 0.0
+
+
+def check_clock() -> float | None:
+    """Raise ClockSkewed when this machine's clock is off the database's by more than
+    WORKER_MAX_CLOCK_SKEW_SECONDS (0: not checked); returns the skew."""
+    limit = float(getattr(settings, "WORKER_MAX_CLOCK_SKEW_SECONDS", 2))
+    if limit <= 0:
+        return None
+    skew = clock_skew()
+    if skew is not None and abs(skew) > limit:
+        raise ClockSkewed(
+            f"this machine's clock is {abs(skew):.1f} s {'ahead of' if skew > 0 else 'behind'} "
+            f"the database's (at most {limit:g} s: WORKER_MAX_CLOCK_SKEW_SECONDS). Leases taken "
+            "by one worker are judged by the others' clocks: synchronise the clocks (NTP)"
+        )
+    return skew

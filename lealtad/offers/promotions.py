@@ -4,14 +4,14 @@ Only models are imported here: the ledger's accrual calls in, so this stays belo
 """
 
 import datetime as dt
-import time
 import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Count, Q
 
-from lealtad.core import money
+from lealtad.core import money, sharedcache
 from lealtad.customers.models import Membership
 from lealtad.ledger.models import Status
 from lealtad.network.models import Merchant
@@ -113,30 +113,41 @@ def accrual_points(
     return result
 
 
-# (merchant id, merchant's date) → (valid until, whether any accrual promotion runs). Spares the
-# accrual the targeting query on the days a merchant runs none; a promotion saved here clears it
-# at once, one saved in another process is seen within CACHE_SECONDS.
-CACHE_SECONDS = 15
-_running: dict[tuple, tuple[float, bool]] = {}
+# Whether any accrual promotion runs at a merchant on its date, in the shared cache (Redis with
+# CACHE_URL): spares the accrual the targeting query on the days a merchant runs none. Under a
+# per-merchant generation (core/sharedcache.py) that saving or deleting any of its promotions
+# replaces, on any path (the signals in offers/apps.py): the next accrual on every process and
+# node sees the change. CACHE_SECONDS only bounds what an invalidation lost to a cache outage
+# leaves behind. A cache that is down: the query runs every time.
+CACHE_SECONDS = 60
+
+
+def _generation_key(merchant_id) -> str:
+    return f"promos-gen:{merchant_id}"
 
 
 def accrual_promotions_may_apply(merchant: Merchant, now) -> bool:
-    key = (merchant.pk, local_date(merchant, now))
-    hit = _running.get(key)
-    if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
-    value = Promotion.objects.filter(
-        merchant=merchant,
-        active=True,
-        kind__in=ACCRUAL_KINDS,
-        starts_on__lte=key[1],
-        ends_on__gte=key[1],
-    ).exists()
-    if len(_running) > 10_000:
-        _running.clear()
-    _running[key] = (time.monotonic() + CACHE_SECONDS, value)
+    today = local_date(merchant, now)
+    key = f"promos-running:{merchant.pk}:{today.isoformat()}"
+    hit, generation = sharedcache.get(key, _generation_key(merchant.pk))
+    if hit is not None:
+        return hit
+    value = (
+        Promotion.objects.using(DEFAULT_DB_ALIAS)  # the primary, as the cached flag must be
+        .filter(
+            merchant=merchant,
+            active=True,
+            kind__in=ACCRUAL_KINDS,
+            starts_on__lte=today,
+            ends_on__gte=today,
+        )
+        .exists()
+    )
+    sharedcache.remember(key, _generation_key(merchant.pk), generation, value, CACHE_SECONDS)
     return value
 
 
-def forget_running(**_kwargs) -> None:
-    _running.clear()
+def forget_running(sender=None, instance=None, **_kwargs) -> None:
+    """A promotion of this merchant was saved or deleted: every process reads the flag again."""
+    if instance is not None and instance.merchant_id is not None:
+        sharedcache.invalidate([_generation_key(instance.merchant_id)])

@@ -1,3 +1,9 @@
+import os
+import shutil
+import socket
+import subprocess
+import time
+
 import pytest
 from django.test import Client
 
@@ -73,3 +79,47 @@ def other_api(charlie_shop):
 @pytest.fixture
 def anon_api():
     return Api()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url():
+    """A real Redis: LEALTAD_TEST_REDIS_URL (a database of a running server, emptied before and
+    after), or a redis-server of our own on a free port, without persistence."""
+    given = os.environ.get("LEALTAD_TEST_REDIS_URL", "").strip()
+    if given:
+        import redis
+
+        client = redis.Redis.from_url(given)
+        client.flushdb()
+        try:
+            yield given
+        finally:
+            client.flushdb()
+            client.close()
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("needs redis-server (apt-get install redis-server); .ci/run installs it")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

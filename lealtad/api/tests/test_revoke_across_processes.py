@@ -1,12 +1,15 @@
 """Issue 12: a key revoked through one server process is refused by another on its very next
 request. Two `lealtad serve` processes (one worker each, production settings) share one database;
 both have just served the key, so a per-process cache of it would still be warm. And with
-CACHE_URL on a real Redis, the two count one rate limit between them."""
+CACHE_URL on a real Redis, the two count one rate limit between them.
+
+Issue 17: with CACHE_URL on a real Redis the two share the cached staff tokens and the promotions
+flag, and what one node changes the other sees on its very next request; with one MEDIA_ROOT
+(SERVE_MEDIA on, DEBUG off) a picture uploaded through one is served by the other."""
 
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -37,9 +40,11 @@ class Browser:
     def __init__(self, base):
         self.base, self.cookies = base, {}
 
-    def request(self, path, form=None):
+    def request(self, path, form=None, files=None):
         data = urllib.parse.urlencode(form).encode() if form is not None else None
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if files:
+            data, headers["Content-Type"] = multipart(form or {}, files)
         if data is not None:
             headers["Origin"] = self.base
             headers["X-CSRFToken"] = self.cookies.get("csrftoken", "")
@@ -53,6 +58,22 @@ class Browser:
             name, _sep, rest = header.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
         return response.status, response.read().decode()
+
+
+def multipart(fields, files):
+    boundary = "lealtad-" + os.urandom(8).hex()
+    parts = []
+    for name, value in fields.items():
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'
+        parts.append(f"{head}{value}\r\n".encode())
+    for name, (filename, content, content_type) in files.items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: {content_type}\r\n\r\n'
+        )
+        parts.append(head.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -71,14 +92,27 @@ def api_status(base, secret) -> int:
         return error.code
 
 
+def api_call(base, secret, path, body=None):
+    """(status, JSON) of a GET, or of a POST of `body`."""
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    request = urllib.request.Request(f"{base}/api/v1{path}", data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
 @pytest.fixture
 def server_env():
     return {}
 
 
 @pytest.fixture
-def two_servers(tmp_path, server_env):
-    env = {
+def node_env(tmp_path, server_env):
+    """The nodes' environment (the CLI commands of a test use it too)."""
+    return {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 'two.sqlite3'}",
         "DEBUG": "false",
@@ -89,8 +123,37 @@ def two_servers(tmp_path, server_env):
         "EMAIL_URL": "console://",
         **server_env,
     }
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory):
+    """One migrated database and one collected static folder for the module's tests (a copy of
+    the database each): migrating is most of a test's time."""
+    folder = tmp_path_factory.mktemp("migrated")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{folder / 'template.sqlite3'}",
+        "DEBUG": "false",
+        "SECRET_KEY": "two-servers-" + "k" * 50,
+        "STATIC_ROOT": str(folder / "static"),
+    }
     for command in (["migrate", "-v", "0"], ["collectstatic", "--no-input", "-v", "0"]):
         subprocess.run([*LEALTAD, *command], env=env, cwd=ROOT, check=True, timeout=180)
+    return folder
+
+
+@pytest.fixture
+def two_servers(node_env, migrated):
+    import sqlite3
+
+    env = node_env
+    env["STATIC_ROOT"] = str(migrated / "static")
+    source = sqlite3.connect(migrated / "template.sqlite3")
+    target = sqlite3.connect(env["DATABASE_URL"].removeprefix("sqlite:///"))
+    with source, target:
+        source.backup(target)
+    source.close()
+    target.close()
     made = subprocess.run(
         [*LEALTAD, "create-merchant", "--name", "Dos", "--country", "CO", *ADMIN],
         env=env,
@@ -150,31 +213,6 @@ def test_a_key_revoked_through_one_server_is_refused_by_the_other_at_once(two_se
 
 
 @pytest.fixture
-def redis_url():
-    """A real redis-server of our own on a free port, without persistence."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("needs redis-server (apt-get install redis-server); .ci/run installs it")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-@pytest.fixture
 def shared_limit(redis_url, server_env):
     server_env.update({"CACHE_URL": redis_url, "API_RATE_LIMIT": "4"})
     return redis_url
@@ -221,3 +259,89 @@ def test_a_cache_that_is_down_does_not_take_the_api_down(settings, pos_api, capl
     finally:
         caches.close_all()
     assert "rate limit not counted" in caplog.text
+
+
+@pytest.fixture
+def shared_nodes(redis_url, server_env, tmp_path):
+    server_env.update(
+        {"CACHE_URL": redis_url, "SERVE_MEDIA": "true", "MEDIA_ROOT": str(tmp_path / "shared")}
+    )
+    return redis_url
+
+
+def test_with_redis_what_one_server_changes_the_other_sees_at_once(
+    shared_nodes, node_env, two_servers
+):
+    import datetime as dt
+    import zoneinfo
+
+    from lealtad.claims.testing import photo
+    from lealtad.core import testing
+
+    (a, b), merchant = two_servers
+    made = subprocess.run(
+        [
+            *LEALTAD,
+            *("create-staff", "--merchant", merchant["merchant_id"], "--role", "cashier"),
+            *("--username", "caja", "--password", "caja-secret-1"),
+        ],
+        env=node_env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    cashier = json.loads(made.stdout)
+    status, body = api_call(a, "", "/auth/token", {"username": "caja", "password": "caja-secret-1"})
+    assert status == 200, body
+    token = body["token"]
+    assert [api_status(base, token) for base in (a, b, a, b)] == [200] * 4  # cached in Redis
+    admin = Browser(a)
+    admin.request("/login/")
+    status, _page = admin.request("/login/", {"username": "dos.admin", "password": "dos-secret-1"})
+    assert status == 302, _page
+
+    # A cashier deactivated in the console of one node: their token refused at once by the other.
+    status, _page = admin.request(f"/console/staff/{cashier['user_id']}/active/", {})
+    assert status == 302
+    assert api_status(b, token) == 401
+    assert api_status(a, token) == 401
+
+    # A promotion saved on one node applies at once to an accrual on the other.
+    pos = merchant["api_key"]
+    status, customer = api_call(
+        b, pos, "/customers",
+        {"document_type": "CC", "document_number": testing.colombian_document(), "country": "CO",
+         "email": "nodos@example.com"},
+    )  # fmt: skip
+    assert status == 201, customer
+    accrual = {"customer_id": customer["id"], "amount": "5000"}
+    status, plain = api_call(b, pos, "/accruals", accrual)
+    assert status == 201, plain  # the flag "no accrual promotion today" is cached now
+    today = dt.datetime.now(zoneinfo.ZoneInfo("America/Bogota")).date()  # the merchant's
+    status, page = admin.request(
+        "/console/promotions/new/",
+        {"name": "Bono nodos", "kind": "bonus", "bonus_points": "100", "target": "everyone",
+         "active": "on", "starts_on": (today - dt.timedelta(days=1)).isoformat(),
+         "ends_on": (today + dt.timedelta(days=2)).isoformat()},
+    )  # fmt: skip
+    assert status == 302, page
+    status, boosted = api_call(b, pos, "/accruals", accrual)
+    assert status == 201 and boosted["points"] == plain["points"] + 100, boosted
+
+    # A picture uploaded through one node is served by the other (DEBUG off, SERVE_MEDIA on).
+    picture = photo("PNG")
+    status, page = admin.request(
+        "/console/prizes/new/",
+        {"name": "Taza", "points_cost": "50", "active": "on"},
+        files={"picture": ("taza.png", picture, "image/png")},
+    )
+    assert status == 302, page
+    status, page = admin.request("/console/prizes/")
+    (url,) = set(re.findall(r'/media/rewards/[^"\'?]+', page))
+    with urllib.request.urlopen(b + url, timeout=10) as response:
+        assert response.read() == picture
+        assert response.headers["Content-Type"] == "image/png"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "max-age" in response.headers["Cache-Control"]

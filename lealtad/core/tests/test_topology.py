@@ -597,7 +597,12 @@ def check_the_api_contract_passes_through_the_load_balancer(topo, world):
     done = remote.run_contract_suite(topo.lb, topo.info["primary"], env, modules=modules)
     counts = remote.summary(done)
     print(f"\ncontract through the load balancer: {counts} in {time.monotonic() - began:.0f}s")
-    output = (done.stdout or "")[-5000:] + (done.stderr or "")[-2000:]
+    failed = [
+        line for line in (done.stdout or "").splitlines() if line.startswith(("FAILED", "ERROR"))
+    ]
+    output = (
+        "\n".join(failed[:40]) + "\n" + (done.stdout or "")[-3000:] + (done.stderr or "")[-1000:]
+    )
     assert done.returncode == 0, output
     assert counts.get("failed", 0) == 0 and counts.get("errors", 0) == 0, output
     assert counts.get("passed", 0) > 0 and counts.get("over_http", 0) > 0, (counts, output)
@@ -626,7 +631,7 @@ def test_topology(topo, world):
         try:
             fn(topo, world)
         except Exception as exc:  # reported with the others below
-            failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:1500]}")
+            failures.append(f"{name}: {type(exc).__name__}: {str(exc)[:6000]}")
             outcome = "FAILED"
         else:
             outcome = "ok"

@@ -1,6 +1,9 @@
+import os
+import signal
 import threading
 
-from django.db import close_old_connections, connection
+from django.core.management.base import CommandError
+from django.db import DatabaseError, close_old_connections, connection
 from django_tasks_db.management.commands.db_worker import Command as DbWorker
 
 from lealtad.notifications import engine
@@ -9,10 +12,20 @@ SCHEDULE_SECONDS = 10
 IDLE_POLL_SECONDS = 0.2  # how often a worker looks for a periodic job whose period has begun
 
 
-def _schedule_forever(stop: threading.Event) -> None:
+def _schedule_forever(stop: threading.Event, schedule: bool = True) -> None:
+    """Every SCHEDULE_SECONDS: the clock checked against the database's (issue 17), then the
+    periodic jobs whose period has begun enqueued (unless `schedule` is off: --no-schedule)."""
     while not stop.is_set():
         try:
-            engine.tick()
+            engine.check_clock()
+            if schedule:
+                engine.tick()
+        except engine.ClockSkewed as exc:
+            # Its leases would be misjudged: stop taking tasks (SIGTERM: the task at hand
+            # finishes); a supervisor starts it again, and it starts once the clock is right.
+            engine.log.error("the worker stops: %s", exc)
+            stop.set()
+            os.kill(os.getpid(), signal.SIGTERM)
         except Exception:  # a database hiccup: the next tick tries again
             engine.log.exception("the scheduler's tick failed")
         finally:
@@ -42,13 +55,20 @@ class Command(DbWorker):
 
     def handle(self, *args, **options):
         no_schedule = options.pop("no_schedule")
-        if no_schedule:
-            return super().handle(*args, **options)
+        try:
+            engine.check_clock()
+        except engine.ClockSkewed as exc:
+            raise CommandError(f"the worker does not start: {exc}") from None
+        except DatabaseError:  # the database is away: the worker's loop meets it as before,
+            pass  # and the clock is checked again every SCHEDULE_SECONDS
         if options.get("batch"):  # one pass: what is due now, then exit
-            engine.tick()
+            if not no_schedule:
+                engine.tick()
             return super().handle(*args, **options)
         stop = threading.Event()
-        thread = threading.Thread(target=_schedule_forever, args=(stop,), daemon=True)
+        thread = threading.Thread(
+            target=_schedule_forever, args=(stop, not no_schedule), daemon=True
+        )
         thread.start()
         try:
             return super().handle(*args, **options)
