@@ -592,7 +592,6 @@ def check_the_api_contract_passes_through_the_load_balancer(topo, world):
     # tests clear, the time zone and currency (remote.py's docstring).
     shared = ("SECRET_KEY", "CACHE_URL", "TIME_ZONE", "NETWORK_CURRENCY", "API_RATE_LIMIT")
     env = {name: topo.env[name] for name in shared if name in topo.env}
-    env.update(DEBUG="false", SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false")
     began = time.monotonic()
     done = remote.run_contract_suite(topo.lb, topo.info["primary"], env, modules=modules)
     counts = remote.summary(done)
