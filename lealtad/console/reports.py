@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django import forms
-from django.db import connection, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import formats, timezone
@@ -593,6 +593,23 @@ def _streamed(query, format_row) -> Iterator[list]:
 
 
 def _stream(query, format_row, alias) -> Iterator[list]:
+    """The replica chosen in the view may be gone when the download starts (seconds later):
+    failing before the first row, the file comes from the primary instead; a failure after
+    rows went out breaks the download (the client sees it cut short, never a wrong file)."""
+    sent = False
+    try:
+        for row in _rows(query, alias):
+            sent = True
+            yield format_row(row)
+    except DatabaseError as exc:
+        if sent or alias == replica.DEFAULT:
+            raise
+        replica.give_up(exc, "an export")
+        for row in _rows(query.using(replica.DEFAULT), replica.DEFAULT):
+            yield format_row(row)
+
+
+def _rows(query, alias):
     postgres = connections[alias].vendor == "postgresql"
     with transaction.atomic(using=alias) if postgres else nullcontext():
         # Declared inside the transaction, the cursor ends with it, so it is also safe behind
@@ -600,8 +617,7 @@ def _stream(query, format_row, alias) -> Iterator[list]:
         # DB_TRANSACTION_POOLING sets DISABLE_SERVER_SIDE_CURSORS, which keeps `.iterator()`
         # (here `_iterator(use_chunked_fetch=True)`, the same with the setting's test skipped)
         # from declaring one that could be asked for its next rows on another server connection.
-        for row in query._iterator(True, FETCH):
-            yield format_row(row)
+        yield from query._iterator(True, FETCH)
 
 
 def customers_count(merchant: Merchant) -> int:

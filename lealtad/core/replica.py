@@ -168,6 +168,14 @@ def replica_usable() -> bool:
         return health.usable
 
 
+def give_up(exc: Exception, where: str) -> None:
+    """A replica that failed mid-use (a streamed export opens its connection after the view
+    returned, out of `reads_from_replica`'s reach): not used again until the next check, and its
+    broken connection dropped."""
+    health.down(f"{type(exc).__name__} during {where}: {exc}"[:300])
+    _close_quietly()
+
+
 def _close_quietly():
     """Drop a replica connection that failed, so the next use connects afresh (one inside an
     atomic block, a test case's, is left to that block's end)."""
