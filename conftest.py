@@ -52,6 +52,21 @@ else:
             yield
 
 
+@pytest.fixture(autouse=True)
+def _a_live_database_connection():
+    """Each test starts on a connection that answers. A test that terminates backends on
+    purpose (test_crash_worker.py's pg_terminate_backend rounds) can end one this process keeps
+    open without it noticing, and PostgreSQL says so only at the next use: the next test's first
+    query ("terminating connection due to administrator command", seen in CI). A dead one is
+    closed here, so Django opens a new one."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and not conn.in_atomic_block and not conn.is_usable():
+            conn.close()
+    yield
+
+
 @pytest.fixture
 def postgres_only(db):
     if connection.vendor != "postgresql":
